@@ -1,0 +1,179 @@
+"""Audit benchmark on a large real codebase: the Django 5.1.4 sdist (~2,800 .py files).
+
+Prints, in one run:
+  - `bandit -r` wall time (the baseline: one process, bandit's defaults);
+  - our cold audit (bandit scanner only, empty cache, fresh store);
+  - our re-audit after touching one file;
+  - the ratios to the baseline and the peak RSS of our audit, workers included (sampled from /proc
+    over the whole process tree), against the targets: cold <= 0.55x, re-audit <= 0.02x,
+    peak RSS <= 400 MB.
+
+Our audits run in a child process through the service API (what the MCP server and the CLI call),
+timed inside it, so Python start-up and imports are not counted; the CLI's end-to-end time of the
+re-audit is printed too, for reference.
+
+    python benchmarks/bench_audit.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CACHE = HERE / ".cache"
+VERSION = "5.1.4"
+SDIST = CACHE / f"Django-{VERSION}.tar.gz"
+TARGETS = {"cold": 0.55, "reaudit": 0.02, "rss_mb": 400}
+
+CHILD = r"""
+import json, sys, time
+from pathlib import Path
+from secaudit.tools.store import Store
+from secaudit.tools.schema import STORE_MIGRATIONS
+from secaudit.tools.findings import FindingsService
+from secaudit.tools.audit import AuditService
+root, db, touched = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
+store = Store(db); store.migrate(STORE_MIGRATIONS)
+findings = FindingsService(store)
+audit = AuditService(store, findings, allowed_roots=[root], max_file_bytes=2 * 1024 * 1024,
+                     max_files=100_000, workers=0, scanner_timeout_seconds=3600)
+t = time.perf_counter(); cold = audit.run(str(root), scanners=["bandit"]); cold_s = time.perf_counter() - t
+with open(touched, "a") as fh:
+    fh.write("\n# touched by the benchmark\n")
+t = time.perf_counter(); warm = audit.run(str(root), scanners=["bandit"]); warm_s = time.perf_counter() - t
+print(json.dumps({"cold_s": cold_s, "reaudit_s": warm_s, "cold_findings": cold.findings_total,
+                  "cold_status": cold.status.value, "files": cold.files_scanned,
+                  "reaudit_cached": warm.files_cached, "reaudit_findings": warm.findings_total,
+                  "skipped": cold.files_skipped}))
+"""
+
+
+def fetch() -> Path:
+    CACHE.mkdir(parents=True, exist_ok=True)
+    if not SDIST.exists():
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+             f"django=={VERSION}", "-d", str(CACHE)],
+            check=True, timeout=600,
+        )  # fmt: skip
+    return SDIST
+
+
+def fresh_tree(workdir: Path) -> Path:
+    with tarfile.open(SDIST) as tar:
+        tar.extractall(workdir, filter="data")
+    return workdir / f"Django-{VERSION}"
+
+
+def tree_rss_kb(pid: int) -> int:
+    """Resident memory of `pid` and all its descendants (via /proc/<pid>/task/*/children: cheap)."""
+    total, stack = 0, [pid]
+    while stack:
+        p = stack.pop()
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+                    break
+            for task in Path(f"/proc/{p}/task").iterdir():
+                stack.extend(int(c) for c in (task / "children").read_text().split())
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def run_sampled(argv: list[str], **kw: object) -> tuple[subprocess.CompletedProcess[str], float, int]:
+    peak = 0
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)  # type: ignore[call-overload]
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, tree_rss_kb(proc.pid))
+            done.wait(0.1)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, err = proc.communicate(timeout=3600)
+    wall = time.perf_counter() - start
+    done.set()
+    sampler.join()
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err), wall, peak
+
+
+def main() -> int:
+    fetch()
+    with tempfile.TemporaryDirectory(prefix="secaudit-bench-") as tmp:
+        work = Path(tmp)
+        tree = fresh_tree(work / "src")
+        n_py = sum(1 for _ in tree.rglob("*.py"))
+        print(f"Django {VERSION}: {n_py} .py files; {os.cpu_count()} cores")
+
+        bandit_json = work / "bandit.json"
+        res, bandit_s, bandit_rss = run_sampled(
+            [sys.executable, "-m", "bandit", "-r", str(tree), "-f", "json", "-o", str(bandit_json), "-q"]
+        )
+        bandit_results = len(json.loads(bandit_json.read_text())["results"])
+        print(
+            f"bandit -r:            {bandit_s:7.2f} s   {bandit_results} findings,"
+            f" peak RSS {bandit_rss / 1024:.0f} MB"
+        )
+
+        touched = tree / "django" / "utils" / "text.py"
+        res, _, peak = run_sampled(
+            [sys.executable, "-c", CHILD, str(tree), str(work / "store.db"), str(touched)]
+        )
+        if res.returncode != 0:
+            print(res.stderr[-3000:], file=sys.stderr)
+            return 2
+        ours = json.loads(res.stdout.strip().splitlines()[-1])
+        cold_ratio = ours["cold_s"] / bandit_s
+        re_ratio = ours["reaudit_s"] / bandit_s
+        print(
+            f"ours cold (bandit):   {ours['cold_s']:7.2f} s   {ours['cold_findings']} findings "
+            f"({ours['files']} files, {ours['skipped']} skipped)   ratio {cold_ratio:.3f}x"
+            f" (target <= {TARGETS['cold']})"
+        )
+        print(
+            f"ours re-audit:        {ours['reaudit_s']:7.2f} s   {ours['reaudit_cached']} files from cache   "
+            f"ratio {re_ratio:.4f}x (target <= {TARGETS['reaudit']})"
+        )
+        print(f"ours peak RSS (incl. workers): {peak / 1024:.0f} MB (target <= {TARGETS['rss_mb']} MB)")
+
+        # For reference: the CLI end to end (process start, imports, store open, output) on a warm cache.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SECAUDIT_")}
+        env["SECAUDIT_STORE"] = str(work / "store.db")
+        exe = shutil.which("secaudit", path=str(Path(sys.executable).parent)) or "secaudit"
+        with open(touched, "a") as fh:
+            fh.write("# touched again\n")
+        t = time.perf_counter()
+        cli = subprocess.run(
+            [exe, "audit", str(tree), "--scanners", "bandit", "--format", "json", "--fail-on", "none"],
+            capture_output=True, text=True, env=env, timeout=600, check=False,
+        )  # fmt: skip
+        cli_s = time.perf_counter() - t
+        print(f"CLI re-audit end to end (reference): {cli_s:.2f} s (exit {cli.returncode})")
+
+        ok = (
+            cold_ratio <= TARGETS["cold"]
+            and re_ratio <= TARGETS["reaudit"]
+            and peak / 1024 <= TARGETS["rss_mb"]
+        )
+        same = ours["cold_findings"] == bandit_results
+        print(f"findings equal to bandit's: {same}; all targets met: {ok}")
+        return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

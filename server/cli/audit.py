@@ -1,0 +1,219 @@
+"""`secaudit audit PATH`: the same AuditService the run_audit tool uses, with a terminal front end.
+
+Exit codes: 0 no open finding at or above --fail-on; 1 at least one; 2 usage or error (including a
+run that could not check anything). Results go to stdout (table, JSON or SARIF); the progress bar
+and, for SARIF output, the coverage report go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
+
+from secaudit.server.cli.common import emit_json, package_version, settings_from_args
+from secaudit.server.context import AppContext, build_context
+from secaudit.server.handlers.audit import audit_service, findings_service
+from secaudit.tools.errors import InvalidInput
+from secaudit.tools.findings import FindingSummary, RunRecord, RunStatus, Severity
+from secaudit.tools.findings.sarif import export_sarif
+from secaudit.tools.scanners import CancelToken
+
+__all__ = ["collect_findings", "print_coverage", "register"]
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+_TABLE_ROWS = 200
+_SEVERITIES = ["critical", "high", "medium", "low", "info"]
+_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
+
+
+def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "audit",
+        parents=parents,
+        help="audit a repository folder",
+        description="Audit a folder with the security scanners. Exit 0 clean, 1 open findings at or "
+        "above --fail-on, 2 error.",
+    )
+    p.add_argument("path", help="repository folder (becomes the allowed root unless --root is given)")
+    p.add_argument("--scanners", help="comma-separated scanner names (default: all available)")
+    p.add_argument("--paths", action="append", help="only this relative path or glob; repeatable")
+    p.add_argument("--format", choices=["table", "json", "sarif"], default=None)
+    p.add_argument(
+        "--fail-on",
+        choices=[*_SEVERITIES, "none"],
+        default="low",
+        help="exit 1 when an open finding (not triaged away, not # nosec) is at or above this (default low)",
+    )
+    p.add_argument(
+        "--no-cache", action="store_true", help="rescan every file (fresh results are still cached)"
+    )
+    p.add_argument(
+        "--online",
+        help="also ask these online advisory backends (opt-in; offline results stand when they do not "
+        "answer): comma-separated pypi, osv, npm (SECAUDIT_DEPS_ONLINE)",
+    )
+    p.set_defaults(handler=run)
+
+
+def _context(args: argparse.Namespace, path: str) -> AppContext:
+    if not args.roots and "SECAUDIT_ALLOWED_ROOTS" not in os.environ:
+        # On the command line the user names the folder: that is the authority to read it.
+        target = Path(path).expanduser()
+        if not target.exists():
+            raise InvalidInput(f"the path {path} does not exist")
+        if not target.is_dir():
+            raise InvalidInput(f"the path {path} is not a folder; give the repository folder")
+        args.roots = [target]
+    online = tuple(p.strip().lower() for p in args.online.split(",") if p.strip()) if args.online else None
+    return build_context(settings_from_args(args, deps_online=online))
+
+
+def collect_findings(app: AppContext, run_id: int) -> list[FindingSummary]:
+    service = findings_service(app)
+    items: list[FindingSummary] = []
+    cursor = None
+    while True:
+        page = service.list_findings(run_id=run_id, limit=200, cursor=cursor)
+        items.extend(page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            return items
+
+
+def _blocking(items: list[FindingSummary], fail_on: str) -> list[FindingSummary]:
+    if fail_on == "none":
+        return []
+    rank = Severity(fail_on).rank
+    return [
+        f
+        for f in items
+        if f.status in ("new", "open") and not f.suppressed_in_code and f.severity.rank >= rank
+    ]
+
+
+def print_coverage(run: RunRecord, console: Console) -> None:
+    """What the run covered, what it skipped and why: printed with every result."""
+    console.print(
+        f"Run {run.id} [{run.status.value}] {run.root}: {run.files_total} files walked, "
+        f"{run.files_scanned} examined ({run.files_cached} from cache), {run.files_skipped} skipped; "
+        f"{run.findings_total} findings ({run.findings_new} new, {run.findings_fixed} fixed since last run)",
+        markup=False,
+        highlight=False,
+    )
+    for cov in run.coverage:
+        state = "complete" if cov.complete else f"INCOMPLETE{': ' + cov.error if cov.error else ''}"
+        console.print(
+            f"  {cov.scanner} {cov.version}: {cov.selected} files selected, {cov.scanned} scanned "
+            f"({cov.cached} cached), {cov.skipped} skipped, {cov.findings} findings; {state}",
+            markup=False,
+            highlight=False,
+        )
+    reasons = Counter(f"{s.scanner}: {s.reason}" for s in run.skips)
+    if reasons:
+        console.print("  skipped:", markup=False)
+        for reason, count in reasons.most_common():
+            console.print(f"    {count} x {reason}", markup=False, highlight=False)
+        if run.skips_truncated:
+            console.print(
+                f"    (first {len(run.skips)} of {run.files_skipped} shown; `secaudit findings run {run.id}`"
+                " lists all)",
+                markup=False,
+            )
+        for skip in run.skips[:20]:
+            console.print(f"    - {skip.path}: {skip.reason}", markup=False, highlight=False)
+    for note in run.notes:
+        console.print(f"  note: {note}", markup=False, highlight=False)
+
+
+def _table(items: list[FindingSummary], console: Console) -> None:
+    """One line per finding, most severe first: readable in a terminal and in a CI log alike."""
+    if not items:
+        console.print("No findings.")
+        return
+    for f in items[:_TABLE_ROWS]:
+        loc = f"{f.path}:{f.start_line}" if f.start_line else f.path
+        status = f.status + (", nosec" if f.suppressed_in_code else "")
+        line = Text()
+        line.append(f"{f.severity.value.upper():<8} ", style=_STYLE.get(f.severity.value, ""))
+        line.append(f"{f.scanner}/{f.rule_id:<6} {loc}  {f.title[:120]}  [{status}] {f.id}")
+        console.print(line, highlight=False)
+    if len(items) > _TABLE_ROWS:
+        console.print(f"... {len(items) - _TABLE_ROWS} more: secaudit findings list --run <id>")
+
+
+def run(args: argparse.Namespace) -> int:
+    fmt = args.format or ("json" if args.json else "table")
+    # On the command line a relative path means relative to the working directory.
+    args.path = os.path.abspath(args.path)
+    app = _context(args, args.path)
+    audit = audit_service(app)
+    scanners = [s.strip() for s in args.scanners.split(",") if s.strip()] if args.scanners else None
+    token = CancelToken()
+    outcome: dict[str, Any] = {}
+    err = Console(stderr=True)
+    show_bar = sys.stderr.isatty()
+    bar = Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err, transient=True, disable=not show_bar,
+    )  # fmt: skip
+    task = bar.add_task("auditing", total=None)
+
+    def progress(done: int, total: int, message: str) -> None:
+        bar.update(task, completed=done, total=total or None, description=message.split(":")[0])
+
+    def work() -> None:
+        try:
+            outcome["run"] = audit.run(
+                args.path, scanners=scanners, paths=args.paths, use_cache=not args.no_cache,
+                cancel=token, progress=progress,
+            )  # fmt: skip
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread, re-raised there
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=work, name="audit", daemon=True)
+    with bar:
+        thread.start()
+        try:
+            while thread.is_alive():
+                thread.join(0.2)
+        except KeyboardInterrupt:
+            # Stop the scanners (their worker processes are killed), record the run as cancelled.
+            token.cancel()
+            thread.join(60)
+            raise
+    if "error" in outcome:
+        raise outcome["error"]
+    record: RunRecord = outcome["run"]
+    items = collect_findings(app, record.id)
+    out = Console(soft_wrap=True) if fmt == "table" else None
+    if fmt == "json":
+        emit_json(
+            {"run": record.model_dump(mode="json"), "findings": [i.model_dump(mode="json") for i in items]}
+        )
+    elif fmt == "sarif":
+        doc = export_sarif(findings_service(app), record.id, tool_version=package_version())
+        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+        print_coverage(record, err)
+    else:
+        assert out is not None
+        _table(items, out)
+        print_coverage(record, out)
+    if record.status is RunStatus.FAILED:
+        err.print(f"secaudit: error: the audit could not run: {record.error or 'see notes'}", markup=False)
+        return EXIT_ERROR
+    blocking = _blocking(items, args.fail_on)
+    if blocking:
+        if fmt == "table":
+            err.print(f"{len(blocking)} open findings at or above {args.fail_on}", markup=False)
+        return EXIT_FINDINGS
+    return EXIT_OK

@@ -1,0 +1,158 @@
+"""`secaudit fix plan|apply|revert|list`: the same FixService the MCP fix tools use.
+
+A finding is named by its id (from `secaudit audit` or `secaudit findings list`), resolved through
+the findings store, or given as a JSON file holding one finding (`--finding-json`) with `--repo`.
+A verified fix marks the finding fixed in the store; `revert` opens it again.
+`apply` is a dry run unless `--write` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from secaudit.server.cli.common import emit_json, settings_from_args
+from secaudit.server.context import AppContext, build_context
+from secaudit.tools.errors import InvalidInput, NotFound
+from secaudit.tools.findings.model import Finding
+from secaudit.tools.fixes.model import FixPlan, FixRecord, FixStatus
+from secaudit.tools.fixes.service import FixService
+
+__all__ = ["register"]
+
+_MAX_FINDING_BYTES = 1024 * 1024
+
+
+def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("fix", help="plan, apply, revert and list fixes")
+    fsub = p.add_subparsers(dest="fix_command", metavar="ACTION", required=True)
+
+    def finding_args(cmd: argparse.ArgumentParser) -> None:
+        cmd.add_argument("finding_id", nargs="?", help="the finding's id")
+        cmd.add_argument("--finding-json", type=Path, help="a JSON file holding one finding")
+        cmd.add_argument("--repo", type=Path, help="repository root of --finding-json (default: first root)")
+
+    plan = fsub.add_parser("plan", parents=parents, help="show the diff a fix would write")
+    finding_args(plan)
+    plan.set_defaults(handler=_plan)
+
+    apply = fsub.add_parser("apply", parents=parents, help="apply a plan or a finding (dry run by default)")
+    finding_args(apply)
+    apply.add_argument("--plan-id", help="apply this plan instead of a finding")
+    apply.add_argument("--write", action="store_true", help="really write (default: dry run, diff only)")
+    apply.set_defaults(handler=_apply)
+
+    revert = fsub.add_parser("revert", parents=parents, help="restore the exact previous bytes")
+    revert.add_argument("fix_id")
+    revert.set_defaults(handler=_revert)
+
+    ls = fsub.add_parser("list", parents=parents, help="the fix history, newest first")
+    ls.add_argument("--status", action="append", choices=[s.value for s in FixStatus])
+    ls.add_argument("--limit", type=int, default=50)
+    ls.add_argument("--cursor")
+    ls.set_defaults(handler=_list)
+
+
+def _service(app: AppContext) -> FixService:
+    if app.fixes is None:
+        raise NotFound("the fix service is not configured")
+    return app.fixes
+
+
+def _finding(app: AppContext, args: argparse.Namespace) -> tuple[Finding, Path]:
+    if args.finding_json is not None:
+        if args.finding_id:
+            raise InvalidInput("give a finding id or --finding-json, not both")
+        try:
+            raw = args.finding_json.read_bytes()[: _MAX_FINDING_BYTES + 1]
+        except OSError as exc:
+            raise InvalidInput(f"cannot read --finding-json: {exc.strerror or 'error'}") from None
+        if len(raw) > _MAX_FINDING_BYTES:
+            raise InvalidInput("--finding-json is larger than 1 MiB")
+        try:
+            found = Finding.model_validate_json(raw)
+        except ValidationError:
+            raise InvalidInput("--finding-json does not hold one finding (see docs/fixes.md)") from None
+        return found, args.repo or app.settings.allowed_roots[0]
+    if not args.finding_id:
+        raise InvalidInput("name the finding: its id, or --finding-json FILE")
+    if app.finding_source is None:
+        raise NotFound("findings cannot be looked up by id in this configuration; use --finding-json")
+    return app.finding_source.finding_for_fix(args.finding_id)
+
+
+def _print_plan(plan: FixPlan) -> None:
+    print(f"plan {plan.plan_id}: {plan.summary} [{plan.kind}]")
+    for f in plan.files:
+        print(f"  {'create' if f.created else 'change'} {f.path}")
+    for label, items in (("risk", plan.risks), ("note", plan.notes), ("re-lock", plan.relock_commands)):
+        for item in items:
+            print(f"  {label}: {item}")
+    sys.stdout.write(plan.diff)
+
+
+def _print_fix(fix: FixRecord) -> None:
+    print(f"fix {fix.fix_id} [{fix.status.value}] {fix.kind}: {fix.message}")
+    for f in fix.files:
+        print(f"  {f.path}")
+
+
+def _plan(args: argparse.Namespace) -> int:
+    app = build_context(settings_from_args(args))
+    found, root = _finding(app, args)
+    plan = _service(app).plan(found, root)
+    if args.json:
+        emit_json(plan)
+    else:
+        _print_plan(plan)
+    return 0
+
+
+def _apply(args: argparse.Namespace) -> int:
+    app = build_context(settings_from_args(args))
+    service = _service(app)
+    if args.plan_id:
+        if args.finding_id or args.finding_json:
+            raise InvalidInput("give --plan-id or a finding, not both")
+        result = service.apply(plan_id=args.plan_id, dry_run=not args.write)
+    else:
+        found, root = _finding(app, args)
+        result = service.apply(finding=found, root=root, dry_run=not args.write)
+    if args.json:
+        emit_json(result)
+        return 0
+    _print_plan(result.plan)
+    if result.fix is not None:
+        _print_fix(result.fix)
+    else:
+        print(result.message)
+    return 0
+
+
+def _revert(args: argparse.Namespace) -> int:
+    app = build_context(settings_from_args(args))
+    fix = _service(app).revert(args.fix_id)
+    if args.json:
+        emit_json(fix)
+    else:
+        _print_fix(fix)
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    app = build_context(settings_from_args(args))
+    statuses = [FixStatus(s) for s in args.status] if args.status else None
+    page = _service(app).list(statuses=statuses, limit=args.limit, cursor=args.cursor)
+    if args.json:
+        emit_json(json.loads(page.model_dump_json()))
+        return 0
+    for fix in page.items:
+        print(f"{fix.fix_id}  {fix.status.value:<11} {fix.kind:<18} {fix.updated_at}  {fix.message[:60]}")
+    if page.next_cursor:
+        print(f"(more: --cursor {page.next_cursor})")
+    return 0

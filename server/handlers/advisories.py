@@ -1,0 +1,100 @@
+"""db_status: what the offline advisory database holds, so an agent knows what a deps audit covers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anyio.to_thread
+from pydantic import BaseModel, Field
+
+from secaudit.server.context import AppContext, CallInfo
+from secaudit.server.toolkit import StrictInput, ToolSpec
+from secaudit.tools.advisories import AdvisoryDB
+from secaudit.tools.paths import is_within
+
+__all__ = ["TOOLS"]
+
+
+class DBStatusInput(StrictInput):
+    pass
+
+
+class EcosystemOut(BaseModel):
+    ecosystem: str
+    advisories: int
+    packages: int
+
+
+class SourceOut(BaseModel):
+    location: str = Field(description="URL, or path (shown only when inside an allowed root)")
+    kind: str
+    imported_at: str
+    records: int
+    errors: int
+
+
+class DBStatusOutput(BaseModel):
+    empty: bool
+    advisories: int
+    withdrawn: int
+    ecosystems: list[EcosystemOut]
+    sources: list[SourceOut]
+    last_import_at: str | None
+    newest_modified: str | None
+    age_seconds: float | None
+
+
+def _location(app: AppContext, location: str) -> str:
+    if location.startswith(("http://", "https://")):
+        return location
+    path = Path(location)
+    if any(is_within(path, root) for root in app.settings.allowed_roots):
+        return location
+    # A path outside the allowed roots is not echoed: only its last component.
+    return f"(outside the allowed roots)/{path.name}"
+
+
+async def db_status(app: AppContext, args: DBStatusInput, call: CallInfo) -> DBStatusOutput:
+    status = await anyio.to_thread.run_sync(lambda: AdvisoryDB(app.store).status())
+    return DBStatusOutput(
+        empty=status.empty,
+        advisories=status.advisories,
+        withdrawn=status.withdrawn,
+        ecosystems=[
+            EcosystemOut(ecosystem=e.ecosystem, advisories=e.advisories, packages=e.packages)
+            for e in status.ecosystems
+        ],
+        sources=[
+            SourceOut(
+                location=_location(app, s.location),
+                kind=s.kind,
+                imported_at=s.imported_at,
+                records=s.records,
+                errors=s.errors,
+            )
+            for s in status.sources
+        ],
+        last_import_at=status.last_import_at,
+        newest_modified=status.newest_modified,
+        age_seconds=status.age_seconds,
+    )
+
+
+TOOLS = [
+    ToolSpec(
+        name="db_status",
+        title="Advisory database status",
+        description=(
+            "What the offline OSV advisory database holds: advisories per ecosystem (PyPI, npm), "
+            "withdrawn records, imported sources and the age of the last import. An empty database "
+            "or a missing ecosystem means the deps scanner cannot check those dependencies."
+        ),
+        input_model=DBStatusInput,
+        output_model=DBStatusOutput,
+        handler=db_status,
+        scope="read",
+        cost="read",
+        read_only=True,
+        idempotent=True,
+    )
+]

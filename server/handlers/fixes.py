@@ -1,0 +1,173 @@
+"""Fix tools: thin handlers over `FixService` (plan_fix, apply_fix, revert_fix, list_fixes).
+
+Findings are named by id and resolved through `app.finding_source` (the findings service: the
+finding as its latest run reported it, and its repository root); plans and fixes by their own ids.
+A verified fix marks the finding fixed in the findings store, a revert opens it again.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import anyio.to_thread
+from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr
+
+from secaudit.server.context import AppContext, CallInfo
+from secaudit.server.toolkit import StrictInput, ToolSpec
+from secaudit.tools.errors import InvalidInput, NotFound
+from secaudit.tools.findings.model import Finding
+from secaudit.tools.fixes.model import FixPlan, FixRecord, FixStatus
+from secaudit.tools.fixes.service import ApplyResult, FixService
+
+__all__ = ["TOOLS"]
+
+Id = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+
+def _service(app: AppContext) -> FixService:
+    if app.fixes is None:
+        raise NotFound("the fix service is not configured in this server")
+    return app.fixes
+
+
+def _finding(app: AppContext, finding_id: str) -> tuple[Finding, str]:
+    if app.finding_source is None:
+        raise NotFound("findings cannot be looked up in this server; plan with a finding from run_audit")
+    found, root = app.finding_source.finding_for_fix(finding_id)
+    return found, str(root)
+
+
+class PlanFixInput(StrictInput):
+    finding_id: Id = Field(description="the finding to fix (from list_findings)")
+
+
+class PlanOutput(BaseModel):
+    plan: FixPlan
+
+
+async def plan_fix(app: AppContext, args: PlanFixInput, call: CallInfo) -> PlanOutput:
+    def run() -> FixPlan:
+        found, root = _finding(app, args.finding_id)
+        return _service(app).plan(found, root)
+
+    return PlanOutput(plan=await anyio.to_thread.run_sync(run))
+
+
+class ApplyFixInput(StrictInput):
+    plan_id: Id | None = Field(
+        default=None, description="a plan from plan_fix (exactly one of plan_id, finding_id)"
+    )
+    finding_id: Id | None = Field(default=None, description="plan and apply in one step")
+    dry_run: StrictBool = Field(
+        default=True, description="true (default): only show the diff; false: write it"
+    )
+
+
+async def apply_fix(app: AppContext, args: ApplyFixInput, call: CallInfo) -> ApplyResult:
+    if (args.plan_id is None) == (args.finding_id is None):
+        raise InvalidInput("give exactly one of plan_id or finding_id")
+
+    def run() -> ApplyResult:
+        service = _service(app)
+        if args.plan_id is not None:
+            return service.apply(plan_id=args.plan_id, dry_run=args.dry_run)
+        assert args.finding_id is not None
+        found, root = _finding(app, args.finding_id)
+        return service.apply(finding=found, root=root, dry_run=args.dry_run)
+
+    return await anyio.to_thread.run_sync(run)
+
+
+class RevertFixInput(StrictInput):
+    fix_id: Id
+
+
+class FixOutput(BaseModel):
+    fix: FixRecord
+
+
+async def revert_fix(app: AppContext, args: RevertFixInput, call: CallInfo) -> FixOutput:
+    record = await anyio.to_thread.run_sync(lambda: _service(app).revert(args.fix_id))
+    return FixOutput(fix=record)
+
+
+class ListFixesInput(StrictInput):
+    status: list[FixStatus] | None = Field(default=None, max_length=8, description="keep these statuses")
+    finding_fingerprint: Annotated[StrictStr, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
+    limit: Annotated[StrictInt, Field(ge=1, le=200)] = 50
+    cursor: Annotated[StrictStr, Field(max_length=2048)] | None = None
+
+
+class FixListOutput(BaseModel):
+    items: list[FixRecord]
+    next_cursor: str | None = Field(description="pass back as `cursor` for the next page; null at the end")
+
+
+async def list_fixes(app: AppContext, args: ListFixesInput, call: CallInfo) -> FixListOutput:
+    page = await anyio.to_thread.run_sync(
+        lambda: _service(app).list(
+            statuses=args.status,
+            finding_fingerprint=args.finding_fingerprint,
+            limit=args.limit,
+            cursor=args.cursor,
+        )
+    )
+    return FixListOutput(items=page.items, next_cursor=page.next_cursor)
+
+
+TOOLS: list[ToolSpec] = [
+    ToolSpec(
+        name="plan_fix",
+        title="Plan fix",
+        description="Plan a fix for a finding: the exact unified diff, the files it touches with their "
+        "content hashes, risk notes (e.g. a major-version bump) and the command that re-locks. "
+        "Writes nothing.",
+        input_model=PlanFixInput,
+        output_model=PlanOutput,
+        handler=plan_fix,
+        scope="read",
+        cost="read",
+        read_only=True,
+    ),
+    ToolSpec(
+        name="apply_fix",
+        title="Apply fix",
+        description="Apply a plan (or plan and apply a finding). dry_run defaults to true and only returns "
+        "the diff. With dry_run=false: locked, atomic write of every file (all or nothing), then the "
+        "scanner runs again; the change is rolled back if it breaks parsing, adds findings or does not "
+        "remove the finding. Conflict if a file changed since it was planned.",
+        input_model=ApplyFixInput,
+        output_model=ApplyResult,
+        handler=apply_fix,
+        scope="fix",
+        cost="write",
+        read_only=False,
+        destructive=True,
+    ),
+    ToolSpec(
+        name="revert_fix",
+        title="Revert fix",
+        description="Restore the exact previous bytes of every file an applied fix changed; Conflict if a "
+        "file changed since the fix.",
+        input_model=RevertFixInput,
+        output_model=FixOutput,
+        handler=revert_fix,
+        scope="fix",
+        cost="write",
+        read_only=False,
+        destructive=True,
+    ),
+    ToolSpec(
+        name="list_fixes",
+        title="List fixes",
+        description="The fix history, newest first: status (applied, verified, rolled_back, reverted, "
+        "failed), files and hashes, verification outcome. Cursor pagination, up to 200 per page.",
+        input_model=ListFixesInput,
+        output_model=FixListOutput,
+        handler=list_fixes,
+        scope="read",
+        cost="read",
+        read_only=True,
+        idempotent=True,
+    ),
+]

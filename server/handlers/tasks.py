@@ -1,0 +1,247 @@
+"""Task tools: thin handlers over `TaskService`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import anyio.to_thread
+from pydantic import BaseModel, Field, StrictInt, StrictStr, field_validator
+
+from secaudit.server.context import AppContext, CallInfo
+from secaudit.server.toolkit import StrictInput, ToolSpec, tool_spec
+from secaudit.tools.tasks import Task, TaskStatus, parse_status
+
+__all__ = ["TOOLS"]
+
+StatusValue = Annotated[
+    StrictInt | StrictStr,
+    Field(
+        description="0 ready, 1 complete, 2 archived, 3 backlogged; or the name",
+        json_schema_extra={
+            "anyOf": [
+                {"type": "integer", "minimum": 0, "maximum": 3},
+                {"type": "string", "enum": ["ready", "complete", "archived", "backlogged"]},
+            ]
+        },
+    ),
+]
+TaskId = Annotated[StrictInt, Field(ge=1, le=2**63 - 1, description="the task's integer id")]
+Order = Annotated[StrictInt, Field(ge=-(2**63), le=2**63 - 1, description="lower numbers run first")]
+Stamp = Annotated[StrictStr, Field(min_length=1, max_length=64)]
+
+
+class TaskOutput(BaseModel):
+    task: Task
+
+
+class CreateTaskInput(StrictInput):
+    prompt: StrictStr = Field(description="the task text, stored byte-exact")
+    order: Order = 0
+    status: StatusValue = Field(default=0, description="ready (0) or backlogged (3)")
+
+    @field_validator("status")
+    @classmethod
+    def _status(cls, value: int | str) -> int | str:
+        parse_status(value)
+        return value
+
+
+async def create_task(app: AppContext, args: CreateTaskInput, call: CallInfo) -> TaskOutput:
+    status = parse_status(args.status)
+    task = await anyio.to_thread.run_sync(
+        lambda: app.tasks.create(args.prompt, order=args.order, status=status)
+    )
+    return TaskOutput(task=task)
+
+
+class GetTaskInput(StrictInput):
+    id: TaskId | None = None
+    uuid: Annotated[StrictStr, Field(min_length=1, max_length=64)] | None = None
+
+
+async def get_task(app: AppContext, args: GetTaskInput, call: CallInfo) -> TaskOutput:
+    task = await anyio.to_thread.run_sync(lambda: app.tasks.get(task_id=args.id, task_uuid=args.uuid))
+    return TaskOutput(task=task)
+
+
+class ListTasksInput(StrictInput):
+    status: list[StatusValue] | None = Field(default=None, max_length=4, description="keep these statuses")
+    limit: Annotated[StrictInt, Field(ge=1, le=200)] = 50
+    cursor: Annotated[StrictStr, Field(max_length=2048)] | None = None
+    sort: Literal["id", "queue"] = Field(default="id", description="id: creation order; queue: next first")
+
+    @field_validator("status")
+    @classmethod
+    def _statuses(cls, value: list[int | str] | None) -> list[int | str] | None:
+        for item in value or []:
+            parse_status(item)
+        return value
+
+
+class TaskListOutput(BaseModel):
+    items: list[Task]
+    next_cursor: str | None = Field(description="pass back as `cursor` for the next page; null at the end")
+
+
+async def list_tasks(app: AppContext, args: ListTasksInput, call: CallInfo) -> TaskListOutput:
+    statuses = [parse_status(s) for s in args.status] if args.status else None
+    page = await anyio.to_thread.run_sync(
+        lambda: app.tasks.list(statuses=statuses, limit=args.limit, cursor=args.cursor, sort=args.sort)
+    )
+    return TaskListOutput(items=page.items, next_cursor=page.next_cursor)
+
+
+class UpdateTaskInput(StrictInput):
+    id: TaskId
+    prompt: StrictStr | None = None
+    order: Order | None = None
+    status: StatusValue | None = None
+    expected_updatedat: Stamp | None = Field(
+        default=None, description="the updatedat you last read; a mismatch is a conflict, nothing is written"
+    )
+
+    @field_validator("status")
+    @classmethod
+    def _status(cls, value: int | str | None) -> int | str | None:
+        if value is not None:
+            parse_status(value)
+        return value
+
+
+async def update_task(app: AppContext, args: UpdateTaskInput, call: CallInfo) -> TaskOutput:
+    status = None if args.status is None else parse_status(args.status)
+    task = await anyio.to_thread.run_sync(
+        lambda: app.tasks.update(
+            args.id,
+            prompt=args.prompt,
+            order=args.order,
+            status=status,
+            expected_updatedat=args.expected_updatedat,
+        )
+    )
+    return TaskOutput(task=task)
+
+
+class ClaimInput(StrictInput):
+    worker: Annotated[StrictStr, Field(min_length=1, max_length=200, description="who takes the task")]
+    lease_seconds: Annotated[StrictInt, Field(ge=1, le=7 * 24 * 3600)] = 300
+
+
+class ClaimOutput(BaseModel):
+    claimed: bool
+    task: Task | None = Field(description="the leased task, or null when nothing is ready")
+
+
+async def claim_next_task(app: AppContext, args: ClaimInput, call: CallInfo) -> ClaimOutput:
+    task = await anyio.to_thread.run_sync(
+        lambda: app.tasks.claim_next(args.worker, lease_seconds=args.lease_seconds)
+    )
+    return ClaimOutput(claimed=task is not None, task=task)
+
+
+class MoveInput(StrictInput):
+    id: TaskId
+    expected_updatedat: Stamp | None = None
+
+
+def _mover(status: TaskStatus) -> object:
+    async def move(app: AppContext, args: MoveInput, call: CallInfo) -> TaskOutput:
+        task = await anyio.to_thread.run_sync(
+            lambda: app.tasks.set_status(args.id, status, expected_updatedat=args.expected_updatedat)
+        )
+        return TaskOutput(task=task)
+
+    return move
+
+
+TOOLS: list[ToolSpec] = [
+    tool_spec(
+        "create_task",
+        "Create task",
+        "Add a row to the shared tasks table (ready or backlogged); returns it with its generated uuid.",
+        CreateTaskInput,
+        TaskOutput,
+        create_task,
+        read_only=False,
+    ),
+    tool_spec(
+        "get_task",
+        "Get task",
+        "Read one task by id or uuid.",
+        GetTaskInput,
+        TaskOutput,
+        get_task,
+        read_only=True,
+        idempotent=True,
+    ),
+    tool_spec(
+        "list_tasks",
+        "List tasks",
+        "List tasks, optionally by status, in pages of up to 200 (cursor pagination).",
+        ListTasksInput,
+        TaskListOutput,
+        list_tasks,
+        read_only=True,
+        idempotent=True,
+    ),
+    tool_spec(
+        "update_task",
+        "Update task",
+        "Change a task's prompt, order or status; pass "
+        "expected_updatedat to refuse the write if someone changed it since you read it.",
+        UpdateTaskInput,
+        TaskOutput,
+        update_task,
+        read_only=False,
+    ),
+    tool_spec(
+        "claim_next_task",
+        "Claim next task",
+        "Lease the next ready task (lowest order, then id) to "
+        "a worker for lease_seconds; no two workers hold the same task; expired leases are reclaimable.",
+        ClaimInput,
+        ClaimOutput,
+        claim_next_task,
+        read_only=False,
+    ),
+    tool_spec(
+        "complete_task",
+        "Complete task",
+        "Mark a task complete (status 1).",
+        MoveInput,
+        TaskOutput,
+        _mover(TaskStatus.COMPLETE),
+        read_only=False,
+        idempotent=True,
+    ),
+    tool_spec(
+        "archive_task",
+        "Archive task",
+        "Archive a task (status 2).",
+        MoveInput,
+        TaskOutput,
+        _mover(TaskStatus.ARCHIVED),
+        read_only=False,
+        idempotent=True,
+    ),
+    tool_spec(
+        "backlog_task",
+        "Backlog task",
+        "Move a task to the backlog (status 3).",
+        MoveInput,
+        TaskOutput,
+        _mover(TaskStatus.BACKLOGGED),
+        read_only=False,
+        idempotent=True,
+    ),
+    tool_spec(
+        "ready_task",
+        "Ready task",
+        "Make a task ready (status 0) and drop any lease on it.",
+        MoveInput,
+        TaskOutput,
+        _mover(TaskStatus.READY),
+        read_only=False,
+        idempotent=True,
+    ),
+]

@@ -1,0 +1,194 @@
+"""Settings: read once, at the edge, from `SECAUDIT_*` variables and CLI flags, then frozen.
+
+Nothing below the edge reads the environment. An invalid value stops the process at start with a
+message that names the variable and what it accepts (never the rejected value itself when the
+setting may hold a secret).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from secaudit.tools.errors import ConfigError
+
+__all__ = ["ENV_VARS", "LogLevel", "Settings", "default_store_path", "load_settings"]
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+def default_store_path() -> Path:
+    return Path(platformdirs.user_data_dir("secaudit", appauthor=False)) / "secaudit.db"
+
+
+class Settings(BaseModel):
+    """Every knob of the server and CLI. Frozen: build a new one instead of mutating."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    store_path: Path = Field(default_factory=default_store_path)
+    tasks_db_path: Path | None = None
+    allowed_roots: tuple[Path, ...] = Field(default_factory=lambda: (Path.cwd(),))
+    log_level: LogLevel = "INFO"
+    max_prompt_bytes: int = Field(default=64 * 1024, ge=1, le=16 * 1024 * 1024)
+    max_file_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, le=512 * 1024 * 1024)
+    max_files: int = Field(default=100_000, ge=1, le=10_000_000)
+    audit_workers: int = Field(default=0, ge=0, le=256)
+    scanner_timeout_seconds: float = Field(default=900.0, gt=0, le=86_400)
+    redis_url: SecretStr | None = None
+    deps_online: tuple[Literal["pypi", "osv", "npm"], ...] = ()
+    # -- HTTP face (issue 7) ------------------------------------------------------------------
+    http_host: str = Field(default="127.0.0.1", min_length=1, max_length=255)
+    http_port: int = Field(default=8765, ge=0, le=65535)
+    http_token_file: Path | None = None
+    http_tokens: SecretStr | None = None
+    http_no_auth: bool = False
+    http_allowed_hosts: tuple[str, ...] = ()
+    http_allowed_origins: tuple[str, ...] = ()
+    http_cors_origins: tuple[str, ...] = ()
+    http_max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    http_max_json_depth: int = Field(default=32, ge=4, le=256)
+    http_max_header_bytes: int = Field(default=16 * 1024, ge=1024, le=256 * 1024)
+    http_request_timeout_seconds: float = Field(default=600.0, gt=0, le=86_400)
+    http_max_sessions: int = Field(default=1000, ge=1, le=100_000)
+    http_max_sessions_per_identity: int = Field(default=16, ge=1, le=10_000)
+    http_session_idle_seconds: float = Field(default=1800.0, gt=0, le=7 * 86_400)
+    http_session_max_seconds: float = Field(default=8 * 3600.0, gt=0, le=30 * 86_400)
+    http_hsts: bool = False
+    rate_limit_read: str = "600/minute"
+    rate_limit_write: str = "120/minute"
+    rate_limit_audit: str = "10/minute"
+    rate_limit_request: str = "1200/minute"
+    rate_limit_on_redis_error: Literal["local", "deny"] = "local"
+    event_retention_days: int = Field(default=90, ge=0, le=36_500)
+    fix_backup_days: int = Field(default=30, ge=0, le=3650)
+
+    @field_validator("allowed_roots")
+    @classmethod
+    def _roots_exist(cls, roots: tuple[Path, ...]) -> tuple[Path, ...]:
+        if not roots:
+            raise ValueError("at least one allowed root is needed")
+        resolved: list[Path] = []
+        for root in roots:
+            real = Path(os.path.realpath(Path(root).expanduser()))
+            if not real.is_dir():
+                raise ValueError(f"allowed root {root} is not an existing folder")
+            resolved.append(real)
+        return tuple(dict.fromkeys(resolved))
+
+    @field_validator("rate_limit_read", "rate_limit_write", "rate_limit_audit", "rate_limit_request")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError("not a rate") from None
+        return value
+
+    @property
+    def tasks_db(self) -> Path:
+        return self.tasks_db_path or self.store_path
+
+
+# Variable -> (field, what it accepts). The text is what a user reads when a value is refused.
+ENV_VARS: dict[str, tuple[str, str]] = {
+    "SECAUDIT_STORE": ("store_path", "a file path for the SQLite store"),
+    "SECAUDIT_TASKS_DB": ("tasks_db_path", "a file path of the SQLite database holding the `tasks` table"),
+    "SECAUDIT_ALLOWED_ROOTS": (
+        "allowed_roots",
+        f"existing folders separated by '{os.pathsep}'; tools only touch paths inside them",
+    ),
+    "SECAUDIT_LOG_LEVEL": ("log_level", "one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
+    "SECAUDIT_MAX_PROMPT_BYTES": ("max_prompt_bytes", "a whole number of bytes from 1 to 16777216"),
+    "SECAUDIT_MAX_FILE_BYTES": ("max_file_bytes", "a whole number of bytes from 1024 to 536870912"),
+    "SECAUDIT_MAX_FILES": ("max_files", "a whole number from 1 to 10000000"),
+    "SECAUDIT_AUDIT_WORKERS": ("audit_workers", "a whole number from 0 (one per core) to 256"),
+    "SECAUDIT_SCANNER_TIMEOUT": ("scanner_timeout_seconds", "seconds, a number above 0 and up to 86400"),
+    "SECAUDIT_REDIS_URL": ("redis_url", "a redis:// or rediss:// URL"),
+    "SECAUDIT_DEPS_ONLINE": (
+        "deps_online",
+        "online advisory backends to ask besides the offline database, ','-separated: pypi, osv, npm",
+    ),
+    "SECAUDIT_HTTP_HOST": ("http_host", "an IP address or host name to bind (loopback by default)"),
+    "SECAUDIT_HTTP_PORT": ("http_port", "a port number from 0 (any free port) to 65535"),
+    "SECAUDIT_HTTP_TOKEN_FILE": ("http_token_file", "a TOML file of [[token]] tables (name, scopes, sha256)"),
+    "SECAUDIT_HTTP_TOKENS": ("http_tokens", "entries name:scope[,scope]:token separated by ';'"),
+    "SECAUDIT_HTTP_NO_AUTH": ("http_no_auth", "true or false; true is refused unless bound to loopback"),
+    "SECAUDIT_HTTP_ALLOWED_HOSTS": ("http_allowed_hosts", "Host values (host[:port]), ','-separated"),
+    "SECAUDIT_HTTP_ALLOWED_ORIGINS": ("http_allowed_origins", "scheme://host[:port] values, ','-separated"),
+    "SECAUDIT_HTTP_CORS_ORIGINS": ("http_cors_origins", "origins granted CORS, ','-separated"),
+    "SECAUDIT_HTTP_MAX_BODY_BYTES": ("http_max_body_bytes", "a whole number of bytes from 1024 to 67108864"),
+    "SECAUDIT_HTTP_MAX_JSON_DEPTH": ("http_max_json_depth", "a whole number from 4 to 256"),
+    "SECAUDIT_HTTP_MAX_HEADER_BYTES": ("http_max_header_bytes", "bytes, from 1024 to 262144"),
+    "SECAUDIT_HTTP_REQUEST_TIMEOUT": ("http_request_timeout_seconds", "seconds, above 0 and up to 86400"),
+    "SECAUDIT_HTTP_MAX_SESSIONS": ("http_max_sessions", "a whole number from 1 to 100000"),
+    "SECAUDIT_HTTP_MAX_SESSIONS_PER_IDENTITY": ("http_max_sessions_per_identity", "a number, 1 to 10000"),
+    "SECAUDIT_HTTP_SESSION_IDLE": ("http_session_idle_seconds", "seconds, above 0 and up to 604800"),
+    "SECAUDIT_HTTP_SESSION_MAX": ("http_session_max_seconds", "seconds, above 0 and up to 2592000"),
+    "SECAUDIT_HTTP_HSTS": ("http_hsts", "true when clients reach the server through TLS (adds HSTS)"),
+    "SECAUDIT_RATE_LIMIT_READ": ("rate_limit_read", "a rate such as 600/minute"),
+    "SECAUDIT_RATE_LIMIT_WRITE": ("rate_limit_write", "a rate such as 120/minute"),
+    "SECAUDIT_RATE_LIMIT_AUDIT": ("rate_limit_audit", "a rate such as 10/minute"),
+    "SECAUDIT_RATE_LIMIT_REQUEST": ("rate_limit_request", "a rate such as 1200/minute (every HTTP request)"),
+    "SECAUDIT_RATE_LIMIT_ON_REDIS_ERROR": ("rate_limit_on_redis_error", "local or deny"),
+    "SECAUDIT_EVENT_RETENTION_DAYS": ("event_retention_days", "days to keep security events; 0 keeps all"),
+    "SECAUDIT_FIX_BACKUP_DAYS": (
+        "fix_backup_days",
+        "days to keep fix backups, a whole number from 0 to 3650",
+    ),
+}
+_SECRET_FIELDS = {"redis_url", "http_tokens"}
+_FIELD_TO_VAR = {field: var for var, (field, _) in ENV_VARS.items()}
+
+
+def _convert(field: str, raw: str) -> Any:
+    if field == "deps_online":
+        return tuple(p.strip().lower() for p in raw.split(",") if p.strip())
+    if field == "allowed_roots":
+        return tuple(Path(p) for p in raw.split(os.pathsep) if p.strip())
+    if field in {"store_path", "tasks_db_path"}:
+        return Path(raw) if raw.strip() else None
+    if field == "log_level":
+        return raw.strip().upper()
+    if field == "http_token_file":
+        return Path(raw) if raw.strip() else None
+    if field in {"http_allowed_hosts", "http_allowed_origins", "http_cors_origins"}:
+        return tuple(p.strip() for p in raw.split(",") if p.strip())
+    if field == "http_tokens":
+        return raw
+    return raw.strip()
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Build the settings from the environment, then CLI overrides (which win).
+
+    Raises ConfigError naming the variable (or flag) and what it accepts.
+    """
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for var, (field, _) in ENV_VARS.items():
+        if var in env:
+            values[field] = _convert(field, env[var])
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    if values.get("redis_url") is not None:
+        url = str(values["redis_url"])
+        if not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError("SECAUDIT_REDIS_URL: not accepted; use a redis:// or rediss:// URL")
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err["loc"] else "?"
+            var = _FIELD_TO_VAR.get(field, field)
+            accepts = ENV_VARS.get(var, ("", "a valid value"))[1]
+            reason = "" if field in _SECRET_FIELDS else f" ({err['msg']})"
+            problems.append(f"{var}: not accepted{reason}; use {accepts}")
+        raise ConfigError("invalid configuration: " + "; ".join(problems)) from None

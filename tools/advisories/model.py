@@ -1,0 +1,116 @@
+"""The parsed, validated form of an OSV advisory record, and the errors of this package."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from secaudit.tools.errors import InvalidInput, SecauditError
+
+__all__ = [
+    "RANGE_TYPES",
+    "SEVERITY_LEVELS",
+    "Advisory",
+    "AdvisoryError",
+    "AdvisoryFormatError",
+    "AffectedPackage",
+    "AffectedRange",
+    "DatabaseUpdateFailed",
+    "Event",
+    "EventKind",
+    "Reference",
+    "Severity",
+]
+
+EventKind = Literal["introduced", "fixed", "last_affected", "limit"]
+RANGE_TYPES = ("ECOSYSTEM", "SEMVER", "GIT")
+# "unknown" is a level of its own: a record without a usable severity is never given a guessed one.
+SEVERITY_LEVELS = ("critical", "high", "medium", "low", "unknown")
+
+
+class AdvisoryError(SecauditError):
+    """Base of the errors of the advisory database."""
+
+    code = "advisory_error"
+
+
+class AdvisoryFormatError(AdvisoryError, InvalidInput):
+    """One OSV record is malformed; the import skips it and reports where."""
+
+    code = "advisory_format"
+
+
+class DatabaseUpdateFailed(AdvisoryError):
+    """`db update` could not download a dump (offline, timeout, bad answer); nothing was changed."""
+
+    code = "advisory_update_failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    kind: EventKind
+    version: str
+
+
+@dataclass(frozen=True, slots=True)
+class AffectedRange:
+    type: str
+    events: tuple[Event, ...]
+    repo: str | None = None
+
+    def versions_of(self, kind: EventKind) -> tuple[str, ...]:
+        return tuple(e.version for e in self.events if e.kind == kind)
+
+
+@dataclass(frozen=True, slots=True)
+class AffectedPackage:
+    ecosystem: str
+    name: str
+    normalized_name: str
+    ranges: tuple[AffectedRange, ...] = ()
+    versions: tuple[str, ...] = ()
+    purl: str | None = None
+
+    @property
+    def fixed_versions(self) -> tuple[str, ...]:
+        """Fixed versions from the version-comparable ranges (GIT fixes are commits, not versions)."""
+        seen: dict[str, None] = {}
+        for rng in self.ranges:
+            if rng.type != "GIT":
+                for v in rng.versions_of("fixed"):
+                    seen.setdefault(v, None)
+        return tuple(seen)
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    type: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Severity:
+    level: str = "unknown"
+    score: float | None = None
+    vector: str | None = None
+    # Where the level came from: "CVSS_V4", "CVSS_V3", "CVSS_V2", "database_specific" or "none".
+    source: str = "none"
+
+
+@dataclass(frozen=True, slots=True)
+class Advisory:
+    id: str
+    modified: str
+    published: str | None = None
+    withdrawn: str | None = None
+    aliases: tuple[str, ...] = ()
+    summary: str = ""
+    details: str = ""
+    affected: tuple[AffectedPackage, ...] = ()
+    references: tuple[Reference, ...] = ()
+    severity: Severity = field(default_factory=Severity)
+    content_hash: str = ""
+
+    @property
+    def is_withdrawn(self) -> bool:
+        return bool(self.withdrawn)

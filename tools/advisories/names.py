@@ -1,0 +1,43 @@
+"""Package-name normalisation per ecosystem, and the ecosystems we know how to match."""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["NPM", "PYPI", "SUPPORTED_ECOSYSTEMS", "canonical_ecosystem", "name_notes", "normalize_name"]
+
+PYPI = "PyPI"
+NPM = "npm"
+SUPPORTED_ECOSYSTEMS = (PYPI, NPM)
+
+_ECOSYSTEM_ALIASES = {"pypi": PYPI, "npm": NPM}
+_PEP503_SEPARATORS = re.compile(r"[-_.]+")
+_ASCII_UPPER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def canonical_ecosystem(value: str) -> str:
+    """OSV ecosystem names are case-sensitive ("PyPI"); accept the obvious variants of ours."""
+    return _ECOSYSTEM_ALIASES.get(value.strip().lower(), value.strip())
+
+
+def normalize_name(ecosystem: str, name: str) -> str:
+    """PEP 503 for PyPI; npm names are compared exactly (the registry treats case as significant).
+
+    Only ASCII letters are lower-cased: `str.lower()` would fold look-alikes such as the Kelvin sign
+    (U+212A) into ASCII "k" and so make a non-ASCII name match a real package. Real PyPI names are
+    ASCII (PEP 508), so this is PEP 503 for every name that can exist on the index.
+    """
+    name = name.strip()
+    if ecosystem == PYPI:
+        return _PEP503_SEPARATORS.sub("-", name).translate(_ASCII_UPPER)
+    return name
+
+
+def name_notes(name: str) -> list[str]:
+    """Notes to attach to a dependency whose name deserves a second look."""
+    if not name.isascii():
+        return [
+            f"package name '{name.encode('ascii', 'backslashreplace').decode()}' is not ASCII: it can only "
+            "match an advisory for that exact name, never the look-alike ASCII package"
+        ]
+    return []

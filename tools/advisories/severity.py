@@ -1,0 +1,81 @@
+"""Severity of an advisory: a CVSS vector scored with the `cvss` library, else the publisher's own
+label, else "unknown". A level is never guessed from prose."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+
+import cvss  # type: ignore[import-untyped]
+from cvss.exceptions import CVSSError  # type: ignore[import-untyped]
+
+from .model import Severity
+
+__all__ = ["level_from_label", "level_from_score", "score_vector", "severity_of"]
+
+log = logging.getLogger(__name__)
+
+# Prefer the newest CVSS version the publisher gave: it is their most recent assessment.
+_CVSS_PREFERENCE = ("CVSS_V4", "CVSS_V3", "CVSS_V2")
+_LABELS = {
+    "critical": "critical",
+    "high": "high",
+    "important": "high",
+    "moderate": "medium",
+    "medium": "medium",
+    "low": "low",
+}
+
+
+def level_from_score(score: float) -> str:
+    """CVSS qualitative rating scale. 0.0 ("None") maps to low: a published advisory is kept visible."""
+    if score >= 9.0:
+        return "critical"
+    if score >= 7.0:
+        return "high"
+    if score >= 4.0:
+        return "medium"
+    return "low"
+
+
+def level_from_label(label: object) -> str | None:
+    if not isinstance(label, str):
+        return None
+    return _LABELS.get(label.strip().lower())
+
+
+def score_vector(kind: str, vector: str) -> float | None:
+    """Base score of a CVSS vector, or None when the library refuses it."""
+    try:
+        if kind == "CVSS_V4":
+            return float(cvss.CVSS4(vector).base_score)
+        if kind == "CVSS_V3":
+            return float(cvss.CVSS3(vector).scores()[0])
+        if kind == "CVSS_V2":
+            return float(cvss.CVSS2(vector).scores()[0])
+    except (CVSSError, ValueError, KeyError, IndexError, TypeError, ArithmeticError):
+        return None
+    return None
+
+
+def severity_of(
+    entries: Iterable[tuple[str, str]], database_specific: Iterable[Mapping[str, object]]
+) -> Severity:
+    """`entries`: (type, vector) pairs from the record's `severity` lists (top level, then affected).
+
+    `database_specific`: the record's and its affected entries' `database_specific` /
+    `ecosystem_specific` mappings, searched for a `severity` label.
+    """
+    by_kind: dict[str, list[str]] = {}
+    for kind, vector in entries:
+        by_kind.setdefault(kind, []).append(vector)
+    for kind in _CVSS_PREFERENCE:
+        for vector in by_kind.get(kind, ()):
+            score = score_vector(kind, vector)
+            if score is not None:
+                return Severity(level=level_from_score(score), score=score, vector=vector, source=kind)
+    for mapping in database_specific:
+        level = level_from_label(mapping.get("severity"))
+        if level is not None:
+            return Severity(level=level, source="database_specific")
+    return Severity()

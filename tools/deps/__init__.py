@@ -1,0 +1,32 @@
+"""Dependency audit: manifests and lockfiles read by source plug-ins, matched against the offline
+advisory database (`secaudit.tools.advisories`)."""
+
+from secaudit.tools.deps.audit import (
+    DEFAULT_EXCLUDED_DIRS,
+    DepAuditResult,
+    VulnerableDependency,
+    audit_dependencies,
+    discover_manifests,
+)
+from secaudit.tools.deps.interface import (
+    Dependency,
+    DependencySource,
+    FileNote,
+    SourceContext,
+    SourceError,
+    SourceResult,
+)
+
+__all__ = [
+    "DEFAULT_EXCLUDED_DIRS",
+    "DepAuditResult",
+    "Dependency",
+    "DependencySource",
+    "FileNote",
+    "SourceContext",
+    "SourceError",
+    "SourceResult",
+    "VulnerableDependency",
+    "audit_dependencies",
+    "discover_manifests",
+]

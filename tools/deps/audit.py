@@ -1,0 +1,331 @@
+"""Dependency audit: find manifests and lockfiles, read them through the source plug-ins, and match
+the pinned versions against the offline advisory database.
+
+What was not checked is said, never passed off as clean: unpinned requirements, versions from git
+or URLs, ecosystems the database has no records for, an empty database, and files that could not
+be read are all listed in the result.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import stat
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from secaudit.tools.advisories.db import AdvisoryDB, DBStatus, PackageAdvisory
+from secaudit.tools.advisories.matching import Upgrade, is_affected
+from secaudit.tools.advisories.model import Advisory, Severity
+from secaudit.tools.advisories.names import NPM, PYPI
+from secaudit.tools.advisories.versions import scheme_for
+
+from .interface import Dependency, DependencySource, FileNote, SourceContext, SourceError
+from .safe_io import is_regular_within, read_text_within
+from .sources import InstalledEnvironmentSource, default_sources
+
+__all__ = [
+    "DEFAULT_EXCLUDED_DIRS",
+    "DepAuditResult",
+    "VulnerableDependency",
+    "audit_dependencies",
+    "discover_manifests",
+]
+
+DEFAULT_EXCLUDED_DIRS = frozenset(
+    {
+        ".git", ".hg", ".svn", "node_modules", ".venv", "venv", ".tox", ".nox", "__pycache__",
+        ".mypy_cache", ".pytest_cache", ".ruff_cache", "site-packages", ".eggs", "build", "dist",
+    }
+)  # fmt: skip
+MAX_MANIFESTS = 2000
+_MAX_WALK_ENTRIES = 200_000
+_SEVERITY_RANK = {"critical": 4, "high": 3, "medium": 2, "low": 1, "unknown": 0}
+# Manifests whose declared ranges give way to a lockfile of the same ecosystem in the same folder.
+_MANIFEST_SOURCES = frozenset({"pyproject", "package.json"})
+_ID_PREFERENCE = {PYPI: ("PYSEC-", "GHSA-"), NPM: ("GHSA-",)}
+
+
+@dataclass(frozen=True)
+class VulnerableDependency:
+    """One (package, version, advisory): aliases of the same vulnerability are merged into one."""
+
+    dependency: Dependency
+    advisory: Advisory
+    aliases: tuple[str, ...]
+    severity: Severity
+    fixed_versions: tuple[str, ...]  # versions this advisory names as fixed for this package
+    upgrade: Upgrade  # smallest version >= current that no advisory for the package covers
+    via: str  # "versions" (listed) or "range"
+    notes: tuple[str, ...] = ()
+
+
+@dataclass
+class DepAuditResult:
+    root: str
+    dependencies: list[Dependency] = field(default_factory=list)
+    vulnerable: list[VulnerableDependency] = field(default_factory=list)
+    # Dependencies not compared with advisories, each with the reason in its notes or in `notes`.
+    unchecked: list[Dependency] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    skipped: list[FileNote] = field(default_factory=list)  # files that could not be used, and why
+    notes: list[FileNote] = field(default_factory=list)  # per-file remarks (URLs not followed, ...)
+    coverage: list[str] = field(default_factory=list)  # audit-wide remarks (empty DB, ecosystem gaps)
+    db: DBStatus | None = None
+
+    @property
+    def checked(self) -> int:
+        return len(self.dependencies) - len(self.unchecked)
+
+
+def discover_manifests(root: Path, sources: Sequence[DependencySource] | None = None) -> list[str]:
+    """Repo-relative paths of files some source reads, walking without following links.
+
+    Links and FIFOs with a manifest's name are listed too, so the audit reports why each is refused.
+    """
+    sources = list(sources or default_sources())
+    found: list[str] = []
+    stack = [""]
+    seen = 0
+    while stack:
+        rel_dir = stack.pop()
+        try:
+            with os.scandir(root / rel_dir if rel_dir else root) as entries:
+                items = sorted(entries, key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in items:
+            seen += 1
+            if seen > _MAX_WALK_ENTRIES or len(found) >= MAX_MANIFESTS:
+                return sorted(found)
+            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            try:
+                mode = entry.stat(follow_symlinks=False).st_mode
+            except OSError:
+                continue
+            if stat.S_ISDIR(mode):
+                if entry.name not in DEFAULT_EXCLUDED_DIRS:
+                    stack.append(rel)
+            elif any(s.matches(rel) for s in sources):
+                found.append(rel)
+    return sorted(found)
+
+
+def _context(root: Path) -> SourceContext:
+    return SourceContext(
+        root=root,
+        read_text=lambda rel: read_text_within(root, rel),
+        exists=lambda rel: is_regular_within(root, rel),
+    )
+
+
+def _preferred(ecosystem: str, ids: Iterable[str]) -> str:
+    prefs = _ID_PREFERENCE.get(ecosystem, ())
+
+    def key(aid: str) -> tuple[int, str]:
+        for rank, prefix in enumerate(prefs):
+            if aid.startswith(prefix):
+                return rank, aid
+        return len(prefs), aid
+
+    return min(ids, key=key)
+
+
+_Hit = tuple[PackageAdvisory, str, tuple[str, ...]]
+
+
+def _merge_aliases(
+    ecosystem: str, hits: list[_Hit]
+) -> list[tuple[PackageAdvisory, str, tuple[str, ...], list[PackageAdvisory]]]:
+    """Group hits naming the same vulnerability (one's id or alias is another's) into one."""
+    parent = list(range(len(hits)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    owner: dict[str, int] = {}
+    for i, (pa, _, _) in enumerate(hits):
+        for name in (pa.advisory.id, *pa.advisory.aliases):
+            if name in owner:
+                parent[find(i)] = find(owner[name])
+            else:
+                owner[name] = i
+    groups: dict[int, list[int]] = {}
+    for i in range(len(hits)):
+        groups.setdefault(find(i), []).append(i)
+    out = []
+    for members in groups.values():
+        ids = [hits[i][0].advisory.id for i in members]
+        chosen = next(i for i in members if hits[i][0].advisory.id == _preferred(ecosystem, ids))
+        pa, via, notes = hits[chosen]
+        out.append((pa, via, notes, [hits[i][0] for i in members]))
+    return out
+
+
+def _sorted_versions(ecosystem: str, versions: Iterable[str]) -> tuple[str, ...]:
+    scheme = scheme_for(ecosystem)
+
+    def key(text: str) -> tuple[int, Any, str]:
+        parsed = scheme.parse(text) if scheme else None
+        return (0, parsed, text) if parsed is not None else (1, 0, text)
+
+    return tuple(sorted(set(versions), key=key))
+
+
+def _group_severity(group: list[PackageAdvisory]) -> Severity:
+    # Aliases may carry different assessments; the most severe known one is kept (never a guess).
+    return max((pa.advisory.severity for pa in group), key=lambda s: _SEVERITY_RANK.get(s.level, 0))
+
+
+def _drop_superseded(
+    deps: list[Dependency], lockfile_sources: set[str]
+) -> tuple[list[Dependency], list[FileNote]]:
+    """Manifest ranges are superseded by a lockfile of the same ecosystem in the same folder."""
+    locked_dirs = {(d.ecosystem, posixpath.dirname(d.manifest)) for d in deps if d.source in lockfile_sources}
+    kept: list[Dependency] = []
+    notes: dict[str, FileNote] = {}
+    for dep in deps:
+        folder = (dep.ecosystem, posixpath.dirname(dep.manifest))
+        if dep.source in _MANIFEST_SOURCES and folder in locked_dirs:
+            notes.setdefault(
+                dep.manifest, FileNote(dep.manifest, "versions taken from the lockfile beside it")
+            )
+            continue
+        kept.append(dep)
+    return kept, list(notes.values())
+
+
+def audit_dependencies(
+    root: Path,
+    files: Sequence[str] | None = None,
+    db: AdvisoryDB | None = None,
+    *,
+    environments: Sequence[str] = (),
+    sources: Sequence[DependencySource] | None = None,
+) -> DepAuditResult:
+    """Audit the dependencies declared under `root`.
+
+    `files`: repo-relative paths to consider (e.g. the audit engine's walk); None discovers them.
+    `environments`: repo-relative folders of installed environments (virtualenvs) to read as well.
+    `db`: the advisory database; None only lists dependencies (every one reported unchecked).
+    """
+    root = Path(root).resolve()
+    srcs = list(sources or default_sources())
+    result = DepAuditResult(root=str(root))
+    ctx = _context(root)
+    candidates = discover_manifests(root, srcs) if files is None else sorted(set(files))
+    deps: list[Dependency] = []
+    for rel in candidates:
+        source = next((s for s in srcs if s.matches(rel)), None)
+        if source is None:
+            continue
+        try:
+            parsed = source.parse(ctx, rel)
+        except SourceError as exc:
+            result.skipped.append(FileNote(rel, exc.message))
+            continue
+        except (RecursionError, MemoryError):
+            result.skipped.append(FileNote(rel, "too deeply nested or too large to parse; skipped"))
+            continue
+        deps.extend(parsed.dependencies)
+        result.files.extend(parsed.files)
+        result.notes.extend(parsed.notes)
+    env_source = InstalledEnvironmentSource()
+    for env in environments:
+        try:
+            parsed = env_source.parse(ctx, env)
+        except SourceError as exc:
+            result.skipped.append(FileNote(env, exc.message))
+            continue
+        deps.extend(parsed.dependencies)
+        result.files.extend(parsed.files)
+        result.notes.extend(parsed.notes)
+    deps, superseded = _drop_superseded(deps, {s.name for s in srcs if s.is_lockfile})
+    result.notes.extend(superseded)
+    unique: dict[tuple[str, str, str | None, str, int | None], Dependency] = {}
+    for dep in deps:
+        unique.setdefault((dep.ecosystem, dep.normalized_name, dep.version, dep.manifest, dep.line), dep)
+    result.dependencies = list(unique.values())
+    result.files = list(dict.fromkeys(result.files))
+    result.notes = list(dict.fromkeys(result.notes))
+    _match(result, db)
+    return result
+
+
+def _match(result: DepAuditResult, db: AdvisoryDB | None) -> None:
+    if db is None:
+        result.unchecked = list(result.dependencies)
+        result.coverage.append("no advisory database was given: dependencies were listed, not checked")
+        return
+    status = db.status()
+    result.db = status
+    if status.empty:
+        result.unchecked = list(result.dependencies)
+        result.coverage.append(
+            "the advisory database is empty: no dependency was checked. Import one with "
+            "`secaudit db import PATH` (OSV records or an all.zip) or `secaudit db update` when online"
+        )
+        return
+    by_eco: dict[str, list[Dependency]] = {}
+    for dep in result.dependencies:
+        if dep.version is None:
+            result.unchecked.append(dep)
+        elif not status.covers(dep.ecosystem):
+            result.unchecked.append(dep)
+        else:
+            by_eco.setdefault(dep.ecosystem, []).append(dep)
+    gaps = {d.ecosystem for d in result.dependencies if d.version and not status.covers(d.ecosystem)}
+    for eco in sorted(gaps):
+        result.coverage.append(
+            f"the advisory database has no {eco} records: {eco} dependencies were NOT checked "
+            f"(import the OSV {eco} dump)"
+        )
+    unpinned = sum(1 for d in result.dependencies if d.version is None)
+    if unpinned:
+        result.coverage.append(f"{unpinned} dependencies are not pinned to one version: not checked")
+    for eco, deps in by_eco.items():
+        advisories = db.advisories_for(eco, {d.normalized_name for d in deps})
+        upgrades: dict[tuple[str, str], Upgrade] = {}
+        for dep in deps:
+            assert dep.version is not None
+            found = advisories.get(dep.normalized_name, ())
+            if not found:
+                continue
+            hits: list[_Hit] = []
+            match_notes: list[str] = []
+            for pa in found:
+                for entry in pa.entries:
+                    outcome = is_affected(entry, dep.version)
+                    match_notes.extend(outcome.notes)
+                    if outcome.affected:
+                        hits.append((pa, outcome.via, outcome.notes))
+                        break
+            if match_notes:
+                text = f"{dep.name} {dep.version}: " + "; ".join(dict.fromkeys(match_notes))
+                result.notes.append(FileNote(dep.manifest, text))
+            if not hits:
+                continue
+            key = (dep.normalized_name, dep.version)
+            if key not in upgrades:
+                upgrades[key] = db.upgrade_for(eco, found, dep.version)
+            for pa, via, notes, group in _merge_aliases(eco, hits):
+                aliases = {a for g in group for a in (g.advisory.id, *g.advisory.aliases)}
+                aliases.discard(pa.advisory.id)
+                fixed = {v for g in group for e in g.entries for v in e.fixed_versions}
+                result.vulnerable.append(
+                    VulnerableDependency(
+                        dependency=dep,
+                        advisory=pa.advisory,
+                        aliases=tuple(sorted(aliases)),
+                        severity=_group_severity(group),
+                        fixed_versions=_sorted_versions(eco, fixed),
+                        upgrade=upgrades[key],
+                        via=via,
+                        notes=notes,
+                    )
+                )

@@ -1,0 +1,83 @@
+"""Tables of runs, findings, triage and the per-file scan cache (component `findings`).
+
+- `audit_runs`: one row per audit or SARIF import, with its status, counts and coverage.
+- `audit_run_skips`: what a run did not examine, and why (never report clean what was not checked).
+- `findings`: one row per distinct problem of a repository root, keyed by fingerprint: when it was
+  first and last seen, and when (if) a later run found it gone or a verified fix removed it
+  (`fixed_by_fix`).
+- `finding_occurrences`: the finding as one run reported it (lines move between runs).
+- `finding_triage` / `finding_triage_log`: the decision on a fingerprint, and its history.
+- `audit_cache`: per-file scanner results keyed by content hash + scanner version + config.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from secaudit.tools.store import Migration
+
+__all__ = ["MIGRATIONS"]
+
+
+def _v1(conn: sqlite3.Connection) -> None:
+    statements = [
+        "CREATE TABLE audit_runs ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT, root TEXT NOT NULL, kind TEXT NOT NULL,"
+        " tool TEXT, scanners TEXT NOT NULL, paths TEXT, status TEXT NOT NULL,"
+        " started_at TEXT NOT NULL, finished_at TEXT, pid INTEGER,"
+        " files_total INTEGER NOT NULL DEFAULT 0, files_scanned INTEGER NOT NULL DEFAULT 0,"
+        " files_skipped INTEGER NOT NULL DEFAULT 0, files_cached INTEGER NOT NULL DEFAULT 0,"
+        " findings_total INTEGER NOT NULL DEFAULT 0, findings_new INTEGER NOT NULL DEFAULT 0,"
+        " findings_fixed INTEGER NOT NULL DEFAULT 0, coverage TEXT NOT NULL DEFAULT '{}',"
+        " notes TEXT NOT NULL DEFAULT '[]', error TEXT)",
+        "CREATE INDEX audit_runs_root ON audit_runs (root, id)",
+        "CREATE TABLE audit_run_skips ("
+        " run_id INTEGER NOT NULL REFERENCES audit_runs(id) ON DELETE CASCADE,"
+        " scanner TEXT NOT NULL, path TEXT NOT NULL, reason TEXT NOT NULL)",
+        "CREATE INDEX audit_run_skips_run ON audit_run_skips (run_id, path)",
+        "CREATE TABLE findings ("
+        " id TEXT PRIMARY KEY, root TEXT NOT NULL, fingerprint TEXT NOT NULL,"
+        " scanner TEXT NOT NULL, rule_id TEXT NOT NULL, path TEXT NOT NULL,"
+        " first_seen_run INTEGER NOT NULL, first_seen_at TEXT NOT NULL,"
+        " last_seen_run INTEGER NOT NULL, last_seen_at TEXT NOT NULL,"
+        " fixed_run INTEGER, fixed_at TEXT, UNIQUE (root, fingerprint))",
+        "CREATE INDEX findings_root_scanner ON findings (root, scanner, fixed_at)",
+        "CREATE TABLE finding_occurrences ("
+        " run_id INTEGER NOT NULL REFERENCES audit_runs(id) ON DELETE CASCADE,"
+        " finding_id TEXT NOT NULL REFERENCES findings(id),"
+        " scanner TEXT NOT NULL, rule_id TEXT NOT NULL, severity TEXT NOT NULL,"
+        " severity_rank INTEGER NOT NULL, confidence TEXT NOT NULL, path TEXT NOT NULL,"
+        " start_line INTEGER, end_line INTEGER, title TEXT NOT NULL, message TEXT NOT NULL,"
+        " snippet TEXT, cwe TEXT NOT NULL, refs TEXT NOT NULL, suppressed_in_code INTEGER NOT NULL,"
+        " properties TEXT NOT NULL, lifecycle TEXT NOT NULL,"
+        " PRIMARY KEY (run_id, finding_id))",
+        "CREATE INDEX finding_occurrences_order ON finding_occurrences"
+        " (run_id, severity_rank DESC, path, start_line, finding_id)",
+        "CREATE INDEX finding_occurrences_finding ON finding_occurrences (finding_id, run_id)",
+        "CREATE TABLE finding_triage ("
+        " root TEXT NOT NULL, fingerprint TEXT NOT NULL, status TEXT NOT NULL, reason TEXT NOT NULL,"
+        " expires_at TEXT, updated_at TEXT NOT NULL, actor TEXT NOT NULL,"
+        " PRIMARY KEY (root, fingerprint))",
+        "CREATE TABLE finding_triage_log ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT, root TEXT NOT NULL, fingerprint TEXT NOT NULL,"
+        " status TEXT NOT NULL, reason TEXT NOT NULL, expires_at TEXT, at TEXT NOT NULL,"
+        " actor TEXT NOT NULL)",
+        "CREATE INDEX finding_triage_log_fp ON finding_triage_log (root, fingerprint, id)",
+        "CREATE TABLE audit_cache ("
+        " scanner TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, stored_at TEXT NOT NULL,"
+        " PRIMARY KEY (scanner, key)) WITHOUT ROWID",
+    ]
+    for statement in statements:
+        conn.execute(statement)
+
+
+def _v2(conn: sqlite3.Connection) -> None:
+    # A fix that verified the finding gone marks it fixed at once; which fix did it is kept so a
+    # revert of that fix re-opens it (and only that fix's revert).
+    conn.execute("ALTER TABLE findings ADD COLUMN fixed_by_fix TEXT")
+
+
+MIGRATIONS = (
+    Migration("findings", 1, "runs, findings, occurrences, triage, scan cache", _v1),
+    Migration("findings", 2, "findings.fixed_by_fix: the verified fix that fixed it", _v2),
+)

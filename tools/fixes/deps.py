@@ -1,0 +1,621 @@
+"""Dependency fixes: raise a requirement to a target (the smallest non-vulnerable) version.
+
+Pure text functions, each editing only the version constraint and keeping everything else
+byte-for-byte (markers, extras, comments, options, `${VAR}` references, line endings):
+
+- `bump_requirements(text, package, target, line=None)`: a pip requirements file.
+- `bump_pyproject(text, package, target)`: PEP 621 `dependencies` / `optional-dependencies`
+  strings and Poetry dependency tables, edited through tomlkit so formatting and comments stay.
+- `bump_package_json(text, package, target)`: npm ranges, edited in place inside the JSON text
+  (no re-dump, so indentation, key order and the final newline stay).
+
+Rules for PEP 440 specifiers (T = the target version); the result never admits a version below T:
+- `==V`, `===V` -> `==T`.   `>=V`, `>V` -> `>=T`.   `~=V` -> `~=T` (at least two release parts;
+  when T has more parts than V this narrows the series, and a note says so).
+- `==P.*` is kept when T matches it, otherwise moved to T's series; `>=T` is added beside it.
+- `<V`, `<=V` are kept when T satisfies them, else replaced by `<{T.major + 1}` with a risk note.
+- `!=V` is kept; if it excludes T exactly the fix is refused.
+- no lower bound at all (bare name, only upper bounds) -> `>=T` is added.
+Poetry: `^V` -> `^T`, `~V` -> `~T`, exact `V`/`==V`/`=V` -> T with the same operator, `*` -> `>=T`,
+PEP 440 style lists go through the rules above; `||` unions are refused.
+npm: `^V` -> `^T`, `~V` -> `~T`, exact `V`/`=V`/`vV` -> T, `>=V` -> `>=T`, `>=V <W` keeps `<W`
+when T < W; unions, hyphen ranges, x-ranges, tags, URLs and aliases are refused (edit them by hand).
+
+A major-version change (or a minor change below 1.0) is reported as a risk. Lockfiles are never
+edited: the proposal names the command that re-locks.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from json.decoder import scanstring  # type: ignore[attr-defined]
+from pathlib import PurePosixPath
+from typing import Any
+
+import tomlkit
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from secaudit.tools.findings.model import Finding
+from secaudit.tools.fixes.errors import FixNotApplicable
+from secaudit.tools.fixes.model import (
+    FileChange,
+    Proposal,
+    RepoView,
+    decode_text,
+    encode_text,
+    eol_of,
+    split_lines,
+)
+
+__all__ = [
+    "LOCKFILES",
+    "TextEdit",
+    "bump_npm_range",
+    "bump_package_json",
+    "bump_pep440",
+    "bump_poetry_constraint",
+    "bump_pyproject",
+    "bump_requirements",
+    "fix_dependency",
+]
+
+
+@dataclass
+class TextEdit:
+    text: str
+    notes: list[str] = field(default_factory=list)
+    risks: list[str] = field(default_factory=list)
+    old_versions: list[str] = field(default_factory=list)
+
+
+def _version(text: str) -> Version:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        raise FixNotApplicable(f"the target version {text[:40]!r} is not a valid PEP 440 version") from None
+
+
+def _major_risk(package: str, old: str | None, target: str, *, npm: bool = False) -> list[str]:
+    if old is None:
+        return []
+    try:
+        if npm:
+            o = [int(p) for p in re.findall(r"\d+", old)[:2]] + [0, 0]
+            t = [int(p) for p in re.findall(r"\d+", target)[:2]] + [0, 0]
+        else:
+            ov, tv = Version(old), Version(target)
+            o, t = [ov.major, ov.minor], [tv.major, tv.minor]
+    except (InvalidVersion, ValueError):
+        return []
+    if o[0] != t[0]:
+        return [f"{package}: major version change {old} -> {target}; read its changelog for breaking changes"]
+    if o[0] == 0 and o[1] != t[1]:
+        return [f"{package}: {old} -> {target} changes the minor version of a 0.x release, which may break"]
+    return []
+
+
+# -- PEP 440 specifiers --------------------------------------------------------------------------
+
+_CLAUSE = re.compile(r"^(?P<op>===|==|~=|!=|<=|>=|<|>)\s*(?P<ver>\S+)$")
+
+
+def bump_pep440(spec: str, target: str, package: str = "the package") -> TextEdit:
+    """Edit a specifier text (`>=1.0, <2`) so it admits `target` and nothing below it."""
+    t = _version(target)
+    parts = re.split(r"(\s*,\s*)", spec.strip()) if spec.strip() else []
+    clauses, seps = parts[0::2], parts[1::2]
+    out: list[str] = []
+    notes: list[str] = []
+    risks: list[str] = []
+    old: list[str] = []
+    has_lower = False
+    for clause in clauses:
+        m = _CLAUSE.match(clause.strip())
+        if not m:
+            raise FixNotApplicable(f"{package}: the version constraint {clause[:60]!r} is not understood")
+        op, ver = m["op"], m["ver"]
+        if op in ("==", "===") and ver.endswith(".*"):
+            prefix = ver[:-2].split(".")
+            t_prefix = [str(x) for x in t.release[: len(prefix)]]
+            if t_prefix != prefix:
+                risks.append(f"{package}: moved from the {ver} series to {'.'.join(t_prefix)}.*")
+            out.append(f"=={'.'.join(t_prefix)}.*")
+            out.append(f">={target}")
+            has_lower = True
+            continue
+        if op in ("==", "===", ">=", ">", "~="):
+            old.append(ver)
+            has_lower = True
+            if op == "~=":
+                new_t = target if len(t.release) >= 2 else f"{target}.0"
+                if len(t.release) > len(ver.split(".")):
+                    notes.append(f"{package}: ~={ver} became ~={new_t}, which allows a narrower series")
+                out.append(f"~={new_t}")
+            else:
+                out.append(("==" if op == "===" else op if op == "==" else ">=") + target)
+            continue
+        if op in ("<", "<="):
+            if SpecifierSet(f"{op}{ver}").contains(t, prereleases=True):
+                out.append(clause.strip())
+            else:
+                bound = f"<{t.major + 1}"
+                risks.append(f"{package}: upper bound {op}{ver} raised to {bound} to reach {target}")
+                out.append(bound)
+            continue
+        # "!="
+        if not SpecifierSet(f"!={ver}").contains(t, prereleases=True):
+            raise FixNotApplicable(f"{package}: the constraint excludes the safe version itself (!={ver})")
+        out.append(clause.strip())
+    if not has_lower:
+        out.insert(0, f">={target}")
+        seps.insert(0, ",")
+    text = out[0] if out else ""
+    for i, item in enumerate(out[1:]):
+        text += (seps[i] if i < len(seps) else ",") + item
+    try:
+        ok = SpecifierSet(text).contains(t, prereleases=True)
+    except InvalidSpecifier:
+        ok = False
+    if not ok:
+        raise FixNotApplicable(
+            f"{package}: could not build a constraint admitting {target} from {spec[:80]!r}"
+        )
+    for o in old[:1]:
+        risks.extend(_major_risk(package, o, target))
+    return TextEdit(text, notes, risks, old)
+
+
+# -- requirements files --------------------------------------------------------------------------
+
+_NAME = re.compile(r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
+_GENERATED = re.compile(r"autogenerated by (pip-compile|uv)", re.IGNORECASE)
+
+
+def _split_requirement(body: str) -> tuple[str, str, str, str]:
+    """(name-and-extras, whitespace, specifier, rest) of one requirement text, or refuse."""
+    m = _NAME.match(body)
+    if not m:
+        raise ValueError("no name")
+    pos = m.end()
+    em = re.match(r"\s*\[[^\]]*\]", body[pos:])
+    if em:
+        pos += em.end()
+    head = body[:pos]
+    end = len(body)
+    for stop in (
+        re.search(r";", body[pos:]),
+        re.search(r"\s#", body[pos:]),
+        re.search(r"\s--?\w", body[pos:]),
+    ):
+        if stop:
+            end = min(end, pos + stop.start())
+    region = body[pos:end]
+    spec = region.strip()
+    lead = region[: len(region) - len(region.lstrip())]
+    trail = region[len(lead) + len(spec) :]
+    return head, lead, spec, trail + body[end:]
+
+
+def bump_requirements(text: str, package: str, target: str, *, line: int | None = None) -> TextEdit:
+    """Raise `package` to `target` in a requirements file (every line naming it, or just `line`)."""
+    if _GENERATED.search(text[:2000]):
+        raise FixNotApplicable(
+            "this requirements file is generated (pip-compile / uv pip compile); edit its input file "
+            f"and re-run the compiler, e.g. `pip-compile --upgrade-package '{package}=={target}'`"
+        )
+    want = canonicalize_name(package)
+    lines = split_lines(text)
+    out = list(lines)
+    notes: list[str] = []
+    risks: list[str] = []
+    old: list[str] = []
+    edited = 0
+    i = 0
+    while i < len(lines):
+        first = i
+        logical = [lines[i]]
+        while lines[i].rstrip("\r\n").endswith("\\") and i + 1 < len(lines):
+            i += 1
+            logical.append(lines[i])
+        i += 1
+        if line is not None and not first + 1 <= line <= first + len(logical):
+            continue
+        phys = logical[0]
+        eol = eol_of(phys)
+        body = phys[: len(phys) - len(eol)]
+        cont = ""
+        if body.endswith("\\"):
+            body, cont = body[:-1], "\\"
+        stripped = body.lstrip()
+        if not stripped or stripped.startswith(("#", "-")):
+            continue
+        try:
+            head, lead, spec, rest = _split_requirement(body)
+        except ValueError:
+            continue
+        name = _NAME.match(head)
+        if name is None or canonicalize_name(name.group(1)) != want:
+            continue
+        joined = "".join(logical)
+        if "--hash" in joined:
+            raise FixNotApplicable(
+                f"{package} is hash-pinned (line {first + 1}): a new version needs new hashes. Regenerate "
+                "the file with its tool (e.g. `pip-compile --generate-hashes`) instead of editing it."
+            )
+        if rest.lstrip().startswith("@") or "://" in spec:
+            raise FixNotApplicable(
+                f"{package} is installed from a URL (line {first + 1}); change the URL by hand"
+            )
+        if "$" in spec:
+            raise FixNotApplicable(
+                f"{package}'s version comes from an environment variable (line {first + 1}); "
+                "set that variable instead"
+            )
+        if "(" in spec:
+            raise FixNotApplicable(f"{package}: parenthesised specifiers (line {first + 1}) are not edited")
+        edit = bump_pep440(spec, target, package)
+        out[first] = head + lead + edit.text + rest + cont + eol
+        notes.extend(edit.notes)
+        risks.extend(edit.risks)
+        old.extend(edit.old_versions)
+        edited += 1
+    if not edited:
+        where = f" on line {line}" if line is not None else ""
+        raise FixNotApplicable(
+            f"no requirement for {package}{where} in this file; it may have changed since the audit"
+        )
+    return TextEdit("".join(out), _dedupe(notes), _dedupe(risks), old)
+
+
+def _dedupe(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+# -- pyproject.toml ------------------------------------------------------------------------------
+
+_POETRY_EXACT = re.compile(r"^(==|=)?\s*v?(\d[\w.+!-]*)$")
+
+
+def bump_poetry_constraint(constraint: str, target: str, package: str = "the package") -> TextEdit:
+    c = constraint.strip()
+    if "||" in c or "|" in c:
+        raise FixNotApplicable(f"{package}: union constraints ({c[:60]!r}) are not edited automatically")
+    if c in ("", "*"):
+        return TextEdit(f">={target}")
+    m = re.match(r"^(\^|~(?!=))\s*(\S+)$", c)
+    if m:
+        return TextEdit(m[1] + target, risks=_major_risk(package, m[2], target), old_versions=[m[2]])
+    m = _POETRY_EXACT.match(c)
+    if m:
+        return TextEdit((m[1] or "") + target, risks=_major_risk(package, m[2], target), old_versions=[m[2]])
+    # Poetry also accepts PEP 440 lists, with spaces or commas between clauses.
+    return bump_pep440(re.sub(r"(?<=\S)\s+(?=[<>=!~])", ",", c), target, package)
+
+
+def _req_string_bump(req: str, package: str, target: str) -> str | None:
+    """Edit one PEP 508 string if it names `package`; None when it names another package."""
+    try:
+        head, lead, spec, rest = _split_requirement(req)
+    except ValueError:
+        return None
+    name = _NAME.match(head)
+    if name is None or canonicalize_name(name.group(1)) != canonicalize_name(package):
+        return None
+    if rest.lstrip().startswith("@"):
+        raise FixNotApplicable(f"{package} is installed from a URL; change it by hand")
+    edit = bump_pep440(spec, target, package)
+    return head + lead + edit.text + rest
+
+
+def _string_like(old: Any, new: str) -> Any:
+    # Keep the quote style: a literal ('...') string stays literal unless the new text has a quote.
+    literal = getattr(getattr(old, "type", None), "name", "") in ("SLL", "MLL") and "'" not in new
+    return tomlkit.string(new, literal=literal)
+
+
+def bump_pyproject(text: str, package: str, target: str) -> TextEdit:
+    try:
+        doc = tomlkit.parse(text)
+    except Exception as exc:  # noqa: BLE001 - tomlkit raises several unrelated types
+        raise FixNotApplicable(
+            f"pyproject.toml does not parse ({type(exc).__name__}); fix its syntax first"
+        ) from None
+    edits = 0
+    risks: list[str] = []
+    old_versions: list[str] = []
+    project = doc.get("project")
+    arrays: list[Any] = []
+    if isinstance(project, dict):
+        if isinstance(project.get("dependencies"), list):
+            arrays.append(project["dependencies"])
+        for group in (project.get("optional-dependencies") or {}).values():
+            if isinstance(group, list):
+                arrays.append(group)
+    for group in (doc.get("dependency-groups") or {}).values():
+        if isinstance(group, list):
+            arrays.append(group)
+    for arr in arrays:
+        for idx, item in enumerate(list(arr)):
+            if not isinstance(item, str):
+                continue
+            new = _req_string_bump(str(item), package, target)
+            if new is not None and new != str(item):
+                arr[idx] = _string_like(item, new)
+                edits += 1
+    poetry = (doc.get("tool") or {}).get("poetry") or {}
+    tables: list[Any] = []
+    for key in ("dependencies", "dev-dependencies"):
+        if isinstance(poetry.get(key), dict):
+            tables.append(poetry[key])
+    for group in (poetry.get("group") or {}).values():
+        if isinstance(group, dict) and isinstance(group.get("dependencies"), dict):
+            tables.append(group["dependencies"])
+    want = canonicalize_name(package)
+    for table in tables:
+        for name in list(table.keys()):
+            if canonicalize_name(str(name)) != want:
+                continue
+            value = table[name]
+            if isinstance(value, str):
+                edit = bump_poetry_constraint(str(value), target, package)
+                table[name] = _string_like(value, edit.text)
+            elif isinstance(value, dict) and isinstance(value.get("version"), str):
+                edit = bump_poetry_constraint(str(value["version"]), target, package)
+                value["version"] = _string_like(value["version"], edit.text)
+            else:
+                raise FixNotApplicable(
+                    f"{package} in Poetry comes from a path, URL or git; change it by hand"
+                )
+            risks.extend(edit.risks)
+            old_versions.extend(edit.old_versions)
+            edits += 1
+    if not edits:
+        raise FixNotApplicable(f"pyproject.toml declares no dependency on {package}; it may be transitive")
+    return TextEdit(tomlkit.dumps(doc), risks=_dedupe(risks), old_versions=old_versions)
+
+
+# -- package.json --------------------------------------------------------------------------------
+
+_NPM_SECTIONS = ("dependencies", "devDependencies", "optionalDependencies", "peerDependencies")
+_SEMVER = r"v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?"
+
+
+def bump_npm_range(rng: str, target: str, package: str = "the package") -> TextEdit:
+    r = rng.strip()
+    if not re.fullmatch(r"\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?", target):
+        raise FixNotApplicable(f"the target {target[:40]!r} is not a plain semver version")
+    refuse = FixNotApplicable(
+        f"{package}: the range {r[:60]!r} is not edited automatically (unions, hyphen or x-ranges, tags, "
+        f"URLs and aliases need a person); set it to ^{target} or similar by hand"
+    )
+    if "||" in r or " - " in r:
+        raise refuse
+    m = re.fullmatch(rf"(\^|~|=|)\s*({_SEMVER})", r)
+    if m:
+        return TextEdit(
+            m[1] + target, risks=_major_risk(package, m[2], target, npm=True), old_versions=[m[2]]
+        )
+    m = re.fullmatch(rf">=?\s*({_SEMVER})(\s+<=?\s*({_SEMVER}))?", r)
+    if m:
+        upper = m[2] or ""
+        if upper:
+            limit = [int(x) for x in re.findall(r"\d+", m[3])[:3]]
+            tv = [int(x) for x in target.split("-")[0].split(".")]
+            if tv > limit or (tv == limit and "<=" not in upper):
+                raise FixNotApplicable(
+                    f"{package}: {target} is above the range's upper bound; widen it by hand"
+                )
+        return TextEdit(
+            f">={target}{upper}", risks=_major_risk(package, m[1], target, npm=True), old_versions=[m[1]]
+        )
+    raise refuse
+
+
+def _skip_ws(s: str, i: int) -> int:
+    while i < len(s) and s[i] in " \t\r\n":
+        i += 1
+    return i
+
+
+def _json_value_end(s: str, i: int) -> int:
+    i = _skip_ws(s, i)
+    ch = s[i]
+    if ch == '"':
+        return int(scanstring(s, i + 1)[1])
+    if ch in "{[":
+        close = "}" if ch == "{" else "]"
+        i = _skip_ws(s, i + 1)
+        if s[i] == close:
+            return i + 1
+        while True:
+            if ch == "{":
+                i = _json_value_end(s, i)  # key
+                i = _skip_ws(s, i) + 1  # ':'
+            i = _skip_ws(s, _json_value_end(s, i))
+            if s[i] == ",":
+                i = _skip_ws(s, i + 1)
+                continue
+            return i + 1
+    m = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?|true|false|null").match(s, i)
+    if not m:
+        raise ValueError("bad JSON")
+    return m.end()
+
+
+def _member_spans(s: str, start: int) -> list[tuple[str, int, int]]:
+    """(key, value start, value end) of each member of the object starting at `start`."""
+    spans: list[tuple[str, int, int]] = []
+    i = _skip_ws(s, start + 1)
+    if s[i] == "}":
+        return spans
+    while True:
+        key, i = scanstring(s, _skip_ws(s, i) + 1)
+        i = _skip_ws(s, _skip_ws(s, i) + 1)
+        end = _json_value_end(s, i)
+        spans.append((key, i, end))
+        i = _skip_ws(s, end)
+        if s[i] == ",":
+            i += 1
+            continue
+        return spans
+
+
+def bump_package_json(text: str, package: str, target: str) -> TextEdit:
+    try:
+        data = json.loads(text)
+        top = _skip_ws(text, 1 if text.startswith("\ufeff") else 0)
+        members = _member_spans(text, top) if isinstance(data, dict) else []
+    except (ValueError, IndexError):
+        raise FixNotApplicable("package.json is not valid JSON; fix its syntax first") from None
+    replacements: list[tuple[int, int, str]] = []
+    risks: list[str] = []
+    old: list[str] = []
+    for key, vstart, _vend in members:
+        if key not in _NPM_SECTIONS or text[vstart] != "{":
+            continue
+        for dep, dstart, dend in _member_spans(text, vstart):
+            if dep != package or text[dstart] != '"':
+                continue
+            current = json.loads(text[dstart:dend])
+            edit = bump_npm_range(current, target, package)
+            replacements.append((dstart, dend, json.dumps(edit.text)))
+            risks.extend(edit.risks)
+            old.extend(edit.old_versions)
+    if not replacements:
+        raise FixNotApplicable(
+            f"package.json declares no dependency on {package}; it may be transitive "
+            f"(`npm update {package}` or an `overrides` entry fixes those)"
+        )
+    out = text
+    for start, end, new in sorted(replacements, reverse=True):
+        out = out[:start] + new + out[end:]
+    return TextEdit(out, risks=_dedupe(risks), old_versions=old)
+
+
+# -- the dependency fixer ------------------------------------------------------------------------
+
+LOCKFILES: dict[str, str] = {
+    "poetry.lock": "poetry lock",
+    "uv.lock": "uv lock",
+    "Pipfile.lock": "pipenv lock",
+    "pdm.lock": "pdm lock",
+    "package-lock.json": "npm install --package-lock-only",
+    "npm-shrinkwrap.json": "npm install --package-lock-only",
+    "yarn.lock": "yarn install --mode update-lockfile",
+    "pnpm-lock.yaml": "pnpm install --lockfile-only",
+}
+_PY_LOCKS = ("poetry.lock", "uv.lock", "Pipfile.lock", "pdm.lock", "pylock.toml")
+
+
+def _prop(finding: Finding, *names: str) -> Any:
+    for name in names:
+        value = finding.properties.get(name)
+        if value not in (None, "", []):
+            return value
+    return None
+
+
+def _target(finding: Finding) -> str:
+    """The deps scanner's smallest safe upgrade: the lowest version above the installed one that no
+    known advisory affects (not merely this advisory's first fixed version)."""
+    target = _prop(finding, "smallest_safe_upgrade")
+    if isinstance(target, str):
+        return target
+    fixed = _prop(finding, "fixed_versions")
+    note = _prop(finding, "upgrade_note")
+    if fixed:
+        raise FixNotApplicable(
+            "no safe upgrade is known"
+            + (f" ({str(note)[:200]})" if isinstance(note, str) else "")
+            + f"; fixed in {', '.join(str(v) for v in fixed[:5])}, but no version clears every advisory: "
+            "pick a version by hand, or replace the package"
+        )
+    raise FixNotApplicable(
+        "the advisory names no fixed version, so there is no safe version to move to; "
+        "remove or replace the package, or accept the risk with a reason"
+    )
+
+
+def _relock(view: RepoView, folder: str, requirements_file: str | None = None) -> list[str]:
+    commands: list[str] = []
+    for lock, command in LOCKFILES.items():
+        rel = f"{folder}/{lock}" if folder else lock
+        if view.read(rel) is not None:
+            commands.append(f"{command}  (in {folder or '.'}; lockfiles are never edited by hand)")
+    if requirements_file and requirements_file.endswith(".txt"):
+        source = requirements_file[:-4] + ".in"
+        if view.read(source) is not None:
+            commands.append(f"pip-compile {source}  (or uv pip compile {source})")
+    return commands
+
+
+def fix_dependency(finding: Finding, view: RepoView) -> Proposal:
+    package = _prop(finding, "package", "name")
+    if not isinstance(package, str):
+        raise FixNotApplicable("the finding does not say which package is affected")
+    if finding.properties.get("hashed"):
+        raise FixNotApplicable(
+            f"{package} is pinned with --hash in {finding.path}: a hash-pinned file is regenerated, not "
+            "edited (e.g. `pip-compile --generate-hashes`), so the new hash is the one the index serves"
+        )
+    target = _target(finding)
+    # The deps scanner reports a locked version on the lockfile line (the finding's path); for a
+    # direct dependency it names the manifest that declares it, which is the file to edit.
+    declared = _prop(finding, "declared_in")
+    manifest = declared if isinstance(declared, str) else finding.path
+    name = PurePosixPath(manifest).name
+    folder = str(PurePosixPath(manifest).parent)
+    folder = "" if folder == "." else folder
+    if name in LOCKFILES or name in _PY_LOCKS:
+        # The vulnerable version sits in a lockfile: edit the manifest next to it if it declares the
+        # package directly, and re-lock.
+        candidates = (
+            ["package.json"]
+            if name in ("package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml")
+            else ["pyproject.toml"]
+        )
+        manifest = f"{folder}/{candidates[0]}" if folder else candidates[0]
+        name = candidates[0]
+        if view.read(manifest) is None:
+            lock_command = LOCKFILES.get(PurePosixPath(finding.path).name, "the lock command")
+            raise FixNotApplicable(
+                f"{package} is pinned only in the lockfile and no {name} was found beside it; "
+                f"update it with the lock tool (e.g. {lock_command})"
+            )
+    data = view.read(manifest)
+    if data is None:
+        raise FixNotApplicable(f"{manifest} no longer exists; run the audit again")
+    text = decode_text(data)
+    line = _prop(finding, "declared_line") if isinstance(declared, str) else finding.start_line
+    if name == "package.json":
+        edit = bump_package_json(text, package, target)
+    elif name == "pyproject.toml":
+        edit = bump_pyproject(text, package, target)
+    elif (name.endswith(".txt") and "requirements" in name) or name.endswith(".in"):
+        edit = bump_requirements(text, package, target, line=line if isinstance(line, int) else None)
+    else:
+        raise FixNotApplicable(
+            f"{name}: dependency fixes edit requirements*.txt, pyproject.toml and package.json"
+        )
+    if edit.text == text:
+        raise FixNotApplicable(f"{manifest} already requires {package} >= {target}; re-lock to pick it up")
+    relock = _relock(view, folder, manifest if name.endswith(".txt") else None)
+    notes = [*edit.notes]
+    if name == "package.json" and not relock:
+        notes.append(
+            "no npm lockfile found beside package.json; run `npm install` to install the new version"
+        )
+    current = _prop(finding, "version")
+    summary = f"raise {package} to {target}" + (f" (from {current})" if isinstance(current, str) else "")
+    return Proposal(
+        kind="dependency-bump",
+        summary=summary,
+        changes=[FileChange(manifest, data, encode_text(edit.text))],
+        notes=notes,
+        risks=edit.risks,
+        relock=relock,
+    )

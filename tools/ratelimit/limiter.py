@@ -1,0 +1,158 @@
+"""Rate limits per identity and per class of work.
+
+- Classes: `read` (list/get/export), `write` (triage, tasks), `audit` (scans: the expensive kind),
+  and `request` (every HTTP request, whatever it carries). Each has its own budget.
+- Strategy: sliding-window counter. Cheap (two counters per key), no burst at window edges like a
+  fixed window, and supported by both the memory and the Redis storage of `limits`.
+- Keys never hold client text: a fixed prefix, the class name from our own set, and a digest of
+  the identity. `limits` sets a TTL on every key it writes, so abandoned keys expire.
+- Redis unreachable: `on_redis_error="local"` (default) falls back to an in-process limiter for a
+  cool-down period and logs one line (without the URL's password); `"deny"` refuses the call with a
+  clear error instead. Either way there is never a window with no limit at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Mapping
+from typing import Literal
+from urllib.parse import urlsplit
+
+from limits import RateLimitItem, parse
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from limits.errors import StorageError
+
+from secaudit.tools.errors import ConfigError, RateLimited, SecauditError
+
+__all__ = ["COST_CLASSES", "RateLimiter", "RateLimiterUnavailable", "parse_rule", "redacted_url"]
+
+log = logging.getLogger("secaudit.ratelimit")
+
+COST_CLASSES = ("read", "write", "audit", "request")
+KEY_PREFIX = "secaudit-rl"
+_NAMESPACE = "secaudit"
+_REDIS_COOLDOWN_SECONDS = 5.0
+
+
+class RateLimiterUnavailable(SecauditError):
+    code = "rate_limiter_unavailable"
+
+
+def parse_rule(text: str, what: str) -> RateLimitItem:
+    """`120/minute`, `10 per second`, ... (the `limits` notation); one rule per class."""
+    try:
+        item = parse(text)
+    except ValueError:
+        raise ConfigError(f"{what}: use a rate such as 120/minute or 5/second") from None
+    return item
+
+
+def redacted_url(url: str) -> str:
+    """scheme://host:port/db, without user or password: the only form a log line may show."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or "localhost"
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "redis://<unparseable>"
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+class RateLimiter:
+    def __init__(
+        self,
+        rules: Mapping[str, str],
+        *,
+        redis_url: str | None = None,
+        on_redis_error: Literal["local", "deny"] = "local",
+    ) -> None:
+        self.rules: dict[str, RateLimitItem] = {
+            cls: parse_rule(rules[cls], f"rate limit for {cls}") for cls in COST_CLASSES if cls in rules
+        }
+        self.on_redis_error = on_redis_error
+        self._local = SlidingWindowCounterRateLimiter(MemoryStorage())
+        self._shared: SlidingWindowCounterRateLimiter | None = None
+        self._redis_label = ""
+        self._redis_down_until = 0.0
+        if redis_url:
+            self._redis_label = redacted_url(redis_url)
+            storage: Storage = RedisStorage(
+                "async+" + redis_url,
+                wrap_exceptions=True,
+                implementation="redispy",
+                key_prefix=KEY_PREFIX,
+                socket_connect_timeout=0.5,
+                socket_timeout=0.5,
+            )
+            self._shared = SlidingWindowCounterRateLimiter(storage)
+
+    @property
+    def backend(self) -> str:
+        return "redis" if self._shared is not None else "memory"
+
+    async def hit(self, identity_key: str, cost: str) -> None:
+        """Charge one unit of `cost` to `identity_key` (already a digest); raise RateLimited if over."""
+        item = self.rules.get(cost)
+        if item is None:
+            return
+        limiter = self._limiter()
+        try:
+            allowed = await limiter.hit(item, cost, identity_key)
+            if allowed:
+                return
+            stats = await limiter.get_window_stats(item, cost, identity_key)
+        except (StorageError, OSError, ConnectionError, TimeoutError):
+            self._redis_failed()
+            if self.on_redis_error == "deny":
+                raise RateLimiterUnavailable(
+                    "the shared rate-limit store is unreachable and this server refuses calls until it "
+                    "is back; retry shortly"
+                ) from None
+            return await self.hit(identity_key, cost)
+        retry = max(1, math.ceil(stats.reset_time - time.time()))
+        raise RateLimited(
+            f"rate limit for {cost} calls reached ({item.amount} per {item.multiples} "
+            f"{item.GRANULARITY.name}); retry in {retry} s",
+            retry_after=float(retry),
+        )
+
+    def _limiter(self) -> SlidingWindowCounterRateLimiter:
+        if self._shared is None:
+            return self._local
+        if self._redis_down_until and time.monotonic() < self._redis_down_until:
+            if self.on_redis_error == "deny":
+                raise RateLimiterUnavailable(
+                    "the shared rate-limit store is unreachable and this server refuses calls until it "
+                    "is back; retry shortly"
+                )
+            return self._local
+        if self._redis_down_until:
+            log.warning("retrying the shared rate-limit store at %s", self._redis_label)
+            self._redis_down_until = 0.0
+        return self._shared
+
+    def _redis_failed(self) -> None:
+        if self._shared is None:
+            raise RateLimiterUnavailable("the rate limiter failed; retry shortly")
+        behaviour = (
+            "refusing calls" if self.on_redis_error == "deny" else "using per-process limits meanwhile"
+        )
+        log.warning(
+            "rate-limit store at %s is unreachable; %s for %.0f s",
+            self._redis_label,
+            behaviour,
+            _REDIS_COOLDOWN_SECONDS,
+        )
+        self._redis_down_until = time.monotonic() + _REDIS_COOLDOWN_SECONDS
+
+    async def check_shared(self) -> bool:
+        """True when there is no shared store or it answers (for start-up logging)."""
+        if self._shared is None:
+            return True
+        try:
+            return bool(await self._shared.storage.check())
+        except (StorageError, OSError, ConnectionError, TimeoutError):
+            return False

@@ -1,0 +1,463 @@
+"""The `bandit` scanner: bandit's checks over Python files, on every core, with a per-file cache.
+
+Speed. Bandit scans files one after another in one process. We start one worker process per core
+(`bandit_worker.py`, which loads bandit's plugins once) and feed them small chunks of files, largest
+first, so the cores finish together. The worker also skips work bandit does for nothing: it only
+tokenizes a file (to find `# nosec` comments) when the bytes "nosec" occur in it.
+
+Cache. A file's result is keyed by sha256(content), its path, the bandit version and our
+configuration digest: a re-audit hands the workers only the files that changed, and a cached result
+turns into exactly the findings a fresh scan would give.
+
+Configuration. Bandit's defaults, every plugin; the repository's `.bandit`, `pyproject.toml` and
+`setup.cfg` are never read. `# nosec` findings are kept, marked `suppressed_in_code`.
+
+Cancellation. Workers run in their own process group, are killed on cancel or when the time budget
+runs out, and always reaped: no orphan survives the scan.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as dist_version
+from pathlib import Path
+from typing import IO, Any
+
+from secaudit.tools.findings.model import Confidence, Finding, Severity, fingerprint
+from secaudit.tools.masking import get_redactor, preview
+from secaudit.tools.scanners.interface import (
+    FileRef,
+    FileSkip,
+    ScanContext,
+    Scanner,
+    ScannerError,
+    ScannerUnavailable,
+    ScanResult,
+    register_scanner,
+)
+
+__all__ = ["BanditScanner", "findings_from_result"]
+
+log = logging.getLogger("secaudit.scanners.bandit")
+
+WORKER = Path(__file__).with_name("bandit_worker.py")
+# Bumped whenever the worker protocol, the finding mapping or our bandit configuration changes:
+# it is part of every cache key, so a change can never serve stale results.
+CONFIG_DIGEST = "secaudit-bandit-v1:defaults:all-plugins:nosec-kept"
+_CHUNK_BYTES = 192 * 1024
+_CHUNK_FILES = 12
+_IN_FLIGHT = 2
+_READY_TIMEOUT = 60.0
+_MAX_RESTARTS = 8
+_CONTEXT_LINES = 20
+
+_SEVERITY = {"HIGH": Severity.HIGH, "MEDIUM": Severity.MEDIUM, "LOW": Severity.LOW}
+_CONFIDENCE = {"HIGH": Confidence.HIGH, "MEDIUM": Confidence.MEDIUM, "LOW": Confidence.LOW}
+
+
+def _bandit_version() -> str:
+    try:
+        return dist_version("bandit")
+    except PackageNotFoundError:
+        return ""
+
+
+# Bandit quotes the literal it suspects in these rules' text ("Possible hardcoded password: 'x'").
+_PASSWORD_RULES = {"B105", "B106", "B107"}
+_KEPT_FIELDS = (
+    "test_id", "test_name", "lineno", "line_range", "linerange", "col_offset", "severity",
+    "confidence", "cwe", "more_info", "suppressed", "text",
+)  # fmt: skip
+_QUOTED = re.compile(r":? ?'([^'\n]{1,500})'")
+
+
+def safe_issue(issue: dict[str, Any]) -> dict[str, Any]:
+    """The fields we use, with no secret left in them: what is cached and what becomes a finding.
+
+    Bandit's own `code` field is dropped (the code context is re-read from the file and masked),
+    and the literal a hardcoded-password rule quotes is replaced by its masked preview.
+    """
+    kept = {k: issue[k] for k in _KEPT_FIELDS if k in issue}
+    cwe = kept.get("cwe")
+    if isinstance(cwe, dict):
+        kept["cwe"] = cwe.get("id")
+    text = str(kept.get("text") or "")
+    if str(kept.get("test_id")) in _PASSWORD_RULES:
+        text = _QUOTED.sub(lambda m: " (value masked: " + preview(m.group(1)) + ")", text)
+    kept["text"] = get_redactor().redact(text)
+    return kept
+
+
+_STRING_LITERAL = re.compile(r"""(?P<q>['"])(?P<body>[^'"\n]{1,500})(?P=q)""")
+
+
+def _mask_literals(code: str) -> str:
+    """Every short string literal in a hardcoded-password finding's code context is the suspect."""
+    return _STRING_LITERAL.sub(lambda m: m.group("q") + "[MASKED:hardcoded_password]" + m.group("q"), code)
+
+
+def findings_from_result(rel: str, content: bytes, issues: list[dict[str, Any]]) -> list[Finding]:
+    """Turn one file's worker result into findings; the same input always gives the same findings."""
+    lines = content.decode("utf-8", errors="replace").splitlines()
+    ordered = sorted(
+        issues, key=lambda i: (int(i.get("lineno") or 0), int(i.get("col_offset") or 0), str(i["test_id"]))
+    )
+    occurrences: collections.Counter[tuple[str, str]] = collections.Counter()
+    out: list[Finding] = []
+    for issue in ordered:
+        rule = str(issue["test_id"])
+        lineno = int(issue.get("lineno") or 0)
+        span = [int(n) for n in issue.get("linerange") or [lineno] if isinstance(n, int) or str(n).isdigit()]
+        start = min(span) if span else lineno
+        end = max(span) if span else lineno
+        start = max(start, 1) if lineno else start
+        end = max(end, start)
+        code = "\n".join(lines[max(start - 1, 0) : min(end, start + _CONTEXT_LINES - 1)]) if lineno else ""
+        # Identity comes from the reported line only: a node's full range can be a whole function
+        # (B107 reports the `def`), and editing its body must not turn the finding into a new one.
+        anchor = lines[lineno - 1] if 0 < lineno <= len(lines) else ""
+        # The same rule on the same code twice in one file: number them in file order, so each keeps
+        # its own identity (and triage) while lines above them change.
+        key = (rule, " ".join(anchor.split()))
+        occurrences[key] += 1
+        extra = "" if occurrences[key] == 1 else str(occurrences[key])
+        cwe = int(issue.get("cwe") or 0)
+        refs = [str(issue["more_info"])] if issue.get("more_info") else []
+        if cwe:
+            refs.append(f"https://cwe.mitre.org/data/definitions/{cwe}.html")
+        text = str(issue.get("text") or rule)
+        if rule in _PASSWORD_RULES:
+            code = _mask_literals(code)
+        out.append(
+            Finding(
+                scanner="bandit",
+                rule_id=rule,
+                severity=_SEVERITY.get(str(issue.get("severity")), Severity.INFO),
+                confidence=_CONFIDENCE.get(str(issue.get("confidence")), Confidence.LOW),
+                path=rel,
+                start_line=lineno or None,
+                end_line=(end or None) if lineno else None,
+                title=text,
+                message=f"{text} (bandit {rule} {issue.get('test_name', '')})",
+                snippet=code or None,
+                cwe=[cwe] if cwe else [],
+                references=refs,
+                fingerprint=fingerprint("bandit", rule, rel, anchor, extra=extra),
+                suppressed_in_code=bool(issue.get("suppressed")),
+                properties={"test_name": str(issue.get("test_name", "")), "line": lineno},
+            )
+        )
+    return out
+
+
+class _Job:
+    __slots__ = ("content", "file", "key")
+
+    def __init__(self, file: FileRef, content: bytes, key: str) -> None:
+        self.file = file
+        self.content = content
+        self.key = key
+
+
+class _Pool:
+    """Worker processes fed from one queue of chunks; results handed to `on_result`."""
+
+    def __init__(
+        self,
+        jobs: list[_Job],
+        workers: int,
+        ctx: ScanContext,
+        on_result: Callable[[_Job, dict[str, Any]], None],
+    ) -> None:
+        self.ctx = ctx
+        self.jobs = jobs
+        self.finished: set[int] = set()
+
+        def record(job: _Job, message: dict[str, Any]) -> None:
+            with self.lock:
+                if id(job) in self.finished:
+                    return
+                self.finished.add(id(job))
+            on_result(job, message)
+
+        self.on_result = record
+        self.lock = threading.Lock()
+        self.queue: collections.deque[list[_Job]] = collections.deque(self._chunks(jobs))
+        self.workers = workers
+        self.procs: list[subprocess.Popen[str]] = []
+        self.restarts = 0
+        self.failure: str | None = None
+        self.stopped = threading.Event()
+
+    @staticmethod
+    def _chunks(jobs: list[_Job]) -> list[list[_Job]]:
+        # Largest files first: the long ones start early and the small tail evens out the cores.
+        ordered = sorted(jobs, key=lambda j: (-j.file.size, j.file.rel))
+        chunks: list[list[_Job]] = []
+        current: list[_Job] = []
+        size = 0
+        for job in ordered:
+            current.append(job)
+            size += job.file.size
+            if size >= _CHUNK_BYTES or len(current) >= _CHUNK_FILES:
+                chunks.append(current)
+                current, size = [], 0
+        if current:
+            chunks.append(current)
+        return chunks
+
+    def _spawn(self) -> subprocess.Popen[str]:
+        env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "SYSTEMROOT")}
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        env["PYTHONHASHSEED"] = "0"
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-s", str(WORKER)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+                encoding="utf-8",
+                bufsize=1,
+                start_new_session=True,
+                env=env,
+            )
+        except OSError as exc:
+            raise ScannerUnavailable(f"cannot start a bandit worker: {exc.strerror or exc}") from None
+        with self.lock:
+            self.procs.append(proc)
+        return proc
+
+    def _take(self) -> list[_Job] | None:
+        with self.lock:
+            if self.stopped.is_set() or not self.queue:
+                return None
+            return self.queue.popleft()
+
+    def _serve(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                proc = self._spawn()
+            except ScannerUnavailable as exc:
+                self.failure = str(exc)
+                self.stopped.set()
+                return
+            crashed = self._drive(proc)
+            _kill(proc)
+            if not crashed:
+                return
+            with self.lock:
+                self.restarts += 1
+                if self.restarts > _MAX_RESTARTS:
+                    self.failure = "bandit workers kept crashing; the scan was stopped"
+                    self.stopped.set()
+                    return
+
+    def _drive(self, proc: subprocess.Popen[str]) -> bool:
+        """Feed one worker until the queue is empty; True if it died under us."""
+        assert proc.stdin is not None and proc.stdout is not None
+        out: IO[str] = proc.stdout
+        first = out.readline()
+        if not first:
+            if not self.stopped.is_set():
+                self.failure = "the bandit worker did not start (is bandit installed in this environment?)"
+                self.stopped.set()
+            return False
+        in_flight: collections.deque[collections.deque[_Job]] = collections.deque()
+
+        def fill() -> bool:
+            while len(in_flight) < _IN_FLIGHT:
+                chunk = self._take()
+                if chunk is None:
+                    break
+                request = {"files": [[str(j.file.path), j.file.rel] for j in chunk]}
+                in_flight.append(collections.deque(chunk))
+                try:
+                    assert proc.stdin is not None
+                    proc.stdin.write(json.dumps(request) + "\n")
+                    proc.stdin.flush()
+                except (BrokenPipeError, OSError):
+                    return False
+            return True
+
+        if not fill():
+            return self._crashed(in_flight)
+        while in_flight:
+            line = out.readline()
+            if not line:
+                return self._crashed(in_flight)
+            try:
+                message = json.loads(line)
+            except ValueError:
+                return self._crashed(in_flight)
+            if message.get("done"):
+                in_flight.popleft()
+                if not fill():
+                    return self._crashed(in_flight)
+                continue
+            current = in_flight[0]
+            if not current:
+                return self._crashed(in_flight)
+            job = current.popleft()
+            self.on_result(job, message)
+        return False
+
+    def _crashed(self, in_flight: collections.deque[collections.deque[_Job]]) -> bool:
+        if self.stopped.is_set():
+            return False
+        pending = [job for chunk in in_flight for job in chunk]
+        if pending:
+            # The file being scanned when the worker died is the likely cause: skip it, retry the rest.
+            self.on_result(pending[0], {"skip": "the bandit worker crashed on this file"})
+            with self.lock:
+                for rest in reversed(pending[1:]):
+                    self.queue.appendleft([rest])
+        return True
+
+    def run(self) -> None:
+        threads = [threading.Thread(target=self._serve, daemon=True) for _ in range(self.workers)]
+        for t in threads:
+            t.start()
+        try:
+            while any(t.is_alive() for t in threads):
+                if self.ctx.cancel.is_cancelled() or time.monotonic() > self.ctx.deadline:
+                    self.stop()
+                    break
+                self.ctx.cancel.wait(0.05)
+        finally:
+            # Even on an unexpected error here, no worker outlives the scan.
+            if any(t.is_alive() for t in threads):
+                self.stop()
+            for t in threads:
+                t.join(timeout=10)
+            with self.lock:
+                procs = list(self.procs)
+            for proc in procs:
+                _kill(proc)
+
+    def stop(self) -> None:
+        self.stopped.set()
+        with self.lock:
+            procs = list(self.procs)
+        for proc in procs:
+            _kill(proc)
+
+    def leftover(self) -> list[_Job]:
+        with self.lock:
+            return [job for job in self.jobs if id(job) not in self.finished]
+
+
+def _kill(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=10)
+    for stream in (proc.stdin, proc.stdout):
+        if stream is not None:
+            with contextlib.suppress(OSError):
+                stream.close()
+
+
+class BanditScanner(Scanner):
+    name = "bandit"
+    description = "Python security checks (bandit), all plugins, on every core, cached per file."
+
+    def version(self) -> str:
+        return f"bandit-{_bandit_version()}+{CONFIG_DIGEST}"
+
+    def selects(self, file: FileRef) -> bool:
+        return file.rel.endswith((".py", ".pyw"))
+
+    def scan(self, ctx: ScanContext, files: Sequence[FileRef]) -> ScanResult:
+        if not WORKER.is_file() or not _bandit_version():
+            raise ScannerUnavailable("bandit is not installed in the server's environment")
+        result = ScanResult()
+        version = self.version()
+        jobs: list[_Job] = []
+        lock = threading.Lock()
+        cached = 0
+        for file in files:
+            if ctx.cancel.is_cancelled():
+                break
+            try:
+                with open(file.path, "rb") as fh:
+                    content = fh.read(file.size + 1)
+            except OSError as exc:
+                result.skipped.append(
+                    FileSkip(file.rel, f"cannot read: {exc.strerror or type(exc).__name__}")
+                )
+                ctx.progress(1)
+                continue
+            digest = hashlib.sha256(content).hexdigest()
+            key = hashlib.sha256(f"{version}\x00{file.rel}\x00{digest}".encode()).hexdigest()
+            hit = ctx.cache.get(key) if ctx.cache is not None else None
+            if isinstance(hit, dict) and ("issues" in hit or "skip" in hit):
+                cached += 1
+                self._record(result, file, content, hit)
+                ctx.progress(1)
+                continue
+            jobs.append(_Job(file, content, key))
+
+        def on_result(job: _Job, message: dict[str, Any]) -> None:
+            value: dict[str, Any] = (
+                {"skip": str(message["skip"])}
+                if "skip" in message
+                else {"issues": [safe_issue(i) for i in message.get("issues", []) if isinstance(i, dict)]}
+            )
+            with lock:
+                self._record(result, job.file, job.content, value)
+                job.content = b""  # keep memory flat on big trees
+            if ctx.cache is not None and "crashed" not in value.get("skip", ""):
+                ctx.cache.put(job.key, value)
+            ctx.progress(1)
+
+        if jobs and not ctx.cancel.is_cancelled():
+            # One worker per core, but never more than there are chunks of work.
+            workers = max(1, min(ctx.workers or os.cpu_count() or 1, (len(jobs) + 3) // 4))
+            pool = _Pool(jobs, workers, ctx, on_result)
+            pool.run()
+            if pool.failure:
+                if not result.scanned:
+                    raise ScannerError(pool.failure)
+                result.notes.append(pool.failure)
+            left = pool.leftover()
+            if left:
+                why = (
+                    "not scanned: the audit was cancelled"
+                    if ctx.cancel.is_cancelled()
+                    else "not scanned: the scanner's time budget ran out (SECAUDIT_SCANNER_TIMEOUT)"
+                    if time.monotonic() > ctx.deadline
+                    else "not scanned: the scanner stopped early"
+                )
+                result.complete = False
+                result.skipped.extend(FileSkip(j.file.rel, why) for j in left)
+                result.notes.append(f"{len(left)} Python files were not scanned ({why.split(': ', 1)[1]})")
+        result.notes.insert(0, f"{cached} files from the cache, {len(jobs)} scanned by bandit")
+        return result
+
+    @staticmethod
+    def _record(result: ScanResult, file: FileRef, content: bytes, value: dict[str, Any]) -> None:
+        if "skip" in value:
+            result.skipped.append(FileSkip(file.rel, str(value["skip"])))
+            return
+        result.scanned.append(file.rel)
+        result.findings.extend(findings_from_result(file.rel, content, list(value.get("issues") or [])))
+
+
+register_scanner(BanditScanner.name, BanditScanner)

@@ -1,0 +1,306 @@
+"""The `deps` scanner: dependency advisories from the offline OSV database, as findings.
+
+One finding per (package, version, advisory), on the manifest line that lists the package; an
+info-level finding per unpinned requirement (it could not be checked). Options (`ScanContext.options`):
+
+- `advisory_db`: an `AdvisoryDB`, or `store`: the `Store` holding it (required: without a database
+  the scanner is unavailable rather than "clean");
+- `environments`: repo-relative virtualenv folders to read as well;
+- `online`: "pypi" or "osv" to also ask pip-audit's service, "npm" to also run `npm audit` on each
+  npm lockfile; several as a list or comma-separated ("osv,npm"). Opt-in; when a service does not
+  answer, a note says so and the offline result stands.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as dist_version
+
+from secaudit.tools.advisories.db import AdvisoryDB
+from secaudit.tools.advisories.names import NPM, PYPI
+from secaudit.tools.deps.audit import DepAuditResult, VulnerableDependency, audit_dependencies
+from secaudit.tools.deps.interface import Dependency
+from secaudit.tools.deps.npm_audit import npm_audit_check
+from secaudit.tools.deps.online import pip_audit_check
+from secaudit.tools.deps.sources import NpmLockSource, default_sources
+from secaudit.tools.findings.model import Confidence, Finding, Severity, fingerprint
+from secaudit.tools.scanners.interface import (
+    FileRef,
+    FileSkip,
+    ScanContext,
+    Scanner,
+    ScannerUnavailable,
+    ScanResult,
+    register_scanner,
+)
+from secaudit.tools.store import Store
+
+__all__ = ["DepsScanner", "finding_for", "unpinned_finding"]
+
+_SCANNER = "deps"
+_UNPINNED_RULE = "deps.unpinned"
+_MAX_NOTES = 200
+_ONLINE_BACKENDS = ("pypi", "osv", "npm")
+_MAX_NPM_LOCKFILES = 10
+_NPM_TIMEOUT = 60.0
+# An advisory without a CVSS vector or a publisher rating keeps "unknown" in its properties; the
+# finding needs a level, and medium neither hides it below common --fail-on thresholds nor inflates it.
+_LEVELS = {
+    "critical": Severity.CRITICAL,
+    "high": Severity.HIGH,
+    "medium": Severity.MEDIUM,
+    "low": Severity.LOW,
+}
+
+
+def _version_of(dist: str) -> str:
+    try:
+        return dist_version(dist)
+    except PackageNotFoundError:
+        return "0"
+
+
+def _where(dep: Dependency) -> str:
+    kind = (
+        "direct" if dep.direct else ("transitive" if dep.direct is False else "direct or transitive: unknown")
+    )
+    line = f":{dep.line}" if dep.line else ""
+    text = f"{dep.manifest}{line} ({kind})"
+    if dep.declared_in:
+        text += f"; declared in {dep.declared_in}" + (f":{dep.declared_line}" if dep.declared_line else "")
+    return text
+
+
+def finding_for(hit: VulnerableDependency) -> Finding:
+    dep, adv = hit.dependency, hit.advisory
+    upgrade = (
+        f"smallest safe upgrade: {hit.upgrade.version}"
+        if hit.upgrade.version
+        else f"no safe upgrade known ({hit.upgrade.note})"
+    )
+    level = hit.severity.level
+    score = f" (CVSS {hit.severity.score:g})" if hit.severity.score is not None else ""
+    lines = [
+        f"{dep.name} {dep.version} ({dep.ecosystem}) is affected by {adv.id}"
+        + (f" ({', '.join(hit.aliases)})" if hit.aliases else "")
+        + ".",
+        f"Severity: {level}{score}" + ("" if level != "unknown" else ": the advisory gives no rating"),
+        "Fixed in: "
+        + (", ".join(hit.fixed_versions) if hit.fixed_versions else "no fixed version published"),
+        upgrade[0].upper() + upgrade[1:] + ".",
+        f"Listed in {_where(dep)}.",
+    ]
+    if adv.summary:
+        lines.append(f"Advisory summary: {adv.summary}")
+    return Finding(
+        scanner=_SCANNER,
+        rule_id=adv.id,
+        severity=_LEVELS.get(level, Severity.MEDIUM),
+        confidence=Confidence.HIGH if hit.via == "versions" else Confidence.MEDIUM,
+        path=dep.manifest,
+        start_line=dep.line,
+        end_line=dep.line,
+        title=f"{dep.name} {dep.version}: {adv.summary or adv.id}",
+        message="\n".join(lines),
+        references=[r.url for r in adv.references],
+        fingerprint=fingerprint(
+            _SCANNER, adv.id, dep.manifest, f"{dep.ecosystem}:{dep.normalized_name}@{dep.version}"
+        ),
+        properties={
+            "ecosystem": dep.ecosystem,
+            "package": dep.name,
+            "normalized_name": dep.normalized_name,
+            "version": dep.version,
+            "advisory_id": adv.id,
+            "aliases": list(hit.aliases),
+            "advisory_severity": level,
+            "cvss_score": hit.severity.score,
+            "cvss_vector": hit.severity.vector,
+            "severity_source": hit.severity.source,
+            "fixed_versions": list(hit.fixed_versions),
+            "smallest_safe_upgrade": hit.upgrade.version,
+            "upgrade_note": hit.upgrade.note or None,
+            "direct": dep.direct,
+            "declared_in": dep.declared_in,
+            "declared_line": dep.declared_line,
+            "hashed": dep.hashed,
+            "source": dep.source,
+            "matched_by": hit.via,
+        },
+    )
+
+
+def unpinned_finding(dep: Dependency) -> Finding:
+    spec = dep.specifier or "no version constraint"
+    return Finding(
+        scanner=_SCANNER,
+        rule_id=_UNPINNED_RULE,
+        severity=Severity.INFO,
+        confidence=Confidence.HIGH,
+        path=dep.manifest,
+        start_line=dep.line,
+        end_line=dep.line,
+        title=f"{dep.name} is not pinned ({spec}): not checked against advisories",
+        message=(
+            f"{dep.name} ({dep.ecosystem}) in {_where(dep)} has {spec}; only an exact version can be "
+            "matched against advisories. Pin it, or audit the lockfile that resolves it.\n"
+            + "\n".join(dep.notes)
+        ),
+        fingerprint=fingerprint(
+            _SCANNER, _UNPINNED_RULE, dep.manifest, f"{dep.ecosystem}:{dep.normalized_name}"
+        ),
+        properties={"ecosystem": dep.ecosystem, "package": dep.name, "specifier": dep.specifier},
+    )
+
+
+class DepsScanner(Scanner):
+    name = _SCANNER
+    description = "Known vulnerabilities of pinned dependencies, from the offline OSV advisory database"
+
+    def __init__(self, db: AdvisoryDB | None = None) -> None:
+        self._db = db
+        self._sources = default_sources()
+
+    def version(self) -> str:
+        return f"deps-1/packaging-{_version_of('packaging')}/semver-{_version_of('semver')}"
+
+    def selects(self, file: FileRef) -> bool:
+        return any(s.matches(file.rel) for s in self._sources)
+
+    def _database(self, ctx: ScanContext) -> AdvisoryDB:
+        db = ctx.options.get("advisory_db") or self._db
+        if isinstance(db, AdvisoryDB):
+            return db
+        store = ctx.options.get("store")
+        if isinstance(store, Store):
+            return AdvisoryDB(store)
+        raise ScannerUnavailable("the deps scanner has no advisory database configured")
+
+    def scan(self, ctx: ScanContext, files: Sequence[FileRef]) -> ScanResult:
+        db = self._database(ctx)
+        envs = ctx.options.get("environments") or ()
+        audit = audit_dependencies(ctx.root, [f.rel for f in files], db, environments=list(envs))
+        if audit.db is not None and audit.db.empty and audit.dependencies:
+            raise ScannerUnavailable(audit.coverage[0])
+        result = to_scan_result(audit)
+        online = ctx.options.get("online")
+        if online:
+            result.notes.extend(_online_notes(ctx, audit, online))
+        ctx.progress(len(files))
+        return result
+
+
+def to_scan_result(audit: DepAuditResult) -> ScanResult:
+    result = ScanResult(
+        findings=[finding_for(hit) for hit in audit.vulnerable],
+        scanned=list(audit.files),
+        skipped=[FileSkip(n.path, n.message) for n in audit.skipped],
+    )
+    result.findings.extend(unpinned_finding(d) for d in audit.dependencies if d.version is None)
+    result.notes.extend(audit.coverage)
+    result.notes.append(
+        f"{audit.checked} of {len(audit.dependencies)} dependencies checked against the advisory database"
+    )
+    result.notes.extend(f"{n.path}: {n.message}" for n in audit.notes[:_MAX_NOTES])
+    if len(audit.notes) > _MAX_NOTES:
+        result.notes.append(f"{len(audit.notes) - _MAX_NOTES} more notes not shown")
+    return result
+
+
+def _backends(option: object) -> tuple[list[str], list[str]]:
+    """The requested online backends, and a note per value not understood."""
+    values = option.split(",") if isinstance(option, str) else option
+    if not isinstance(values, (list, tuple)):
+        values = [str(option)]
+    chosen: list[str] = []
+    notes: list[str] = []
+    for raw in values:
+        value = str(raw).strip().lower()
+        if value in _ONLINE_BACKENDS:
+            chosen.append(value)
+        elif value:
+            notes.append(f"online check: unknown backend {value[:40]!r}; use {', '.join(_ONLINE_BACKENDS)}")
+    return list(dict.fromkeys(chosen)), notes
+
+
+def _offline_ids(audit: DepAuditResult, ecosystem: str, manifest: str | None = None) -> set[tuple[str, str]]:
+    hits = [
+        h for h in audit.vulnerable
+        if h.dependency.ecosystem == ecosystem and (manifest is None or h.dependency.manifest == manifest)
+    ]  # fmt: skip
+    return {(h.dependency.normalized_name, a) for h in hits for a in (h.advisory.id, *h.aliases)}
+
+
+def _online_notes(ctx: ScanContext, audit: DepAuditResult, option: object) -> list[str]:
+    backends, notes = _backends(option)
+    for backend in backends:
+        if backend == "npm":
+            notes.extend(_npm_notes(ctx, audit))
+        else:
+            notes.extend(_pip_audit_notes(audit, backend))
+    return notes
+
+
+def _pip_audit_notes(audit: DepAuditResult, service: str) -> list[str]:
+    if not any(d.ecosystem == PYPI and d.version for d in audit.dependencies):
+        return [f"online check (pip-audit, {service}): not run: no pinned PyPI dependencies"]
+    try:
+        online = pip_audit_check(audit.dependencies, service=service)
+    except ScannerUnavailable as exc:
+        return [f"online check: {exc.message}"]
+    offline_ids = _offline_ids(audit, PYPI)
+    extra = [
+        f for f in online.findings if (f.name, f.id) not in offline_ids
+        and not any((f.name, a) in offline_ids for a in f.aliases)
+    ]  # fmt: skip
+    notes = [f"online check (pip-audit, {service}): {online.audited} packages audited"]
+    notes.extend(
+        f"online only: {f.name} {f.version} {f.id} (fixed in {', '.join(f.fix_versions) or 'no release'})"
+        for f in extra
+    )
+    return notes
+
+
+def _npm_notes(ctx: ScanContext, audit: DepAuditResult) -> list[str]:
+    lockfiles = sorted({d.manifest for d in audit.dependencies if d.source == NpmLockSource.name})
+    if not lockfiles:
+        why = (
+            "npm audit needs a package-lock.json, and none was read"
+            if any(d.ecosystem == NPM for d in audit.dependencies)
+            else "no npm dependencies"
+        )
+        return [f"online check (npm audit): not run: {why}"]
+    notes: list[str] = []
+    if len(lockfiles) > _MAX_NPM_LOCKFILES:
+        notes.append(
+            f"online check (npm audit): {len(lockfiles)} lockfiles; the first {_MAX_NPM_LOCKFILES} audited"
+        )
+    for lockfile in lockfiles[:_MAX_NPM_LOCKFILES]:
+        timeout = min(_NPM_TIMEOUT, ctx.deadline - time.monotonic())
+        if timeout < 5:
+            notes.append(f"online check (npm audit, {lockfile}): not run, the scan is out of time")
+            continue
+        try:
+            online = npm_audit_check(ctx.root, lockfile, timeout=timeout)
+        except ScannerUnavailable as exc:
+            notes.append(f"online check ({lockfile}): {exc.message}")
+            continue
+        offline_ids = _offline_ids(audit, NPM, lockfile)
+        extra = [a for a in online.advisories if (a.name, a.id) not in offline_ids]
+        count = "" if online.dependencies is None else f"{online.dependencies} dependencies audited, "
+        notes.append(
+            f"online check (npm audit, {lockfile}): {count}{len(online.advisories)} advisories, "
+            f"{len(online.advisories) - len(extra)} already found offline"
+        )
+        notes.extend(
+            f"online only ({lockfile}): {a.name} {', '.join(a.versions) or '(version not in the lockfile)'} "
+            f"{a.id} [{a.severity}] vulnerable {a.range or '(range not given)'}; {a.fix}"
+            + (f"; {a.title}" if a.title else "")
+            for a in extra
+        )
+    return notes
+
+
+register_scanner(_SCANNER, DepsScanner)

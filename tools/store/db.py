@@ -1,0 +1,235 @@
+"""A SQLite file opened the way every secaudit process must open it.
+
+Why each setting:
+- WAL lets readers run while one writer commits; `synchronous=NORMAL` is durable across process
+  crashes in WAL mode (only an OS crash may lose the last commits).
+- Writes always start with `BEGIN IMMEDIATE`, which takes the write lock up front: a
+  read-modify-write can then never fail half way with "database is locked" when it tries to upgrade
+  a read lock, and two writers never both act on the same stale read.
+- Connections are per thread: `sqlite3` objects must not be shared across threads, and services run
+  in worker threads under anyio.
+- We never delete, truncate or rewrite a database file: a file we cannot read is reported, untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from secaudit.tools.errors import StoreError
+from secaudit.tools.store.migrations import Migration
+
+__all__ = ["Store", "connect_existing"]
+
+_BUSY_TIMEOUT_MS = 30_000
+# Retrying BEGIN IMMEDIATE on top of busy_timeout covers the rare SQLITE_BUSY that the busy handler
+# does not wait for (e.g. a WAL recovery by another process); bounded so a stuck writer is reported.
+_BEGIN_ATTEMPTS = 50
+
+
+def _friendly(path: Path, exc: sqlite3.Error) -> StoreError:
+    text = str(exc).lower()
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return StoreError(
+            f"the database file {path.name} is not a valid SQLite database or is corrupt; "
+            "it was left untouched: point the setting at another file or restore it from a backup"
+        )
+    if "unable to open" in text or "readonly" in text or "read-only" in text:
+        return StoreError(
+            f"the database file {path.name} cannot be opened for writing; check its permissions "
+            "and those of its folder"
+        )
+    if "locked" in text or "busy" in text:
+        return StoreError("the database stayed locked by another writer for too long; try again")
+    return StoreError(f"database error on {path.name}: {type(exc).__name__}")
+
+
+def _create_private_file(path: Path) -> None:
+    """Create the database file 0600 (and its folder 0700) before SQLite does, so it never exists
+    with the process umask's looser mode, not even for a moment."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
+
+
+def connect_existing(path: Path) -> sqlite3.Connection:
+    """Open one connection with our pragmas; fail with a clear StoreError if the file is unusable."""
+    try:
+        conn = sqlite3.connect(
+            str(path), timeout=_BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+        )
+    except sqlite3.Error as exc:
+        raise _friendly(path, exc) from None
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+        # Reading the schema is what makes SQLite notice a file that is not a database.
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()
+        if mode is None or str(mode[0]).lower() != "wal":
+            raise StoreError(f"the database file {path.name} cannot use WAL journaling (mode {mode!r})")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+    except sqlite3.Error as exc:
+        conn.close()
+        raise _friendly(path, exc) from None
+    except StoreError:
+        conn.close()
+        raise
+    return conn
+
+
+class Store:
+    """One SQLite database file, shared by threads (one connection each) and processes."""
+
+    def __init__(self, path: Path, *, create: bool = True) -> None:
+        self.path = Path(path).expanduser().absolute()
+        if self.path.is_dir():
+            raise StoreError(f"the database path {self.path.name} is a folder; give a file path")
+        if not self.path.exists():
+            if not create:
+                raise StoreError(f"the database file {self.path.name} does not exist")
+            try:
+                _create_private_file(self.path)
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot create the database file {self.path.name}: {exc.strerror or 'error'}"
+                ) from None
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        self.conn  # noqa: B018 - open now so a bad file fails at start, not at the first call
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect_existing(self.path)
+            self._local.conn = conn
+            with self._all_lock:
+                self._all.append(conn)
+        return conn
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """sqlite-utils over this thread's connection (for inserts, upserts, table introspection)."""
+        database: sqlite_utils.Database | None = getattr(self._local, "db", None)
+        if database is None:
+            database = sqlite_utils.Database(self.conn)
+            self._local.db = database
+        return database
+
+    def close(self) -> None:
+        with self._all_lock:
+            for conn in self._all:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.close()
+            self._all.clear()
+        self._local = threading.local()
+
+    # -- transactions ---------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction holding the write lock from its first statement (BEGIN IMMEDIATE)."""
+        conn = self.conn
+        if conn.in_transaction:
+            # Nested use joins the outer transaction: the outer block owns commit and rollback.
+            yield conn
+            return
+        self._begin(conn, "BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise _friendly(self.path, exc) from None
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: every query inside sees one consistent snapshot."""
+        conn = self.conn
+        if conn.in_transaction:
+            yield conn
+            return
+        self._begin(conn, "BEGIN DEFERRED")
+        try:
+            yield conn
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("COMMIT")
+
+    def _begin(self, conn: sqlite3.Connection, statement: str) -> None:
+        for attempt in range(_BEGIN_ATTEMPTS):
+            try:
+                conn.execute(statement)
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise _friendly(self.path, exc) from None
+                time.sleep(min(0.001 * (attempt + 1), 0.05))
+        raise StoreError("the database stayed locked by another writer for too long; try again")
+
+    def query(self, sql: str, params: Iterable[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
+        conn = self.conn
+        cur = conn.cursor()
+        cur.row_factory = sqlite3.Row
+        try:
+            return list(cur.execute(sql, params if isinstance(params, dict) else tuple(params)))
+        except sqlite3.Error as exc:
+            raise _friendly(self.path, exc) from exc
+
+    # -- migrations -----------------------------------------------------------------------------
+
+    def migrate(self, migrations: Iterable[Migration]) -> list[tuple[str, int]]:
+        """Apply what is not yet applied, in (component, version) order; return what was applied."""
+        applied: list[tuple[str, int]] = []
+        with self.write() as conn:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS secaudit_migrations ("
+                " component TEXT NOT NULL, version INTEGER NOT NULL, description TEXT NOT NULL,"
+                " applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),"
+                " PRIMARY KEY (component, version))"
+            )
+        for migration in sorted(migrations, key=lambda m: (m.component, m.version)):
+            with self.write() as conn:
+                done = conn.execute(
+                    "SELECT 1 FROM secaudit_migrations WHERE component = ? AND version = ?",
+                    (migration.component, migration.version),
+                ).fetchone()
+                if done:
+                    continue
+                try:
+                    migration.apply(conn)
+                except sqlite3.Error as exc:
+                    raise StoreError(
+                        f"migration {migration.component}#{migration.version} failed: {exc}"
+                    ) from None
+                conn.execute(
+                    "INSERT INTO secaudit_migrations (component, version, description) VALUES (?, ?, ?)",
+                    (migration.component, migration.version, migration.description),
+                )
+                applied.append((migration.component, migration.version))
+        return applied
+
+    def schema_versions(self) -> dict[str, int]:
+        rows = self.query(
+            "SELECT component, max(version) AS version FROM secaudit_migrations GROUP BY component"
+        )
+        return {str(r["component"]): int(r["version"]) for r in rows}

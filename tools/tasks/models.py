@@ -1,0 +1,84 @@
+"""Task records as the services return them."""
+
+from __future__ import annotations
+
+import enum
+
+from pydantic import BaseModel, ConfigDict
+
+from secaudit.tools.errors import InvalidInput
+
+__all__ = ["Claim", "Task", "TaskPage", "TaskStatus", "parse_status"]
+
+
+class TaskStatus(enum.IntEnum):
+    """The status values of the shared contract; other services know exactly these four."""
+
+    READY = 0
+    COMPLETE = 1
+    ARCHIVED = 2
+    BACKLOGGED = 3
+
+
+_NAMES = {s.name.lower(): s for s in TaskStatus}
+_ACCEPTED = "0 (ready), 1 (complete), 2 (archived), 3 (backlogged), or one of those names"
+
+
+def parse_status(value: object) -> TaskStatus:
+    """Accept 0-3 as a JSON integer, or the name; refuse everything else by type first.
+
+    Booleans are ints in Python and "1" looks like one: both are refused so that a caller's type
+    confusion never silently moves a task.
+    """
+    if isinstance(value, bool):
+        raise InvalidInput(f"status must not be a boolean; use {_ACCEPTED}")
+    if isinstance(value, int):
+        if value in TaskStatus._value2member_map_:
+            return TaskStatus(value)
+        raise InvalidInput(f"status {value} is out of range; use {_ACCEPTED}")
+    if isinstance(value, str):
+        status = _NAMES.get(value.strip().lower())
+        if status is not None and value.strip():
+            return status
+        if value.strip().lstrip("-").isdigit():
+            raise InvalidInput(f"status must be a JSON integer, not a string of digits; use {_ACCEPTED}")
+        raise InvalidInput(f"unknown status name; use {_ACCEPTED}")
+    raise InvalidInput(f"status must be an integer or a name, not {type(value).__name__}; use {_ACCEPTED}")
+
+
+def status_name(value: int) -> str:
+    try:
+        return TaskStatus(value).name.lower()
+    except ValueError:
+        # Another service may use a value outside the contract; show it, never rewrite it.
+        return "unknown"
+
+
+class Claim(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    worker: str
+    lease_id: str
+    claimed_at: float
+    expires_at: float
+
+
+class Task(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    uuid: str | None
+    prompt: str
+    status: int
+    status_name: str
+    order: int | None
+    createdat: str | None
+    updatedat: str | None
+    claim: Claim | None = None
+
+
+class TaskPage(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    items: list[Task]
+    next_cursor: str | None
