@@ -2,8 +2,11 @@
 
 - Classes: `read` (list/get/export), `write` (triage, tasks), `audit` (scans: the expensive kind),
   and `request` (every HTTP request, whatever it carries). Each has its own budget.
-- Strategy: sliding-window counter. Cheap (two counters per key), no burst at window edges like a
-  fixed window, and supported by both the memory and the Redis storage of `limits`.
+- Strategy: moving window, the exact one: `N/minute` never admits more than N calls in any 60 s.
+  The cheaper sliding-window counter of `limits` rounds its weighted estimate down, so a small
+  budget such as 2/minute admitted a third call right after a window edge; identities here are
+  few, so one timestamp list per identity and class (at most N entries, in memory or Redis) is
+  a fair price for a limit that means what it says.
 - Keys never hold client text: a fixed prefix, the class name from our own set, and a digest of
   the identity. `limits` sets a TTL on every key it writes, so abandoned keys expire.
 - Redis unreachable: `on_redis_error="local"` (default) falls back to an in-process limiter for a
@@ -22,7 +25,7 @@ from urllib.parse import urlsplit
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
-from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 
 from secaudit.tools.errors import ConfigError, RateLimited, SecauditError
@@ -73,8 +76,8 @@ class RateLimiter:
             cls: parse_rule(rules[cls], f"rate limit for {cls}") for cls in COST_CLASSES if cls in rules
         }
         self.on_redis_error = on_redis_error
-        self._local = SlidingWindowCounterRateLimiter(MemoryStorage())
-        self._shared: SlidingWindowCounterRateLimiter | None = None
+        self._local = MovingWindowRateLimiter(MemoryStorage())
+        self._shared: MovingWindowRateLimiter | None = None
         self._redis_label = ""
         self._redis_down_until = 0.0
         if redis_url:
@@ -87,7 +90,7 @@ class RateLimiter:
                 socket_connect_timeout=0.5,
                 socket_timeout=0.5,
             )
-            self._shared = SlidingWindowCounterRateLimiter(storage)
+            self._shared = MovingWindowRateLimiter(storage)
 
     @property
     def backend(self) -> str:
@@ -119,7 +122,7 @@ class RateLimiter:
             retry_after=float(retry),
         )
 
-    def _limiter(self) -> SlidingWindowCounterRateLimiter:
+    def _limiter(self) -> MovingWindowRateLimiter:
         if self._shared is None:
             return self._local
         if self._redis_down_until and time.monotonic() < self._redis_down_until:

@@ -270,7 +270,7 @@ class _Pool:
         """Feed one worker until the queue is empty; True if it died under us."""
         assert proc.stdin is not None and proc.stdout is not None
         out: IO[str] = proc.stdout
-        first = out.readline()
+        first = _readline(out)
         if not first:
             if not self.stopped.is_set():
                 self.failure = "the bandit worker did not start (is bandit installed in this environment?)"
@@ -296,7 +296,7 @@ class _Pool:
         if not fill():
             return self._crashed(in_flight)
         while in_flight:
-            line = out.readline()
+            line = _readline(out)
             if not line:
                 return self._crashed(in_flight)
             try:
@@ -353,14 +353,24 @@ class _Pool:
         with self.lock:
             procs = list(self.procs)
         for proc in procs:
-            _kill(proc)
+            # A worker thread may be blocked reading this pipe: killing the process gives it EOF,
+            # closing the pipe under it would raise in that thread instead. Its owner closes it.
+            _kill(proc, close_streams=False)
 
     def leftover(self) -> list[_Job]:
         with self.lock:
             return [job for job in self.jobs if id(job) not in self.finished]
 
 
-def _kill(proc: subprocess.Popen[str]) -> None:
+def _readline(out: IO[str]) -> str:
+    """One line from a worker, or "" (EOF) if the pipe was closed by a concurrent stop."""
+    try:
+        return out.readline()
+    except (ValueError, OSError):
+        return ""
+
+
+def _kill(proc: subprocess.Popen[str], *, close_streams: bool = True) -> None:
     if proc.poll() is None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
@@ -368,6 +378,8 @@ def _kill(proc: subprocess.Popen[str]) -> None:
             proc.kill()
     with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=10)
+    if not close_streams:
+        return
     for stream in (proc.stdin, proc.stdout):
         if stream is not None:
             with contextlib.suppress(OSError):
