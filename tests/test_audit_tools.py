@@ -107,6 +107,11 @@ async def test_audit_workflow_through_tools(audit_client: Client, audit_root: Pa
 
     runs = await call(audit_client, "list_runs", {"root": str(audit_root)})
     assert [r["id"] for r in runs["runs"]][:1] == [imported["run"]["id"]]
+    assert runs["next_cursor"] is None
+    first = await call(audit_client, "list_runs", {"root": str(audit_root), "limit": 1})
+    rest = await call(audit_client, "list_runs", {"root": str(audit_root), "cursor": first["next_cursor"]})
+    assert [r["id"] for r in first["runs"] + rest["runs"]] == [r["id"] for r in runs["runs"]]
+    assert "cursor" in await error_text(audit_client, "list_runs", {"cursor": first["next_cursor"]})
     got = await call(audit_client, "get_run", {"run_id": run["id"]})
     assert got["run"]["coverage"][0]["scanner"] == "bandit"
 

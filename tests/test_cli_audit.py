@@ -72,6 +72,13 @@ def test_findings_list_and_triage_persist(settings: Settings, repo: Path) -> Non
     assert triaged.returncode == 0, triaged.stderr
     again = secaudit(settings, "audit", str(repo), "--scanners", "bandit", "--format", "json")
     assert "accepted_risk" in again.stdout
+    first = json.loads(secaudit(settings, "findings", "runs", "--json", "--limit", "1").stdout)
+    second = json.loads(
+        secaudit(settings, "findings", "runs", "--json", "--cursor", first["next_cursor"]).stdout
+    )
+    assert [r["id"] for r in first["runs"] + second["runs"]] == [2, 1] and second["next_cursor"] is None
+    table = secaudit(settings, "findings", "runs")
+    assert table.returncode == 0 and "audit  succeeded" in table.stdout and str(repo) in table.stdout
 
 
 @pytest.mark.parametrize("target", ["does-not-exist", "app.py"])

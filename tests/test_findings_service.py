@@ -49,6 +49,28 @@ def test_pagination_is_complete_stable_and_ordered(audited: tuple[FindingsServic
         service.list_findings(limit=201)
 
 
+def test_runs_page_newest_first_and_stay_stable_while_runs_are_added(
+    audit_app: AppContext, audit_root: Path, tmp_path: Path
+) -> None:
+    assert audit_app.audit is not None and audit_app.findings is not None
+    service = audit_app.findings
+    made = [audit_app.audit.run(str(audit_root), scanners=["config"]).id for _ in range(5)]
+    page = service.list_runs(root=str(audit_root), limit=2)
+    seen = [r.id for r in page.runs]
+    made.append(audit_app.audit.run(str(audit_root), scanners=["config"]).id)  # lands on page one only
+    while page.next_cursor is not None:
+        page = service.list_runs(root=str(audit_root), limit=2, cursor=page.next_cursor)
+        seen.extend(r.id for r in page.runs)
+    assert seen == sorted(made[:5], reverse=True)
+    assert [r.id for r in service.list_runs(limit=200).runs] == sorted(made, reverse=True)
+    cursor = service.list_runs(root=str(audit_root), limit=1).next_cursor
+    assert cursor is not None
+    with pytest.raises(InvalidInput, match="cursor"):
+        service.list_runs(limit=1, cursor=cursor)  # minted for another filter
+    with pytest.raises(InvalidInput, match="cursor"):
+        service.list_runs(root=str(audit_root), limit=1, cursor=cursor[:-4] + "AAAA")
+
+
 def test_filters(audited: tuple[FindingsService, int]) -> None:
     service, run_id = audited
     high = service.list_findings(run_id=run_id, min_severity=Severity.HIGH, limit=200).items

@@ -1,4 +1,4 @@
-"""`secaudit findings list|show|triage|run|export|import`: the findings service on the command line."""
+"""`secaudit findings list|show|triage|runs|run|export|import`: the findings service on the command line."""
 
 from __future__ import annotations
 
@@ -50,6 +50,12 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     tri.add_argument("--reason", required=True)
     tri.add_argument("--expires-at", help="ISO 8601 date-time; after it the finding is open again")
     tri.set_defaults(handler=_triage)
+
+    runs = fsub.add_parser("runs", parents=parents, help="list audit and import runs, newest first")
+    runs.add_argument("--repo", help="only runs of this repository folder")
+    runs.add_argument("--limit", type=int, default=20)
+    runs.add_argument("--cursor")
+    runs.set_defaults(handler=_runs)
 
     runp = fsub.add_parser("run", parents=parents, help="show a run: coverage, skips and notes")
     runp.add_argument("run_id", type=int)
@@ -143,6 +149,23 @@ def _triage(args: argparse.Namespace) -> int:
         args.id, args.status, args.reason, expires_at=args.expires_at, actor="cli"
     )
     _print_record(rec, args.json)
+    return 0
+
+
+def _runs(args: argparse.Namespace) -> int:
+    app = _app(args)
+    repo = None if args.repo is None else str(confine(args.repo, app.settings.allowed_roots))
+    page = findings_service(app).list_runs(root=repo, limit=args.limit, cursor=args.cursor)
+    if args.json:
+        emit_json(page)
+        return 0
+    for r in page.runs:
+        print(
+            f"{r.id:>5}  {r.kind:<6} {r.status.value:<9} {r.started_at}  {r.findings_total:>5} findings"
+            f"  {r.files_scanned}/{r.files_total} files  {r.root}"
+        )
+    if page.next_cursor:
+        print(f"(more: --cursor {page.next_cursor})")
     return 0
 
 

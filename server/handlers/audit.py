@@ -116,17 +116,23 @@ async def get_run(app: AppContext, args: GetRunInput, call: CallInfo) -> RunOutp
 class ListRunsInput(StrictInput):
     root: PathText | None = Field(default=None, description="only runs of this repository folder")
     limit: Annotated[StrictInt, Field(ge=1, le=200)] = 20
+    cursor: Annotated[StrictStr, Field(max_length=2048)] | None = Field(
+        default=None, description="next_cursor of the previous page"
+    )
 
 
 class ListRunsOutput(BaseModel):
     runs: list[RunRecord] = Field(description="newest first; get_run gives a run's skipped files")
+    next_cursor: str | None = Field(description="pass back as `cursor` for the next page; null at the end")
 
 
 async def list_runs(app: AppContext, args: ListRunsInput, call: CallInfo) -> ListRunsOutput:
     findings = findings_service(app)
     root = None if args.root is None else str(confine(args.root, app.settings.allowed_roots))
-    runs = await anyio.to_thread.run_sync(lambda: findings.list_runs(root=root, limit=args.limit))
-    return ListRunsOutput(runs=runs)
+    page = await anyio.to_thread.run_sync(
+        lambda: findings.list_runs(root=root, limit=args.limit, cursor=args.cursor)
+    )
+    return ListRunsOutput(runs=page.runs, next_cursor=page.next_cursor)
 
 
 class ExportSarifInput(StrictInput):
@@ -199,7 +205,8 @@ TOOLS: list[ToolSpec] = [
     tool_spec(
         "list_runs",
         "List runs",
-        "Recent audit and import runs, newest first, optionally for one repository folder.",
+        "Audit and import runs, newest first, optionally for one repository folder; up to 200 a page "
+        "with a cursor.",
         ListRunsInput,
         ListRunsOutput,
         list_runs,

@@ -15,6 +15,7 @@ __all__ = [
     "FindingPage",
     "FindingRecord",
     "FindingSummary",
+    "RunPage",
     "RunRecord",
     "RunSkip",
     "RunStatus",
@@ -149,6 +150,11 @@ class FindingRecord(FindingSummary):
 
 class FindingPage(BaseModel):
     items: list[FindingSummary]
+    next_cursor: str | None
+
+
+class RunPage(BaseModel):
+    runs: list[RunRecord]
     next_cursor: str | None
 
 

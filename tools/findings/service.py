@@ -30,6 +30,7 @@ from secaudit.tools.findings.records import (
     FindingPage,
     FindingRecord,
     FindingSummary,
+    RunPage,
     RunRecord,
     RunSkip,
     RunStatus,
@@ -289,20 +290,29 @@ class FindingsService:
         )
         return _run_from_row(rows[0], skips, max_skips)
 
-    def list_runs(
-        self, *, root: str | None = None, limit: int = 50, cursor: str | None = None
-    ) -> list[RunRecord]:
+    def list_runs(self, *, root: str | None = None, limit: int = 50, cursor: str | None = None) -> RunPage:
+        """Newest first, keyset-paginated on the run id (stable while new runs are recorded)."""
         check_limit(limit)
+        digest = query_digest("runs", root)
+        clauses: list[str] = []
         params: list[Any] = []
-        where = ""
         if root is not None:
-            where = "WHERE root = ?"
+            clauses.append("root = ?")
             params.append(root)
+        if cursor is not None:
+            key = decode_cursor(cursor, digest)
+            if len(key) != 1 or isinstance(key[0], bool) or not isinstance(key[0], int):
+                raise InvalidInput("the cursor is not valid for this query; start again without a cursor")
+            clauses.append("id < ?")
+            params.append(key[0])
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = self.store.query(
             f"SELECT * FROM audit_runs {where} ORDER BY id DESC LIMIT ?",  # noqa: S608 - constants only
-            [*params, limit],
+            [*params, limit + 1],
         )
-        return [_run_from_row(r, [], 0) for r in rows]
+        runs = [_run_from_row(r, [], 0) for r in rows[:limit]]
+        next_cursor = encode_cursor(digest, [runs[-1].id]) if len(rows) > limit else None
+        return RunPage(runs=runs, next_cursor=next_cursor)
 
     def latest_run(self, root: str | None = None) -> int | None:
         sql = "SELECT max(id) FROM audit_runs WHERE status IN ('succeeded', 'partial')"
