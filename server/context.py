@@ -101,6 +101,7 @@ def build_context(settings: Settings) -> AppContext:
         max_files=settings.max_files,
         workers=settings.audit_workers,
         scanner_timeout_seconds=settings.scanner_timeout_seconds,
+        cache_days=settings.cache_days,
         scanner_options={
             "secret_key": secret_key,
             **({"online": list(settings.deps_online)} if settings.deps_online else {}),

@@ -67,6 +67,7 @@ class Settings(BaseModel):
     rate_limit_on_redis_error: Literal["local", "deny"] = "local"
     event_retention_days: int = Field(default=90, ge=0, le=36_500)
     fix_backup_days: int = Field(default=30, ge=0, le=3650)
+    cache_days: int = Field(default=30, ge=0, le=3650)
 
     @field_validator("allowed_roots")
     @classmethod
@@ -139,6 +140,10 @@ ENV_VARS: dict[str, tuple[str, str]] = {
     "SECAUDIT_RATE_LIMIT_REQUEST": ("rate_limit_request", "a rate such as 1200/minute (every HTTP request)"),
     "SECAUDIT_RATE_LIMIT_ON_REDIS_ERROR": ("rate_limit_on_redis_error", "local or deny"),
     "SECAUDIT_EVENT_RETENTION_DAYS": ("event_retention_days", "days to keep security events; 0 keeps all"),
+    "SECAUDIT_CACHE_DAYS": (
+        "cache_days",
+        "days an unused scan-cache entry is kept, a whole number from 0 (keep all) to 3650",
+    ),
     "SECAUDIT_FIX_BACKUP_DAYS": (
         "fix_backup_days",
         "days to keep fix backups, a whole number from 0 to 3650",

@@ -3,10 +3,16 @@
 Scanners build the key (content hash + scanner version + configuration, and anything else their
 result depends on); this class only stores JSON values. Writes are buffered and flushed in batches:
 one transaction per file would cost more than scanning a small file.
+
+Retention: every edit of a file, and every new scanner version, leaves an entry nothing will read
+again. `stored_at` is refreshed (at most once a day, so a warm re-audit still writes nothing) when
+an entry is used, and `prune_cache` drops entries unused for the retention period. An entry that
+is dropped by mistake costs one re-scan of that file, never a wrong result.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 from typing import Any
@@ -14,10 +20,25 @@ from typing import Any
 from secaudit.tools.findings.service import now_iso
 from secaudit.tools.store import Store
 
-__all__ = ["StoreCache"]
+__all__ = ["StoreCache", "prune_cache"]
 
 _FLUSH_EVERY = 500
 _MAX_VALUE_CHARS = 4 * 1024 * 1024
+_REFRESH_AFTER = dt.timedelta(days=1)
+
+
+def _stamp(at: dt.datetime) -> str:
+    # The same text form as now_iso(), so stamps compare as strings.
+    return at.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def prune_cache(store: Store, unused_days: int) -> int:
+    """Delete entries not stored or used for `unused_days` (0 keeps everything); return how many."""
+    if unused_days <= 0:
+        return 0
+    cutoff = _stamp(dt.datetime.now(dt.UTC) - dt.timedelta(days=unused_days))
+    with store.write() as conn:
+        return conn.execute("DELETE FROM audit_cache WHERE stored_at < ?", (cutoff,)).rowcount
 
 
 class StoreCache:
@@ -27,6 +48,8 @@ class StoreCache:
         self.read = read  # --no-cache: ignore what is stored, still store fresh results
         self.hits = 0
         self._pending: dict[str, str] = {}
+        self._used: set[str] = set()
+        self._refresh_before = _stamp(dt.datetime.now(dt.UTC) - _REFRESH_AFTER)
         self._lock = threading.Lock()
 
     def get(self, key: str) -> Any | None:
@@ -37,7 +60,7 @@ class StoreCache:
         if pending is not None:
             return json.loads(pending)
         rows = self.store.query(
-            "SELECT value FROM audit_cache WHERE scanner = ? AND key = ?", (self.scanner, key)
+            "SELECT value, stored_at FROM audit_cache WHERE scanner = ? AND key = ?", (self.scanner, key)
         )
         if not rows:
             return None
@@ -46,6 +69,9 @@ class StoreCache:
         except ValueError:
             return None
         self.hits += 1
+        if str(rows[0][1]) < self._refresh_before:
+            with self._lock:
+                self._used.add(key)
         return value
 
     def put(self, key: str, value: Any) -> None:
@@ -62,11 +88,18 @@ class StoreCache:
         with self._lock:
             items = list(self._pending.items())
             self._pending.clear()
-        if not items:
+            written = {k for k, _ in items}
+            used = [k for k in self._used if k not in written]
+            self._used.clear()
+        if not items and not used:
             return
         stamp = now_iso()
         with self.store.write() as conn:
             conn.executemany(
                 "INSERT OR REPLACE INTO audit_cache (scanner, key, value, stored_at) VALUES (?, ?, ?, ?)",
                 [(self.scanner, k, v, stamp) for k, v in items],
+            )
+            conn.executemany(
+                "UPDATE audit_cache SET stored_at = ? WHERE scanner = ? AND key = ?",
+                [(stamp, self.scanner, k) for k in used],
             )

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from secaudit.tools.audit.cache import StoreCache
+from secaudit.tools.audit.cache import StoreCache, prune_cache
 from secaudit.tools.audit.walker import check_paths, walk
 from secaudit.tools.errors import Cancelled, InvalidInput
 from secaudit.tools.findings.model import Finding
@@ -90,6 +90,7 @@ class AuditService:
         workers: int = 0,
         scanner_timeout_seconds: float = 900.0,
         scanner_options: Mapping[str, Any] | None = None,
+        cache_days: int = 30,
     ) -> None:
         self.store = store
         # Handed to every scanner: the store (for the advisory database) and keys it may need.
@@ -100,6 +101,7 @@ class AuditService:
         self.max_files = max_files
         self.workers = workers
         self.scanner_timeout = scanner_timeout_seconds
+        self.cache_days = cache_days
         load_builtin_scanners()
 
     def scanner_names(self) -> list[str]:
@@ -241,6 +243,12 @@ class AuditService:
         else:
             status = RunStatus.SUCCEEDED
         tracker.emit(tracker.total if status is not RunStatus.CANCELLED else tracker.done, "recording")
+        try:
+            pruned = prune_cache(self.store, self.cache_days)
+            if pruned:
+                log.info("dropped %d scan-cache entries unused for %d days", pruned, self.cache_days)
+        except Exception:
+            log.warning("could not prune the scan cache", exc_info=True)
         return self.findings.finish_run(
             run_id,
             status=status,

@@ -77,7 +77,13 @@ def _v2(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE findings ADD COLUMN fixed_by_fix TEXT")
 
 
+def _v3(conn: sqlite3.Connection) -> None:
+    # Retention deletes by age; without this index every audit would scan the whole cache.
+    conn.execute("CREATE INDEX audit_cache_stored ON audit_cache (stored_at)")
+
+
 MIGRATIONS = (
     Migration("findings", 1, "runs, findings, occurrences, triage, scan cache", _v1),
     Migration("findings", 2, "findings.fixed_by_fix: the verified fix that fixed it", _v2),
+    Migration("findings", 3, "audit_cache.stored_at index for retention", _v3),
 )
