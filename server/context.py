@@ -134,6 +134,7 @@ def build_limiter(settings: Settings) -> RateLimiter:
             "write": settings.rate_limit_write,
             "audit": settings.rate_limit_audit,
             "request": settings.rate_limit_request,
+            "auth_failure": settings.rate_limit_auth_failure,
         },
         redis_url=redis_url,
         on_redis_error=settings.rate_limit_on_redis_error,

@@ -64,6 +64,7 @@ class Settings(BaseModel):
     rate_limit_write: str = "120/minute"
     rate_limit_audit: str = "10/minute"
     rate_limit_request: str = "1200/minute"
+    rate_limit_auth_failure: str = "30/minute"
     rate_limit_on_redis_error: Literal["local", "deny"] = "local"
     event_retention_days: int = Field(default=90, ge=0, le=36_500)
     fix_backup_days: int = Field(default=30, ge=0, le=3650)
@@ -82,7 +83,13 @@ class Settings(BaseModel):
             resolved.append(real)
         return tuple(dict.fromkeys(resolved))
 
-    @field_validator("rate_limit_read", "rate_limit_write", "rate_limit_audit", "rate_limit_request")
+    @field_validator(
+        "rate_limit_read",
+        "rate_limit_write",
+        "rate_limit_audit",
+        "rate_limit_request",
+        "rate_limit_auth_failure",
+    )
     @classmethod
     def _rate(cls, value: str) -> str:
         from limits import parse
@@ -138,6 +145,10 @@ ENV_VARS: dict[str, tuple[str, str]] = {
     "SECAUDIT_RATE_LIMIT_WRITE": ("rate_limit_write", "a rate such as 120/minute"),
     "SECAUDIT_RATE_LIMIT_AUDIT": ("rate_limit_audit", "a rate such as 10/minute"),
     "SECAUDIT_RATE_LIMIT_REQUEST": ("rate_limit_request", "a rate such as 1200/minute (every HTTP request)"),
+    "SECAUDIT_RATE_LIMIT_AUTH_FAILURE": (
+        "rate_limit_auth_failure",
+        "a rate such as 30/minute (failed authentications per client address over HTTP)",
+    ),
     "SECAUDIT_RATE_LIMIT_ON_REDIS_ERROR": ("rate_limit_on_redis_error", "local or deny"),
     "SECAUDIT_EVENT_RETENTION_DAYS": ("event_retention_days", "days to keep security events; 0 keeps all"),
     "SECAUDIT_CACHE_DAYS": (

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import socket
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -74,6 +77,48 @@ def test_request_budget_applies_to_every_request(tmp_path: Path, client: httpx.C
         codes = [post(client, server, INIT, headers=auth("bob")).status_code for _ in range(7)]
         assert codes[:5] == [200] * 5 and codes[5:] == [429, 429]
         assert post(client, server, INIT, headers=auth("alice")).status_code == 200
+
+
+def test_failed_authentications_throttle_the_address_before_any_token_check(
+    tmp_path: Path, client: httpx.Client
+) -> None:
+    env = {"SECAUDIT_RATE_LIMIT_AUTH_FAILURE": "3/minute"}
+    with ServerProcess(tmp_path, env=env) as server:
+        # Successes cost nothing from this budget.
+        assert [post(client, server, INIT, headers=auth("alice")).status_code for _ in range(5)] == [200] * 5
+        bad = {"Authorization": "Bearer " + "g" * 43}
+        codes = [post(client, server, INIT, headers=bad).status_code for _ in range(2)]
+        codes.append(post(client, server, INIT).status_code)  # no token at all counts too
+        assert codes == [401, 401, 401]
+        # Spent: refused before the token is read, so a valid token gets the same answer.
+        for headers in (bad, auth("alice"), auth("root")):
+            r = post(client, server, INIT, headers=headers)
+            assert r.status_code == 429, r.text
+            assert 1 <= int(r.headers["retry-after"]) <= 60
+            assert "failed authentications" in r.json()["error"]["message"]
+            assert r.headers["x-content-type-options"] == "nosniff"
+        assert client.get(server.base + "/healthz").status_code == 200  # no auth there: unaffected
+
+        def throttled_rows() -> list[dict[str, object]] | None:
+            rows = _events(server, "--kind", "auth_throttled")
+            return rows or None
+
+        rows = wait_for(throttled_rows, "the auth_throttled event to be flushed")
+        assert len(rows) == 1  # three throttled requests, one row per address per minute
+        assert rows[0]["client"] == "127.0.0.1"
+        assert len(_events(server, "--kind", "auth_failed")) == 3
+
+
+def _events(server: ServerProcess, *args: str) -> list[dict[str, object]]:
+    out = subprocess.run(
+        [sys.executable, "-m", "secaudit.server", "events", "--json", "--limit", "500", *args],
+        capture_output=True,
+        env=server.env,
+        timeout=60,
+        check=True,
+    )
+    data: list[dict[str, object]] = json.loads(out.stdout)
+    return data
 
 
 def test_sessions_per_identity_are_capped(tmp_path: Path, client: httpx.Client) -> None:

@@ -45,7 +45,7 @@ from secaudit.server.http.checks import (
 from secaudit.server.http.metrics import CONTENT_TYPE_LATEST, HttpMetrics
 from secaudit.server.http.sessions import SessionRecord, SessionTable
 from secaudit.server.settings import Settings
-from secaudit.tools.auth import TOOL_SCOPES, Principal, TokenRegistry, parse_token_env
+from secaudit.tools.auth import TOOL_SCOPES, Principal, TokenRegistry, identity_digest, parse_token_env
 from secaudit.tools.errors import ConfigError, RateLimited, SecauditError
 from secaudit.tools.events import SecurityEvent
 
@@ -163,6 +163,7 @@ class HttpFace:
             max_seconds=settings.http_session_max_seconds,
             per_identity=settings.http_max_sessions_per_identity,
         )
+        self._throttle_logged: dict[str, float] = {}
         self.metrics = HttpMetrics(self.tools, lambda: len(self.sessions))
         app.sink.observers.append(self.metrics.observe_event)
         use_http_identity()
@@ -247,7 +248,7 @@ class HttpFace:
             elif route == "/metrics":
                 if method != "GET":
                     raise _Refusal(405, "use GET", headers=[(b"allow", b"GET")])
-                principal = self._authenticate(scope)
+                principal = await self._authenticate(scope, client)
                 if not (principal.has_scope("metrics")):
                     raise _Refusal(
                         403,
@@ -324,10 +325,53 @@ class HttpFace:
         )
         await send({"type": "http.response.body", "body": b""})
 
-    def _authenticate(self, scope: Scope) -> Principal:
-        values = _headers(scope, b"authorization")
+    async def _authenticate(self, scope: Scope, client: str | None) -> Principal:
         if self.no_auth and not self.tokens.configured:
             return _ANONYMOUS
+        # Failed authentications are counted per client address, and an address over its budget is
+        # refused before its token is even looked at: a valid token from there is refused too, or
+        # the throttle would still answer "valid or not" to a guesser. It also bounds how fast
+        # unauthenticated traffic can write auth_failed events. Behind a reverse proxy every client
+        # shares the proxy's address (docs/http.md).
+        address_key = identity_digest("client-address\x00" + (client or "unknown"))
+        limiter = self.app.limiter
+        if limiter is not None:
+            try:
+                wait = await limiter.exhausted(address_key, "auth_failure")
+            except SecauditError as exc:
+                raise _Refusal(503, str(exc), code=-32603, headers=[(b"retry-after", b"5")]) from None
+            if wait is not None:
+                raise _Refusal(
+                    429,
+                    "Too Many Requests: too many failed authentications from this address; "
+                    f"retry in {wait} s",
+                    headers=[(b"retry-after", str(wait).encode())],
+                    event=self._throttle_event(address_key),
+                    detail="failed-authentication budget spent",
+                )
+        try:
+            return self._check_token(scope)
+        except _Refusal:
+            if limiter is not None:
+                try:
+                    await limiter.charge(address_key, "auth_failure")
+                except SecauditError:
+                    log.warning("could not count a failed authentication; the rate-limit store failed")
+            raise
+
+    def _throttle_event(self, address_key: str) -> str | None:
+        """'auth_throttled' once a minute per address: a flood of refusals is not a flood of rows."""
+        now = time.monotonic()
+        if len(self._throttle_logged) > 10_000:
+            self._throttle_logged = {k: t for k, t in self._throttle_logged.items() if now - t < 60}
+        last = self._throttle_logged.get(address_key)
+        if last is not None and now - last < 60:
+            return None
+        self._throttle_logged[address_key] = now
+        return "auth_throttled"
+
+    def _check_token(self, scope: Scope) -> Principal:
+        values = _headers(scope, b"authorization")
         if not values:
             raise _Refusal(
                 401,
@@ -373,7 +417,7 @@ class HttpFace:
         method = scope.get("method", "GET")
         if method not in ("POST", "GET", "DELETE"):
             raise _Refusal(405, "use POST, GET or DELETE", headers=[(b"allow", b"GET, POST, DELETE")])
-        principal = self._authenticate(scope)
+        principal = await self._authenticate(scope, client)
         if not principal.scopes & TOOL_SCOPES:
             raise _Refusal(
                 403,

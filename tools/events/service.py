@@ -27,6 +27,7 @@ __all__ = ["EVENT_KINDS", "MIGRATIONS", "EventLog", "SecurityEvent", "args_diges
 EVENT_KINDS = (
     "tool_call",
     "auth_failed",
+    "auth_throttled",
     "scope_denied",
     "origin_refused",
     "host_refused",

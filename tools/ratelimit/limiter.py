@@ -1,7 +1,9 @@
 """Rate limits per identity and per class of work.
 
 - Classes: `read` (list/get/export), `write` (triage, tasks), `audit` (scans: the expensive kind),
-  and `request` (every HTTP request, whatever it carries). Each has its own budget.
+  `request` (every HTTP request, whatever it carries), and `auth_failure` (failed authentications
+  per client address: charged only on failure, checked before any token is looked at). Each has
+  its own budget.
 - Strategy: moving window, the exact one: `N/minute` never admits more than N calls in any 60 s.
   The cheaper sliding-window counter of `limits` rounds its weighted estimate down, so a small
   budget such as 2/minute admitted a third call right after a window edge; identities here are
@@ -34,7 +36,7 @@ __all__ = ["COST_CLASSES", "RateLimiter", "RateLimiterUnavailable", "parse_rule"
 
 log = logging.getLogger("secaudit.ratelimit")
 
-COST_CLASSES = ("read", "write", "audit", "request")
+COST_CLASSES = ("read", "write", "audit", "request", "auth_failure")
 KEY_PREFIX = "secaudit-rl"
 _NAMESPACE = "secaudit"
 _REDIS_COOLDOWN_SECONDS = 5.0
@@ -121,6 +123,33 @@ class RateLimiter:
             f"{item.GRANULARITY.name}); retry in {retry} s",
             retry_after=float(retry),
         )
+
+    async def exhausted(self, identity_key: str, cost: str) -> int | None:
+        """Seconds until `identity_key` may spend one `cost` again; None if it may now. Charges nothing."""
+        item = self.rules.get(cost)
+        if item is None:
+            return None
+        limiter = self._limiter()
+        try:
+            if await limiter.test(item, cost, identity_key):
+                return None
+            stats = await limiter.get_window_stats(item, cost, identity_key)
+        except (StorageError, OSError, ConnectionError, TimeoutError):
+            self._redis_failed()
+            if self.on_redis_error == "deny":
+                raise RateLimiterUnavailable(
+                    "the shared rate-limit store is unreachable and this server refuses calls until it "
+                    "is back; retry shortly"
+                ) from None
+            return await self.exhausted(identity_key, cost)
+        return max(1, math.ceil(stats.reset_time - time.time()))
+
+    async def charge(self, identity_key: str, cost: str) -> None:
+        """Spend one `cost` without refusing anything now (failures counted for a later check)."""
+        try:
+            await self.hit(identity_key, cost)
+        except RateLimited:
+            pass
 
     def _limiter(self) -> MovingWindowRateLimiter:
         if self._shared is None:
