@@ -109,6 +109,39 @@ def test_failed_authentications_throttle_the_address_before_any_token_check(
         assert len(_events(server, "--kind", "auth_failed")) == 3
 
 
+def test_a_request_past_its_deadline_is_cancelled_inside_the_session(
+    tmp_path: Path, client: httpx.Client
+) -> None:
+    # About 5 s of bandit work here (2,500 such files took 2 s): well past a 1 s deadline.
+    repo = tmp_path / "big"
+    for i in range(6000):
+        sub = repo / f"pkg{i // 100}"
+        sub.mkdir(parents=True, exist_ok=True)
+        (sub / f"m{i}.py").write_text(f"import subprocess\n\n\ndef f{i}(c):\n    return subprocess.call(c, shell=True)\n")
+    env = {"SECAUDIT_HTTP_REQUEST_TIMEOUT": "1"}
+    with ServerProcess(tmp_path, env=env) as server:
+        sid = open_session(client, server, "alice")
+        r = call_tool(client, server, "alice", sid, "run_audit", {"path": str(repo), "scanners": ["bandit"]})
+        # The event stream had started (it ends with a JSON-RPC error), or nothing was sent yet (504).
+        assert r.status_code in (200, 504), r.text
+        assert "deadline" in r.text and "Traceback" not in r.text
+        if r.status_code == 200:
+            assert sse_result(r)["error"]["code"] == -32603  # type: ignore[index]
+
+        def settled() -> dict[str, object] | None:
+            runs = sse_result(call_tool(client, server, "alice", sid, "list_runs", {}))["result"]
+            run = runs["structuredContent"]["runs"][0]  # type: ignore[index]
+            return run if run["status"] != "running" else None  # type: ignore[no-any-return]
+
+        run = wait_for(settled, "the audit to stop", deadline_s=60)
+        # Without the cancel it would run on to `succeeded` long after the caller was gone.
+        assert run["status"] == "cancelled", run
+        assert run["files_scanned"] < 6000  # type: ignore[operator]
+        # The session still works.
+        r = call_tool(client, server, "alice", sid, "list_tasks", {})
+        assert r.status_code == 200 and sse_result(r)["result"]["isError"] is False  # type: ignore[index]
+
+
 def _events(server: ServerProcess, *args: str) -> list[dict[str, object]]:
     out = subprocess.run(
         [sys.executable, "-m", "secaudit.server", "events", "--json", "--limit", "500", *args],

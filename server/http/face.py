@@ -478,7 +478,11 @@ class HttpFace:
                 detail=f"{principal.name}: session cap",
                 request_id=message.raw.get("id") if message else None,
             )
-        await self._forward(scope, headers, body, receive, send, principal, client, charged, record, opening)
+        # A request that runs past the deadline is cancelled inside its session too (below).
+        cancel_id = message.raw.get("id") if message is not None and message.is_request else None
+        await self._forward(
+            scope, headers, body, receive, send, principal, client, charged, record, opening, cancel_id
+        )
 
     def _session_for(self, scope: Scope, principal: Principal, client: str | None) -> SessionRecord | None:
         values = _headers(scope, _SESSION_HEADER)
@@ -541,6 +545,7 @@ class HttpFace:
         charged: set[str],
         record: SessionRecord | None,
         opening: bool,
+        cancel_id: Any = None,
     ) -> None:
         inner_scope = dict(scope)
         inner_scope["headers"] = headers
@@ -555,6 +560,8 @@ class HttpFace:
 
         status = 0
         started = False
+        finished = False
+        streaming = False
         # The place reserved for an opening session is given back as soon as the answer starts (the
         # session is then registered, or was refused): an SSE answer may stay open much longer.
         reserved = opening
@@ -566,12 +573,16 @@ class HttpFace:
                 self.sessions.release(principal.key)
 
         async def translate(message: Message) -> None:
-            nonlocal status, started
+            nonlocal status, started, finished, streaming
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                finished = True
             if message["type"] == "http.response.start":
                 started = True
                 status = int(message["status"])
                 out: list[tuple[bytes, bytes]] = []
                 for key, value in message.get("headers", []):
+                    if key.lower() == b"content-type" and value.startswith(b"text/event-stream"):
+                        streaming = True
                     if key.lower() == _SESSION_HEADER:
                         internal = value.decode("latin-1")
                         external = self.sessions.external_for(internal)
@@ -595,8 +606,28 @@ class HttpFace:
             else:
                 with anyio.move_on_after(self.settings.http_request_timeout_seconds) as deadline:
                     await self.inner(inner_scope, replay, translate)
+                if deadline.cancelled_caught and record is not None and cancel_id is not None:
+                    # Dropping the HTTP exchange does not stop the work: the SDK runs the request in
+                    # the session's own task group. Cancel it there, as a client would, so an audit
+                    # past the deadline stops its workers and is recorded as cancelled.
+                    await self._cancel_inner(record.internal, cancel_id)
                 if deadline.cancelled_caught and not started:
                     raise _Refusal(504, "the request took longer than the server's deadline", code=-32603)
+                if deadline.cancelled_caught and not finished:
+                    # The answer had begun as an event stream: end it with a JSON-RPC error for the
+                    # request instead of dropping the connection mid-body.
+                    tail = b""
+                    if streaming and cancel_id is not None:
+                        error = {
+                            "jsonrpc": "2.0",
+                            "id": cancel_id,
+                            "error": {
+                                "code": -32603,
+                                "message": "the request passed the server's deadline and was cancelled",
+                            },
+                        }
+                        tail = b"event: message\ndata: " + json.dumps(error).encode() + b"\n\n"
+                    await send({"type": "http.response.body", "body": tail, "more_body": False})
         finally:
             reset_caller(token)
             unreserve()
@@ -612,17 +643,38 @@ class HttpFace:
                 await self._terminate_inner(record.internal)
 
     async def _terminate_inner(self, internal: str) -> None:
+        await self._call_inner(internal, "DELETE", b"", "could not end an expired session cleanly")
+
+    async def _cancel_inner(self, internal: str, request_id: Any) -> None:
+        """Send `notifications/cancelled` for `request_id` into the SDK session `internal`."""
+        body = json.dumps(
+            {
+                "jsonrpc": "2.0",
+                "method": "notifications/cancelled",
+                "params": {"requestId": request_id, "reason": "the server's request deadline passed"},
+            }
+        ).encode()
+        await self._call_inner(internal, "POST", body, "could not cancel a request past its deadline")
+
+    async def _call_inner(self, internal: str, method: str, body: bytes, failure: str) -> None:
+        """One request of our own to the SDK app, in session `internal`; its answer is discarded."""
+        headers = [(b"host", b"127.0.0.1"), (_SESSION_HEADER, internal.encode())]
+        if body:
+            headers += [
+                (b"content-type", b"application/json"),
+                (b"accept", b"application/json, text/event-stream"),
+            ]
         scope: Scope = {
             "type": "http",
             "asgi": {"version": "3.0"},
             "http_version": "1.1",
-            "method": "DELETE",
+            "method": method,
             "scheme": "http",
             "path": MCP_PATH,
             "raw_path": MCP_PATH.encode(),
             "root_path": "",
             "query_string": b"",
-            "headers": [(b"host", b"127.0.0.1"), (_SESSION_HEADER, internal.encode())],
+            "headers": headers,
             "client": None,
             "server": None,
         }
@@ -632,18 +684,20 @@ class HttpFace:
             nonlocal sent
             if not sent:
                 sent = True
-                return {"type": "http.request", "body": b"", "more_body": False}
+                return {"type": "http.request", "body": body, "more_body": False}
             await anyio.sleep_forever()
             raise AssertionError("unreachable")
 
         async def discard(_message: Message) -> None:
             return None
 
-        try:
-            with anyio.fail_after(5):
-                await self.inner(scope, receive, discard)
-        except Exception:
-            log.debug("could not end an expired session cleanly", exc_info=True)
+        # Shielded: it often runs right after a deadline cancelled the caller's own scope.
+        with anyio.CancelScope(shield=True):
+            try:
+                with anyio.fail_after(5):
+                    await self.inner(scope, receive, discard)
+            except Exception:
+                log.debug(failure, exc_info=True)
 
     def _secure_send(self, send: Send, origin: str | None, route: str) -> Send:
         extra = list(self.security_headers)
