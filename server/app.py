@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
@@ -15,7 +16,7 @@ from secaudit.server.context import AppContext, build_context
 from secaudit.server.guards import install_guards
 from secaudit.server.handlers import all_tools
 from secaudit.server.settings import Settings
-from secaudit.server.toolkit import build_tool
+from secaudit.server.toolkit import ToolSpec, build_tool
 from secaudit.tools.masking import get_redactor
 
 __all__ = ["INSTRUCTIONS", "build_server", "package_version"]
@@ -74,12 +75,19 @@ def build_server(settings: Settings, *, context: AppContext | None = None) -> MC
         title="secaudit",
         instructions=INSTRUCTIONS,
         version=package_version(),
-        tools=[build_tool(spec) for spec in all_tools()],
+        tools=[build_tool(_as_configured(spec, settings)) for spec in all_tools()],
         lifespan=lifespan,
         log_level=settings.log_level,
     )
     _support_set_level(server)
     return server
+
+
+def _as_configured(spec: ToolSpec, settings: Settings) -> ToolSpec:
+    # With online advisory backends switched on, an audit asks services on the network: say so.
+    if spec.name == "run_audit" and settings.deps_online:
+        return dataclasses.replace(spec, open_world=True)
+    return spec
 
 
 def _support_set_level(server: MCPServer[AppContext]) -> None:

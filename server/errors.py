@@ -42,7 +42,13 @@ def describe_validation_error(exc: ValidationError) -> str:
     return "invalid arguments: " + "; ".join(parts)
 
 
-def public_message(exc: BaseException, *, what: str = "call", traceback_level: int = logging.ERROR) -> str:
+def public_message(
+    exc: BaseException,
+    *,
+    what: str = "call",
+    traceback_level: int = logging.ERROR,
+    details: str = "the server log has the details",
+) -> str:
     """The text a caller may see for `exc`; logs the traceback of unexpected errors.
 
     The server logs tracebacks at ERROR (its log is the operator's); the CLI passes DEBUG, since its
@@ -54,4 +60,4 @@ def public_message(exc: BaseException, *, what: str = "call", traceback_level: i
         return _redact(describe_validation_error(exc))
     ref = uuid.uuid4().hex[:12]
     log.log(traceback_level, "unexpected error in %s (reference %s)", what, ref, exc_info=exc)
-    return f"internal error (reference {ref}); the server log has the details"
+    return f"internal error (reference {ref}); {details}"

@@ -119,7 +119,7 @@ ENV_VARS: dict[str, tuple[str, str]] = {
     "SECAUDIT_MAX_FILES": ("max_files", "a whole number from 1 to 10000000"),
     "SECAUDIT_AUDIT_WORKERS": ("audit_workers", "a whole number from 0 (one per core) to 256"),
     "SECAUDIT_SCANNER_TIMEOUT": ("scanner_timeout_seconds", "seconds, a number above 0 and up to 86400"),
-    "SECAUDIT_REDIS_URL": ("redis_url", "a redis:// or rediss:// URL"),
+    "SECAUDIT_REDIS_URL": ("redis_url", "a redis://, rediss:// or unix:// URL"),
     "SECAUDIT_DEPS_ONLINE": (
         "deps_online",
         "online advisory backends to ask besides the offline database, ','-separated: pypi, osv, npm",
@@ -196,7 +196,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     if values.get("redis_url") is not None:
         url = str(values["redis_url"])
         if not url.startswith(("redis://", "rediss://", "unix://")):
-            raise ConfigError("SECAUDIT_REDIS_URL: not accepted; use a redis:// or rediss:// URL")
+            raise ConfigError("SECAUDIT_REDIS_URL: not accepted; use a redis://, rediss:// or unix:// URL")
     try:
         return Settings.model_validate(values)
     except ValidationError as exc:

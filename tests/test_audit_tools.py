@@ -15,6 +15,7 @@ import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
+from secaudit.server.app import build_server
 from secaudit.server.settings import Settings
 from tests.audit_helpers import (  # noqa: F401 - fixtures
     anyio_backend,
@@ -53,6 +54,15 @@ async def test_tools_listed_with_schemas_and_annotations(audit_client: Client) -
         assert tool.annotations is not None
     assert tools["list_findings"].annotations.read_only_hint is True  # type: ignore[union-attr]
     assert tools["run_audit"].annotations.read_only_hint is False  # type: ignore[union-attr]
+    assert all(t.annotations.open_world_hint is False for t in tools.values())  # type: ignore[union-attr]
+
+
+async def test_run_audit_is_open_world_when_online_backends_are_on(audit_settings: Settings) -> None:
+    online = audit_settings.model_copy(update={"deps_online": ("osv",)})
+    async with Client(build_server(online)) as client:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+    assert tools["run_audit"].annotations.open_world_hint is True  # type: ignore[union-attr]
+    assert tools["list_findings"].annotations.open_world_hint is False  # type: ignore[union-attr]
 
 
 async def test_audit_workflow_through_tools(audit_client: Client, audit_root: Path) -> None:

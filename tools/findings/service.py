@@ -283,7 +283,9 @@ class FindingsService:
     def get_run(self, run_id: int, *, max_skips: int = 200) -> RunRecord:
         rows = self.store.query("SELECT * FROM audit_runs WHERE id = ?", (run_id,))
         if not rows:
-            raise NotFound(f"run {run_id} does not exist; list_runs shows the known runs")
+            raise NotFound(
+                f"run {run_id} does not exist; list_runs (CLI: secaudit findings runs) shows the known runs"
+            )
         skips = self.store.query(
             "SELECT scanner, path, reason FROM audit_run_skips WHERE run_id = ? ORDER BY rowid LIMIT ?",
             (run_id, max_skips + 1),
@@ -453,7 +455,9 @@ class FindingsService:
                 return str(rows[0][0])
             if len(rows) > 1:
                 raise InvalidInput("that fingerprint prefix matches several findings; give the finding id")
-        raise NotFound(f"no finding with id {text}; list_findings shows the known ones")
+        raise NotFound(
+            f"no finding with id {text}; list_findings (CLI: secaudit findings list) shows the known ones"
+        )
 
     def get_finding(self, ref: str, *, run_id: int | None = None) -> FindingRecord:
         fid = self.resolve_id(ref)

@@ -389,7 +389,10 @@ class FixService:
             return ApplyResult(
                 dry_run=True,
                 plan=plan,
-                message="dry run: nothing was written; apply again with dry_run=false to write this diff",
+                message=(
+                    "dry run: nothing was written; apply again with dry_run=false (CLI: --write) "
+                    "to write this diff"
+                ),
             )
         self.recover()
         record = self._apply_plan(plan.plan_id)
