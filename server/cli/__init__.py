@@ -30,13 +30,14 @@ COMMANDS = [serve, audit, findings, fix, tasks, mask, db, events, token]
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="secaudit",
+        parents=[common.global_options()],
         description="Security toolkit for the repository you work in: MCP server and CLI.",
         epilog="Exit codes: 0 ok, 1 findings at or above --fail-on (audit), 2 usage or error, "
         "141 stdout closed by its reader (| head).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {common.package_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    parents = [common.global_options()]
+    parents = [common.global_options(suppress=True)]
     for module in COMMANDS:
         module.register(sub, parents)
     return parser

@@ -17,12 +17,17 @@ from secaudit.server.settings import Settings, load_settings
 __all__ = ["emit_json", "global_options", "package_version", "settings_from_args"]
 
 
-def global_options() -> argparse.ArgumentParser:
+def global_options(*, suppress: bool = False) -> argparse.ArgumentParser:
+    """The settings flags. Given twice: on the top-level parser (`secaudit --store S findings list`)
+    with real defaults, and on every action with `suppress=True`, so an action sets them only when
+    they are typed there (argparse would otherwise overwrite the top-level value with its default).
+    """
+    quiet: dict[str, Any] = {"default": argparse.SUPPRESS} if suppress else {}
     p = argparse.ArgumentParser(add_help=False)
     g = p.add_argument_group("settings (each overrides its SECAUDIT_* variable)")
-    g.add_argument("--store", type=Path, help="SQLite store file (SECAUDIT_STORE)")
+    g.add_argument("--store", type=Path, help="SQLite store file (SECAUDIT_STORE)", **quiet)
     g.add_argument(
-        "--tasks-db", type=Path, help="database holding the shared tasks table (SECAUDIT_TASKS_DB)"
+        "--tasks-db", type=Path, help="database holding the shared tasks table (SECAUDIT_TASKS_DB)", **quiet
     )
     g.add_argument(
         "--root",
@@ -30,9 +35,10 @@ def global_options() -> argparse.ArgumentParser:
         action="append",
         dest="roots",
         help="allowed root folder; repeat for several (SECAUDIT_ALLOWED_ROOTS)",
+        **quiet,
     )
-    g.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"])
-    p.add_argument("--json", action="store_true", help="machine-readable JSON on stdout")
+    g.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], **quiet)
+    p.add_argument("--json", action="store_true", help="machine-readable JSON on stdout", **quiet)
     return p
 
 
