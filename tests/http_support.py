@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -204,3 +205,16 @@ def close_session(client: httpx.Client, server: ServerProcess, who: str, session
     return client.delete(
         server.url, headers={"Mcp-Session-Id": session, "Mcp-Protocol-Version": "2025-06-18", **auth(who)}
     )
+
+
+def read_events(server: ServerProcess, *args: str) -> list[dict[str, object]]:
+    """`secaudit events --json` against the server's store (filters as extra arguments)."""
+    out = subprocess.run(
+        [sys.executable, "-m", "secaudit.server", "events", "--json", "--limit", "500", *args],
+        capture_output=True,
+        env=server.env,
+        timeout=60,
+        check=True,
+    )
+    data: list[dict[str, object]] = json.loads(out.stdout)
+    return data

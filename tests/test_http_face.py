@@ -28,6 +28,7 @@ from tests.http_support import (
     close_session,
     open_session,
     post,
+    read_events,
     sse_result,
     wait_for,
 )
@@ -439,18 +440,6 @@ def test_sdk_client_with_bad_token_fails(server: ServerProcess) -> None:
 # -- the audit log -----------------------------------------------------------------------------
 
 
-def _events(server: ServerProcess, *args: str) -> list[dict[str, object]]:
-    out = subprocess.run(
-        [sys.executable, "-m", "secaudit.server", "events", "--json", "--limit", "500", *args],
-        capture_output=True,
-        env=server.env,
-        timeout=60,
-        check=True,
-    )
-    data: list[dict[str, object]] = json.loads(out.stdout)
-    return data
-
-
 def test_events_record_refusals_and_tool_calls(server: ServerProcess, client: httpx.Client) -> None:
     post(client, server, INIT, headers={"Authorization": "Bearer " + "w" * 40})
     post(client, server, INIT, headers={**auth("alice"), "Origin": "http://evil.example"})
@@ -458,7 +447,7 @@ def test_events_record_refusals_and_tool_calls(server: ServerProcess, client: ht
     call_tool(client, server, "alice", sid, "create_task", {"prompt": "audited " + TOKENS["bob"][1]})
 
     def ready() -> list[dict[str, object]] | None:
-        events = _events(server)
+        events = read_events(server)
         kinds = {e["kind"] for e in events}
         calls = [
             e
@@ -478,7 +467,7 @@ def test_events_record_refusals_and_tool_calls(server: ServerProcess, client: ht
     assert "w" * 40 not in dump
     assert "audited" not in dump  # arguments are digested, never stored
     # the CLI filters by kind
-    only = _events(server, "--kind", "auth_failed")
+    only = read_events(server, "--kind", "auth_failed")
     assert only and {e["kind"] for e in only} == {"auth_failed"}
 
 

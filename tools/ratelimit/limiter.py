@@ -103,21 +103,9 @@ class RateLimiter:
         item = self.rules.get(cost)
         if item is None:
             return
-        limiter = self._limiter()
-        try:
-            allowed = await limiter.hit(item, cost, identity_key)
-            if allowed:
-                return
-            stats = await limiter.get_window_stats(item, cost, identity_key)
-        except (StorageError, OSError, ConnectionError, TimeoutError):
-            self._redis_failed()
-            if self.on_redis_error == "deny":
-                raise RateLimiterUnavailable(
-                    "the shared rate-limit store is unreachable and this server refuses calls until it "
-                    "is back; retry shortly"
-                ) from None
-            return await self.hit(identity_key, cost)
-        retry = max(1, math.ceil(stats.reset_time - time.time()))
+        retry = await self._retry_after(item, cost, identity_key, charge=True)
+        if retry is None:
+            return
         raise RateLimited(
             f"rate limit for {cost} calls reached ({item.amount} per {item.multiples} "
             f"{item.GRANULARITY.name}); retry in {retry} s",
@@ -129,9 +117,16 @@ class RateLimiter:
         item = self.rules.get(cost)
         if item is None:
             return None
+        return await self._retry_after(item, cost, identity_key, charge=False)
+
+    async def _retry_after(
+        self, item: RateLimitItem, cost: str, identity_key: str, *, charge: bool
+    ) -> int | None:
+        """None when one more unit fits (spent too if `charge`), else whole seconds to wait."""
         limiter = self._limiter()
         try:
-            if await limiter.test(item, cost, identity_key):
+            fits = await (limiter.hit if charge else limiter.test)(item, cost, identity_key)
+            if fits:
                 return None
             stats = await limiter.get_window_stats(item, cost, identity_key)
         except (StorageError, OSError, ConnectionError, TimeoutError):
@@ -141,7 +136,8 @@ class RateLimiter:
                     "the shared rate-limit store is unreachable and this server refuses calls until it "
                     "is back; retry shortly"
                 ) from None
-            return await self.exhausted(identity_key, cost)
+            # _limiter() now answers with the per-process fallback, so this recursion ends.
+            return await self._retry_after(item, cost, identity_key, charge=charge)
         return max(1, math.ceil(stats.reset_time - time.time()))
 
     async def charge(self, identity_key: str, cost: str) -> None:
