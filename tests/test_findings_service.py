@@ -11,7 +11,7 @@ import pytest
 
 from secaudit.server.context import AppContext
 from secaudit.tools.errors import InvalidInput, NotFound
-from secaudit.tools.findings import FindingsService, Severity
+from secaudit.tools.findings import Finding, FindingsService, Severity
 from tests.audit_helpers import (  # noqa: F401 - fixtures
     anyio_backend,
     audit_app,
@@ -140,3 +140,19 @@ def test_summary_counts_and_mean_time_to_fix(
     assert after.open_total == before.open_total - 2
     assert [t.run_id for t in after.trend] == [run_id, second.id]
     assert after.trend[-1].findings_fixed == 1 and sum(after.trend[0].by_severity.values()) > 0
+
+
+def test_finding_properties_pass_through_the_redaction_layer() -> None:
+    token = "ghp_" + "Z9" * 18
+    finding = Finding(
+        scanner="imported",
+        rule_id="r1",
+        severity=Severity.LOW,
+        path="a.py",
+        title="t",
+        fingerprint="0" * 64,
+        properties={"note": f"seen {token} here", "nested": [{"api_key": "s3cr3t-value"}], "count": 3},
+    )
+    dumped = str(finding.properties)
+    assert token not in dumped and "s3cr3t-value" not in dumped
+    assert finding.properties["count"] == 3 and finding.properties["note"].startswith("seen ")

@@ -111,6 +111,13 @@ class Finding(BaseModel):
             return None
         return clean_text(get_redactor().redact(clean_text(value, MAX_SNIPPET * 2)), MAX_SNIPPET)
 
+    @field_validator("properties")
+    @classmethod
+    def _properties(cls, value: dict[str, Any]) -> dict[str, Any]:
+        # Scanner details are stored and shown like the text fields: through the same redaction.
+        redacted = get_redactor().redact_obj(value)
+        return redacted if isinstance(redacted, dict) else {}
+
     @field_validator("references")
     @classmethod
     def _refs(cls, value: list[str]) -> list[str]:
