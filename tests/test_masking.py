@@ -88,6 +88,9 @@ TOKEN_CASES = [
     ("github_token", lambda: "github" + "_pat_" + rand(22) + "_" + rand(59), "use {s}"),
     ("gitlab_token", lambda: "gl" + "pat-" + rand(20, B64URL), "GL {s} end"),
     ("slack_token", lambda: "xo" + "xb-" + rand(11, string.digits) + "-" + rand(24), "slack={s}"),
+    # After a dash (`--token-xoxb-…`, `SLACK-xoxp-…`): a dash separates words, it does not hide a token.
+    ("slack_token", lambda: "xo" + "xp-" + rand(11, string.digits) + "-" + rand(24), "SLACK-{s}"),
+    ("gitlab_token", lambda: "gl" + "pat-" + rand(20, B64URL), "--token-{s}"),
     ("stripe_key", lambda: "sk" + "_live_" + rand(24), "Stripe.api_key({s})"),
     ("stripe_key", lambda: "sk" + "_test_" + rand(24), "key: [{s}]"),
     ("stripe_key", lambda: "rk" + "_live_" + rand(24), "({s})"),

@@ -90,11 +90,11 @@ _TOKEN_PATTERNS: tuple[tuple[str, str], ...] = (
     ("github_token", r"github_pat_(?<![A-Za-z0-9_]github_pat_)[A-Za-z0-9_]{50,255}+(?![A-Za-z0-9_])"),
     (
         "gitlab_token",
-        r"gl(?<![A-Za-z0-9_-]gl)(?:pat|ptt|dt|rt|cbt|oas|ft|soat|imt)-[A-Za-z0-9_-]{20,255}+"
+        r"gl(?<![A-Za-z0-9_]gl)(?:pat|ptt|dt|rt|cbt|oas|ft|soat|imt)-[A-Za-z0-9_-]{20,255}+"
         r"(?![A-Za-z0-9_-])",
     ),
-    ("slack_token", r"xox(?<![A-Za-z0-9_-]xox)[abposre]-[A-Za-z0-9-]{10,255}+(?![A-Za-z0-9_-])"),
-    ("slack_token", r"xapp-(?<![A-Za-z0-9_-]xapp-)[A-Za-z0-9-]{10,255}+(?![A-Za-z0-9_-])"),
+    ("slack_token", r"xox(?<![A-Za-z0-9_]xox)[abposre]-[A-Za-z0-9-]{10,255}+(?![A-Za-z0-9_-])"),
+    ("slack_token", r"xapp-(?<![A-Za-z0-9_]xapp-)[A-Za-z0-9-]{10,255}+(?![A-Za-z0-9_-])"),
     ("slack_webhook", r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/+-]{16,255}+"),
     ("stripe_key", r"sk_(?<![A-Za-z0-9_]sk_)(?:live|test)_[A-Za-z0-9]{10,247}+(?![A-Za-z0-9_])"),
     ("stripe_key", r"rk_(?<![A-Za-z0-9_]rk_)(?:live|test)_[A-Za-z0-9]{10,247}+(?![A-Za-z0-9_])"),
