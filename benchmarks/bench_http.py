@@ -11,7 +11,11 @@ Both are driven by the same raw HTTP client (httpx, one MCP session per concurre
 figures compare servers, not client libraries. Prints calls/s, p50 and p99 at 1 and 8 concurrent
 clients, and the ratio secaudit/baseline (target >= 0.8x).
 
-    .venv/bin/python benchmarks/bench_http.py [--calls 600] [--warmup 60] [--rounds 3]
+By default the client and the servers share the machine's cores, so the client's own CPU work
+competes with the server it measures and the ratio moves by +-0.1 between runs on 2 cores.
+`--pin` puts every server on one CPU and the client on another: the steadier, server-only figure.
+
+    .venv/bin/python benchmarks/bench_http.py [--calls 600] [--warmup 60] [--rounds 3] [--pin]
 """
 
 from __future__ import annotations
@@ -92,9 +96,14 @@ def serve_secaudit_with_echo() -> int:
     return serve_http(load_settings(http_port=0), add)
 
 
+SERVER_CPUS: set[int] | None = None  # --pin: servers on one core, this client on the other
+
+
 def start(cmd: list[str], env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], int]:
     handle = log.open("wb")
     proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=handle)
+    if SERVER_CPUS is not None:
+        os.sched_setaffinity(proc.pid, SERVER_CPUS)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         m = READY.search(log.read_text(errors="replace"))
@@ -195,10 +204,23 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=600)
     parser.add_argument("--warmup", type=int, default=60)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="run each server on CPU 0 and this client on CPU 1, so the client's own work does not "
+        "compete with the server it measures (needs 2+ CPUs)",
+    )
     parser.add_argument("--serve-secaudit-echo", action="store_true", help=argparse.SUPPRESS)
     opts = parser.parse_args()
     if opts.serve_secaudit_echo:
         return serve_secaudit_with_echo()
+    if opts.pin:
+        global SERVER_CPUS
+        cpus = sorted(os.sched_getaffinity(0))
+        if len(cpus) < 2:
+            parser.error("--pin needs at least 2 CPUs")
+        SERVER_CPUS = {cpus[0]}
+        os.sched_setaffinity(0, {cpus[1]})
     tmp = Path(tempfile.mkdtemp(prefix="bench-http-"))
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("SECAUDIT_")}
     ours_env = {
@@ -264,7 +286,12 @@ def main() -> int:
                 )
         print(
             f"({opts.calls} calls per round, median of {opts.rounds} alternating rounds, {opts.warmup}"
-            f" warm-up calls; client and servers share this machine's {os.cpu_count()} cores)"
+            f" warm-up calls; "
+            + (
+                f"servers pinned to CPU {sorted(SERVER_CPUS)[0]}, client to another)"
+                if SERVER_CPUS is not None
+                else f"client and servers share this machine's {os.cpu_count()} cores)"
+            )
         )
     finally:
         for proc in procs:
