@@ -32,7 +32,10 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from tests.canary_support import Canaries, Evidence, find_leaks, format_leaks
 from tests.http_support import ACCEPT, INIT, READY
 
-pytestmark = [pytest.mark.slow]
+# The CLI test alone runs ~36 fresh `secaudit` processes (about 110 s here). The suite-wide 300 s
+# bound left too little room: in one CI run a 60 s stall of the whole VM (kernel soft lockup,
+# nothing of ours) pushed it over, and pytest-timeout's alarm then took the session down.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 @dataclass
