@@ -29,7 +29,7 @@ class Clock:
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     # 1_800_000_000 is a multiple of 60: start 0.2 s before a fixed-window edge.
     c = Clock(1_800_000_000 - 0.2)
-    monkeypatch.setattr("limits.aio.storage.memory.time", c)
+    monkeypatch.setattr("limits.storage.memory.time", c)
     monkeypatch.setattr(limiter_module, "time", c)
     return c
 
