@@ -606,28 +606,8 @@ class HttpFace:
             else:
                 with anyio.move_on_after(self.settings.http_request_timeout_seconds) as deadline:
                     await self.inner(inner_scope, replay, translate)
-                if deadline.cancelled_caught and record is not None and cancel_id is not None:
-                    # Dropping the HTTP exchange does not stop the work: the SDK runs the request in
-                    # the session's own task group. Cancel it there, as a client would, so an audit
-                    # past the deadline stops its workers and is recorded as cancelled.
-                    await self._cancel_inner(record.internal, cancel_id)
-                if deadline.cancelled_caught and not started:
-                    raise _Refusal(504, "the request took longer than the server's deadline", code=-32603)
-                if deadline.cancelled_caught and not finished:
-                    # The answer had begun as an event stream: end it with a JSON-RPC error for the
-                    # request instead of dropping the connection mid-body.
-                    tail = b""
-                    if streaming and cancel_id is not None:
-                        error = {
-                            "jsonrpc": "2.0",
-                            "id": cancel_id,
-                            "error": {
-                                "code": -32603,
-                                "message": "the request passed the server's deadline and was cancelled",
-                            },
-                        }
-                        tail = b"event: message\ndata: " + json.dumps(error).encode() + b"\n\n"
-                    await send({"type": "http.response.body", "body": tail, "more_body": False})
+                if deadline.cancelled_caught:
+                    await self._past_deadline(send, record, cancel_id, started, finished, streaming)
         finally:
             reset_caller(token)
             unreserve()
@@ -641,6 +621,39 @@ class HttpFace:
             for record in self.sessions.all_expired():
                 self.sessions.remove(record)
                 await self._terminate_inner(record.internal)
+
+    async def _past_deadline(
+        self,
+        send: Send,
+        record: SessionRecord | None,
+        cancel_id: Any,
+        started: bool,
+        finished: bool,
+        streaming: bool,
+    ) -> None:
+        if record is not None and cancel_id is not None:
+            # Dropping the HTTP exchange does not stop the work: the SDK runs the request in the
+            # session's own task group. Cancel it there, as a client would, so an audit past the
+            # deadline stops its workers and is recorded as cancelled.
+            await self._cancel_inner(record.internal, cancel_id)
+        if not started:
+            raise _Refusal(504, "the request took longer than the server's deadline", code=-32603)
+        if finished:
+            return
+        # The answer had begun: end it (an event stream with a JSON-RPC error for the request)
+        # instead of dropping the connection mid-body.
+        tail = b""
+        if streaming and cancel_id is not None:
+            error = {
+                "jsonrpc": "2.0",
+                "id": cancel_id,
+                "error": {
+                    "code": -32603,
+                    "message": "the request passed the server's deadline and was cancelled",
+                },
+            }
+            tail = b"event: message\ndata: " + json.dumps(error).encode() + b"\n\n"
+        await send({"type": "http.response.body", "body": tail, "more_body": False})
 
     async def _terminate_inner(self, internal: str) -> None:
         await self._call_inner(internal, "DELETE", b"", "could not end an expired session cleanly")

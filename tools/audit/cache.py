@@ -17,7 +17,7 @@ import json
 import threading
 from typing import Any
 
-from secaudit.tools.findings.service import now_iso
+from secaudit.tools.findings.service import iso_ms, now_iso
 from secaudit.tools.store import Store
 
 __all__ = ["StoreCache", "prune_cache"]
@@ -27,16 +27,11 @@ _MAX_VALUE_CHARS = 4 * 1024 * 1024
 _REFRESH_AFTER = dt.timedelta(days=1)
 
 
-def _stamp(at: dt.datetime) -> str:
-    # The same text form as now_iso(), so stamps compare as strings.
-    return at.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
 def prune_cache(store: Store, unused_days: int) -> int:
     """Delete entries not stored or used for `unused_days` (0 keeps everything); return how many."""
     if unused_days <= 0:
         return 0
-    cutoff = _stamp(dt.datetime.now(dt.UTC) - dt.timedelta(days=unused_days))
+    cutoff = iso_ms(dt.datetime.now(dt.UTC) - dt.timedelta(days=unused_days))
     with store.write() as conn:
         return conn.execute("DELETE FROM audit_cache WHERE stored_at < ?", (cutoff,)).rowcount
 
@@ -49,7 +44,7 @@ class StoreCache:
         self.hits = 0
         self._pending: dict[str, str] = {}
         self._used: set[str] = set()
-        self._refresh_before = _stamp(dt.datetime.now(dt.UTC) - _REFRESH_AFTER)
+        self._refresh_before = iso_ms(dt.datetime.now(dt.UTC) - _REFRESH_AFTER)
         self._lock = threading.Lock()
 
     def get(self, key: str) -> Any | None:

@@ -46,15 +46,20 @@ from secaudit.tools.paths import path_in_scope
 from secaudit.tools.store import Store
 from secaudit.tools.text import clean_line, clean_text
 
-__all__ = ["FindingsService", "RunCoverage", "finding_id", "now_iso", "parse_time"]
+__all__ = ["FindingsService", "RunCoverage", "finding_id", "iso_ms", "now_iso", "parse_time"]
 
 MAX_REASON = 2000
 MAX_SKIPS_STORED = 50_000
 _MAX_FILTER_ITEMS = 50
 
 
+def iso_ms(at: datetime) -> str:
+    """The one stored time format: UTC, milliseconds, `Z`; stamps compare correctly as strings."""
+    return at.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
 def now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return iso_ms(datetime.now(UTC))
 
 
 def parse_time(text: str) -> datetime:
@@ -606,7 +611,7 @@ class FindingsService:
                 ) from None
             if when <= datetime.now(UTC):
                 raise InvalidInput("expires_at must be in the future")
-            expires = when.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+            expires = iso_ms(when)
         fid = self.resolve_id(ref)
         stamp = now_iso()
         actor = clean_line(actor, 200) or "local"
