@@ -1,7 +1,7 @@
 """A child process for the fix crash and concurrency tests (run as a script by the tests).
 
-    fixes_child.py loop TMP ROOT           plan+apply a two-file toggle fix forever (killed by the test)
-    fixes_child.py apply TMP ROOT PLAN GO  wait for the GO file, apply PLAN once, print the outcome
+fixes_child.py loop TMP ROOT           plan+apply a two-file toggle fix forever (killed by the test)
+fixes_child.py apply TMP ROOT PLAN GO  wait for the GO file, apply PLAN once, print the outcome
 """
 
 from __future__ import annotations

@@ -20,14 +20,25 @@ from secaudit.tools.advisories.osv import MAX_RECORD_BYTES
 from secaudit.tools.store import Store
 
 
-def rec(rid: str, name: str, fixed: str, *, eco: str = "PyPI", modified: str = "2024-01-01T00:00:00Z",
-        **extra: Any) -> dict[str, Any]:
+def rec(
+    rid: str,
+    name: str,
+    fixed: str,
+    *,
+    eco: str = "PyPI",
+    modified: str = "2024-01-01T00:00:00Z",
+    **extra: Any,
+) -> dict[str, Any]:
     data: dict[str, Any] = {
         "id": rid,
         "modified": modified,
         "aliases": [f"CVE-{rid}"],
-        "affected": [{"package": {"ecosystem": eco, "name": name},
-                      "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": fixed}]}]}],
+        "affected": [
+            {
+                "package": {"ecosystem": eco, "name": name},
+                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": fixed}]}],
+            }
+        ],
     }
     data.update(extra)
     return data
@@ -98,8 +109,10 @@ def test_reimport_is_idempotent_and_replaces_changed_records(db: AdvisoryDB, tmp
 
 
 def test_withdrawn_records_never_match(db: AdvisoryDB, tmp_path: Path) -> None:
-    tree = write_tree(tmp_path / "osv", [rec("PYSEC-1", "a", "9.0", withdrawn="2024-03-01T00:00:00Z"),
-                                         rec("PYSEC-2", "a", "2.0")])
+    tree = write_tree(
+        tmp_path / "osv",
+        [rec("PYSEC-1", "a", "9.0", withdrawn="2024-03-01T00:00:00Z"), rec("PYSEC-2", "a", "2.0")],
+    )
     db.import_path(tree)
     assert [pa.advisory.id for pa in db.advisories_for("PyPI", ["a"])["a"]] == ["PYSEC-2"]
     status = db.status()
@@ -109,8 +122,12 @@ def test_withdrawn_records_never_match(db: AdvisoryDB, tmp_path: Path) -> None:
 def test_zip_dump_and_status(db: AdvisoryDB, tmp_path: Path) -> None:
     dump = tmp_path / "all.zip"
     with zipfile.ZipFile(dump, "w") as zf:
-        zf.writestr("GHSA-aaaa-bbbb-cccc.json", json.dumps(rec("GHSA-aaaa-bbbb-cccc", "lodash", "4.17.21", eco="npm")))
-        zf.writestr("GHSA-dddd-eeee-ffff.json", json.dumps(rec("GHSA-dddd-eeee-ffff", "left-pad", "1.1.0", eco="npm")))
+        zf.writestr(
+            "GHSA-aaaa-bbbb-cccc.json", json.dumps(rec("GHSA-aaaa-bbbb-cccc", "lodash", "4.17.21", eco="npm"))
+        )
+        zf.writestr(
+            "GHSA-dddd-eeee-ffff.json", json.dumps(rec("GHSA-dddd-eeee-ffff", "left-pad", "1.1.0", eco="npm"))
+        )
         zf.writestr("bad.json", "{not json")
     report = db.import_path(dump)
     assert (report.inserted, report.errors) == (2, 1)

@@ -19,8 +19,15 @@ CVSS3_CRITICAL = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"
 CVSS4_HIGH_OR_MORE = "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N"
 
 
-def record(events: list[dict[str, str]] | None = None, *, eco: str = "PyPI", name: str = "demo",
-           versions: list[str] | None = None, rtype: str = "ECOSYSTEM", **extra: Any) -> dict[str, Any]:
+def record(
+    events: list[dict[str, str]] | None = None,
+    *,
+    eco: str = "PyPI",
+    name: str = "demo",
+    versions: list[str] | None = None,
+    rtype: str = "ECOSYSTEM",
+    **extra: Any,
+) -> dict[str, Any]:
     affected: dict[str, Any] = {"package": {"ecosystem": eco, "name": name}}
     if events is not None:
         affected["ranges"] = [{"type": rtype, "events": events}]
@@ -41,7 +48,13 @@ def affected(p: AffectedPackage, version: str) -> bool:
 
 def test_introduced_and_fixed() -> None:
     p = pkg([{"introduced": "1.0"}, {"fixed": "1.5"}])
-    assert [affected(p, v) for v in ("0.9", "1.0", "1.4.9", "1.5", "2.0")] == [False, True, True, False, False]
+    assert [affected(p, v) for v in ("0.9", "1.0", "1.4.9", "1.5", "2.0")] == [
+        False,
+        True,
+        True,
+        False,
+        False,
+    ]
 
 
 def test_introduced_zero_means_from_the_start() -> None:
@@ -175,10 +188,15 @@ def test_smallest_safe_upgrade_npm() -> None:
 def test_severity_from_cvss_vectors_and_labels() -> None:
     v3 = parse_record(record([{"introduced": "0"}], severity=[{"type": "CVSS_V3", "score": CVSS3_CRITICAL}]))
     assert v3.severity.level == "critical" and v3.severity.score == 9.8 and v3.severity.source == "CVSS_V3"
-    v4 = parse_record(record([{"introduced": "0"}], severity=[
-        {"type": "CVSS_V3", "score": "CVSS:3.1/AV:L/AC:H/PR:H/UI:R/S:U/C:L/I:N/A:N"},
-        {"type": "CVSS_V4", "score": CVSS4_HIGH_OR_MORE},
-    ]))
+    v4 = parse_record(
+        record(
+            [{"introduced": "0"}],
+            severity=[
+                {"type": "CVSS_V3", "score": "CVSS:3.1/AV:L/AC:H/PR:H/UI:R/S:U/C:L/I:N/A:N"},
+                {"type": "CVSS_V4", "score": CVSS4_HIGH_OR_MORE},
+            ],
+        )
+    )
     assert v4.severity.source == "CVSS_V4" and v4.severity.level == "critical"
     label = parse_record(record([{"introduced": "0"}], database_specific={"severity": "MODERATE"}))
     assert label.severity.level == "medium" and label.severity.source == "database_specific"
@@ -189,8 +207,12 @@ def test_severity_from_cvss_vectors_and_labels() -> None:
 
 
 def test_untrusted_text_is_cleaned_and_bounded() -> None:
-    rec = record([{"introduced": "0"}], summary="ok\x1b[31m red\u202e evil", details="x" * 100_000,
-                 references=[{"type": "WEB", "url": "javascript:alert(1)"}, {"type": "WEB", "url": "https://e.x/a"}])
+    rec = record(
+        [{"introduced": "0"}],
+        summary="ok\x1b[31m red\u202e evil",
+        details="x" * 100_000,
+        references=[{"type": "WEB", "url": "javascript:alert(1)"}, {"type": "WEB", "url": "https://e.x/a"}],
+    )
     adv = parse_record(rec)
     assert "\x1b" not in adv.summary and "\u202e" not in adv.summary
     assert len(adv.details) <= 8000
@@ -205,11 +227,23 @@ def test_untrusted_text_is_cleaned_and_bounded() -> None:
         {"id": "X-1"},
         {"id": "X-1", "modified": "yesterday"},
         {"id": "X-1", "modified": "2024-01-01T00:00:00Z", "affected": "nope"},
-        {"id": "X-1", "modified": "2024-01-01T00:00:00Z",
-         "affected": [{"package": {"ecosystem": "PyPI", "name": "a"}, "ranges": [{"type": "WEIRD", "events": []}]}]},
-        {"id": "X-1", "modified": "2024-01-01T00:00:00Z",
-         "affected": [{"package": {"ecosystem": "PyPI", "name": "a"},
-                       "ranges": [{"type": "ECOSYSTEM", "events": [{"fixed": "1"}]}]}]},
+        {
+            "id": "X-1",
+            "modified": "2024-01-01T00:00:00Z",
+            "affected": [
+                {"package": {"ecosystem": "PyPI", "name": "a"}, "ranges": [{"type": "WEIRD", "events": []}]}
+            ],
+        },
+        {
+            "id": "X-1",
+            "modified": "2024-01-01T00:00:00Z",
+            "affected": [
+                {
+                    "package": {"ecosystem": "PyPI", "name": "a"},
+                    "ranges": [{"type": "ECOSYSTEM", "events": [{"fixed": "1"}]}],
+                }
+            ],
+        },
         ["not", "a", "record"],
     ],
 )
@@ -219,8 +253,14 @@ def test_malformed_records_are_refused(bad: object) -> None:
 
 
 def test_aliases_and_timestamps() -> None:
-    adv = parse_record(record([{"introduced": "0"}], aliases=["CVE-2024-1", "GHSA-aaaa-bbbb-cccc", "bad alias!"],
-                              modified="2024-01-01T02:00:00+02:00", withdrawn="2024-02-01T00:00:00Z"))
+    adv = parse_record(
+        record(
+            [{"introduced": "0"}],
+            aliases=["CVE-2024-1", "GHSA-aaaa-bbbb-cccc", "bad alias!"],
+            modified="2024-01-01T02:00:00+02:00",
+            withdrawn="2024-02-01T00:00:00Z",
+        )
+    )
     assert adv.aliases == ("CVE-2024-1", "GHSA-aaaa-bbbb-cccc")
     assert adv.modified == "2024-01-01T00:00:00.000000Z"
     assert adv.is_withdrawn

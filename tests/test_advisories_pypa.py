@@ -76,7 +76,7 @@ def _range_hits(events: list[dict[str, str]], v: Version) -> bool:
     """The status at `v` is set by the greatest event at or below it (ties: the later event)."""
     parsed: list[tuple[Version | None, int, str]] = []
     for order, event in enumerate(events):
-        (kind, text), = event.items()
+        ((kind, text),) = event.items()
         if kind == "introduced" and text == "0":
             parsed.append((None, order, kind))
             continue
@@ -105,9 +105,7 @@ def _reference_affected(entry: dict[str, Any], version: str) -> bool:
         return True
     if v is None:
         return False
-    return any(
-        _range_hits(r["events"], v) for r in entry.get("ranges") or [] if r["type"] == "ECOSYSTEM"
-    )
+    return any(_range_hits(r["events"], v) for r in entry.get("ranges") or [] if r["type"] == "ECOSYSTEM")
 
 
 @pytest.fixture(scope="module")
@@ -165,13 +163,18 @@ def test_upgrade_is_the_smallest_fixed_version_no_advisory_covers(
                 and (v := _v(t)) is not None and v > Version(version) and not v.is_prerelease
             }
         )  # fmt: skip
-        expected = next((str(f) for f in fixes if not any(_reference_affected(e, str(f)) for e in ref_entries)), None)
+        expected = next(
+            (str(f) for f in fixes if not any(_reference_affected(e, str(f)) for e in ref_entries)), None
+        )
         got = smallest_safe_upgrade(entries, version, "PyPI").version
-        assert (None if got is None else Version(got)) == (None if expected is None else Version(expected)), name
+        assert (None if got is None else Version(got)) == (None if expected is None else Version(expected)), (
+            name
+        )
 
 
-def test_audit_pipeline_reports_the_same(db: AdvisoryDB, reference: dict[str, list[dict[str, Any]]],
-                                         tmp_path: Path) -> None:
+def test_audit_pipeline_reports_the_same(
+    db: AdvisoryDB, reference: dict[str, list[dict[str, Any]]], tmp_path: Path
+) -> None:
     (tmp_path / "requirements.txt").write_text("".join(f"{n}=={v}\n" for n, v in PINS))
     result = audit_dependencies(tmp_path, None, db)
     assert not result.unchecked and len(result.dependencies) == len(PINS)

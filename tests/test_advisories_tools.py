@@ -18,15 +18,23 @@ from tests.conftest import cli_env
 RECORD = {
     "id": "PYSEC-TEST-1",
     "modified": "2024-01-01T00:00:00Z",
-    "affected": [{"package": {"ecosystem": "PyPI", "name": "requests"},
-                  "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2.20.0"}]}]}],
+    "affected": [
+        {
+            "package": {"ecosystem": "PyPI", "name": "requests"},
+            "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2.20.0"}]}],
+        }
+    ],
 }
 
 
 def _cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "secaudit.server", *args], capture_output=True, text=True, timeout=120,
-        env=cli_env(settings), check=False,
+        [sys.executable, "-m", "secaudit.server", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=cli_env(settings),
+        check=False,
     )
 
 

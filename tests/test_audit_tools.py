@@ -43,8 +43,6 @@ AUDIT_TOOLS = {
 }
 
 
-
-
 async def test_tools_listed_with_schemas_and_annotations(audit_client: Client) -> None:
     tools = {t.name: t for t in (await audit_client.list_tools()).tools}
     assert AUDIT_TOOLS <= set(tools)

@@ -44,7 +44,10 @@ def test_table_output_exit_1_and_coverage(settings: Settings, repo: Path) -> Non
 
 
 def test_fail_on_threshold_and_none(settings: Settings, repo: Path) -> None:
-    assert secaudit(settings, "audit", str(repo), "--scanners", "bandit", "--fail-on", "critical").returncode == 0
+    assert (
+        secaudit(settings, "audit", str(repo), "--scanners", "bandit", "--fail-on", "critical").returncode
+        == 0
+    )
     assert secaudit(settings, "audit", str(repo), "--scanners", "bandit", "--fail-on", "none").returncode == 0
     assert secaudit(settings, "audit", str(repo), "--scanners", "bandit", "--fail-on", "high").returncode == 1
 
@@ -68,7 +71,9 @@ def test_findings_list_and_triage_persist(settings: Settings, repo: Path) -> Non
     items = listed["items"]
     assert len(items) == 1
     fid = items[0]["id"]
-    triaged = secaudit(settings, "findings", "triage", fid, "--status", "accepted_risk", "--reason", "input is trusted")
+    triaged = secaudit(
+        settings, "findings", "triage", fid, "--status", "accepted_risk", "--reason", "input is trusted"
+    )
     assert triaged.returncode == 0, triaged.stderr
     again = secaudit(settings, "audit", str(repo), "--scanners", "bandit", "--format", "json")
     assert "accepted_risk" in again.stdout

@@ -64,13 +64,17 @@ def test_invalid_setting_fails_fast_naming_the_variable(settings: Settings) -> N
     assert "SECAUDIT_MAX_PROMPT_BYTES" in proc.stderr and "whole number" in proc.stderr
 
 
-def test_settings_flags_work_before_the_command_and_after_the_action(settings: Settings, tmp_path: Path) -> None:
+def test_settings_flags_work_before_the_command_and_after_the_action(
+    settings: Settings, tmp_path: Path
+) -> None:
     other = tmp_path / "other.db"
     before = run(settings, "--store", str(other), "--json", "tasks", "add", "in the other store")
     assert before.returncode == 0, before.stderr
     assert json.loads(before.stdout)["prompt"] == "in the other store"
     # After the action it counts too, and wins over the one before the command.
-    after = run(settings, "--store", str(tmp_path / "unused.db"), "tasks", "list", "--store", str(other), "--json")
+    after = run(
+        settings, "--store", str(tmp_path / "unused.db"), "tasks", "list", "--store", str(other), "--json"
+    )
     assert [t["prompt"] for t in json.loads(after.stdout)["items"]] == ["in the other store"]
     assert not (tmp_path / "unused.db").exists()
     # The environment's store (cli_env) was not touched.

@@ -21,14 +21,22 @@ OSV = {
     "modified": "2024-01-01T00:00:00Z",
     "aliases": ["CVE-2099-1"],
     "summary": "test advisory",
-    "affected": [{"package": {"ecosystem": "PyPI", "name": "requests"},
-                  "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2.20.0"}]}]}],
+    "affected": [
+        {
+            "package": {"ecosystem": "PyPI", "name": "requests"},
+            "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2.20.0"}]}],
+        }
+    ],
 }
 NPM_OSV = {
     "id": "GHSA-test-test-test",
     "modified": "2024-01-01T00:00:00Z",
-    "affected": [{"package": {"ecosystem": "npm", "name": "lodash"},
-                  "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "4.17.21"}]}]}],
+    "affected": [
+        {
+            "package": {"ecosystem": "npm", "name": "lodash"},
+            "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "4.17.21"}]}],
+        }
+    ],
 }
 
 
@@ -71,7 +79,10 @@ def notes_text(result: DepAuditResult) -> str:
 
 
 def test_requirements_pins_hashes_markers_extras_and_notes(repo: Path, db: AdvisoryDB) -> None:
-    write(repo, "requirements.txt", """
+    write(
+        repo,
+        "requirements.txt",
+        """
         # a comment
         requests[security]==2.19.0 ; python_version >= "3.8"  # trailing comment
         flask>=1.0
@@ -85,7 +96,8 @@ def test_requirements_pins_hashes_markers_extras_and_notes(repo: Path, db: Advis
         ./local/path
         -e ./editable
         not a requirement at all !!
-    """)
+    """,
+    )
     result = audit_dependencies(repo, None, db)
     deps = deps_by_name(result)
     req = deps["requests"]
@@ -110,7 +122,11 @@ def test_requirements_pins_hashes_markers_extras_and_notes(repo: Path, db: Advis
 def test_nested_includes_and_constraints(repo: Path, db: AdvisoryDB) -> None:
     write(repo, "requirements.txt", "-r requirements/base.txt\n-c constraints.txt\nrequests\n")
     write(repo, "requirements/base.txt", "--requirement=../requirements/extra.txt\nsix==1.16.0\n")
-    write(repo, "requirements/extra.txt", "-r ../../outside.txt\n-r /etc/passwd\n-r https://example.invalid/r.txt\n")
+    write(
+        repo,
+        "requirements/extra.txt",
+        "-r ../../outside.txt\n-r /etc/passwd\n-r https://example.invalid/r.txt\n",
+    )
     write(repo, "constraints.txt", "requests==2.0.0\n")
     write(repo.parent, "outside.txt", "evil==1.0\n")
     result = audit_dependencies(repo, ["requirements.txt"], db)
@@ -192,7 +208,10 @@ def test_huge_and_binary_files(repo: Path, db: AdvisoryDB) -> None:
 
 
 def test_pyproject_pep621_groups_and_poetry(repo: Path, db: AdvisoryDB) -> None:
-    write(repo, "pyproject.toml", """
+    write(
+        repo,
+        "pyproject.toml",
+        """
         [project]
         name = "demo"
         dependencies = [
@@ -213,7 +232,8 @@ def test_pyproject_pep621_groups_and_poetry(repo: Path, db: AdvisoryDB) -> None:
 
         [tool.poetry.group.dev.dependencies]
         mypy = { version = "==1.11.0" }
-    """)
+    """,
+    )
     result = audit_dependencies(repo, None, db)
     deps = deps_by_name(result)
     assert deps["requests"].line == 4 and deps["requests"].version == "2.19.0"
@@ -240,12 +260,19 @@ def test_malformed_toml_is_a_per_file_skip(repo: Path, db: AdvisoryDB) -> None:
 
 
 def test_poetry_lock_direct_and_transitive(repo: Path, db: AdvisoryDB) -> None:
-    write(repo, "pyproject.toml", """
+    write(
+        repo,
+        "pyproject.toml",
+        """
         [tool.poetry.dependencies]
         python = "^3.11"
         requests = "^2.19"
-    """)
-    write(repo, "poetry.lock", """
+    """,
+    )
+    write(
+        repo,
+        "poetry.lock",
+        """
         [[package]]
         name = "certifi"
         version = "2024.2.2"
@@ -258,7 +285,8 @@ def test_poetry_lock_direct_and_transitive(repo: Path, db: AdvisoryDB) -> None:
 
         [package.dependencies]
         certifi = ">=2017.4.17"
-    """)
+    """,
+    )
     result = audit_dependencies(repo, None, db)
     deps = deps_by_name(result)
     assert deps["requests"].direct is True and deps["certifi"].direct is False
@@ -270,7 +298,10 @@ def test_poetry_lock_direct_and_transitive(repo: Path, db: AdvisoryDB) -> None:
 
 
 def test_uv_lock(repo: Path, db: AdvisoryDB) -> None:
-    write(repo, "uv.lock", """
+    write(
+        repo,
+        "uv.lock",
+        """
         version = 1
 
         [[package]]
@@ -294,7 +325,8 @@ def test_uv_lock(repo: Path, db: AdvisoryDB) -> None:
         name = "gitdep"
         version = "1.0"
         source = { git = "https://github.com/x/y" }
-    """)
+    """,
+    )
     result = audit_dependencies(repo, None, db)
     deps = deps_by_name(result)
     assert "demo" not in deps
@@ -309,7 +341,11 @@ def test_pipfile_lock(repo: Path, db: AdvisoryDB) -> None:
     lock = {
         "_meta": {"hash": {"sha256": "x"}},
         "default": {
-            "requests": {"version": "==2.19.0", "hashes": ["sha256:aa"], "markers": "python_version >= '3.8'"},
+            "requests": {
+                "version": "==2.19.0",
+                "hashes": ["sha256:aa"],
+                "markers": "python_version >= '3.8'",
+            },
             "idna": {"version": "==3.7"},
             "broken": "nope",
         },
@@ -330,7 +366,10 @@ def test_pipfile_lock(repo: Path, db: AdvisoryDB) -> None:
 
 
 def test_pylock_toml(repo: Path, db: AdvisoryDB) -> None:
-    write(repo, "pylock.toml", """
+    write(
+        repo,
+        "pylock.toml",
+        """
         lock-version = "1.0"
         created-by = "test"
 
@@ -345,7 +384,8 @@ def test_pylock_toml(repo: Path, db: AdvisoryDB) -> None:
         type = "git"
         url = "https://github.com/x/y"
         commit-id = "abc"
-    """)
+    """,
+    )
     result = audit_dependencies(repo, None, db)
     deps = deps_by_name(result)
     assert deps["requests"].line == 5 and deps["requests"].direct is None
@@ -386,7 +426,8 @@ def test_installed_environment(repo: Path, db: AdvisoryDB, tmp_path: Path) -> No
 def test_package_lock_v3(repo: Path, db: AdvisoryDB) -> None:
     write(repo, "package.json", json.dumps({"name": "app", "dependencies": {"lodash": "^4.17.0"}}, indent=2))
     lock = {
-        "name": "app", "lockfileVersion": 3,
+        "name": "app",
+        "lockfileVersion": 3,
         "packages": {
             "": {"name": "app", "dependencies": {"lodash": "^4.17.0", "aliased": "npm:lodash@4.17.21"}},
             "node_modules/lodash": {"version": "4.17.20"},
@@ -448,7 +489,11 @@ def test_discovery_skips_excluded_dirs(repo: Path) -> None:
     write(repo, ".venv/requirements.txt", "x==1\n")
     write(repo, "web/package-lock.json", "{}")
     write(repo, "README.txt", "no")
-    assert discover_manifests(repo) == ["requirements-dev.txt", "requirements/prod.txt", "web/package-lock.json"]
+    assert discover_manifests(repo) == [
+        "requirements-dev.txt",
+        "requirements/prod.txt",
+        "web/package-lock.json",
+    ]
 
 
 def test_empty_database_and_missing_ecosystem_are_never_clean(repo: Path, tmp_path: Path) -> None:
@@ -466,8 +511,19 @@ def test_empty_database_and_missing_ecosystem_are_never_clean(repo: Path, tmp_pa
     try:
         database = AdvisoryDB(store)
         database.import_path(osv)
-        write(repo, "package-lock.json", json.dumps({"lockfileVersion": 3, "packages": {
-            "": {"dependencies": {"lodash": "*"}}, "node_modules/lodash": {"version": "4.17.20"}}}))
+        write(
+            repo,
+            "package-lock.json",
+            json.dumps(
+                {
+                    "lockfileVersion": 3,
+                    "packages": {
+                        "": {"dependencies": {"lodash": "*"}},
+                        "node_modules/lodash": {"version": "4.17.20"},
+                    },
+                }
+            ),
+        )
         result = audit_dependencies(repo, None, database)
         assert any("no npm records" in c and "NOT checked" in c for c in result.coverage)
         assert [d.name for d in result.unchecked] == ["lodash"]

@@ -30,8 +30,12 @@ OSV = {
     "summary": "request smuggling",
     "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N"}],
     "references": [{"type": "ADVISORY", "url": "https://example.invalid/adv"}],
-    "affected": [{"package": {"ecosystem": "PyPI", "name": "requests"},
-                  "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2.20.0"}]}]}],
+    "affected": [
+        {
+            "package": {"ecosystem": "PyPI", "name": "requests"},
+            "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2.20.0"}]}],
+        }
+    ],
 }
 GHSA_ALIAS = {**OSV, "id": "GHSA-aaaa-bbbb-cccc", "aliases": ["CVE-2099-1"], "severity": []}
 
@@ -59,7 +63,9 @@ def refs(root: Path) -> list[FileRef]:
     for path in sorted(root.rglob("*")):
         if path.is_file():
             st = path.stat()
-            out.append(FileRef(path=path, rel=path.relative_to(root).as_posix(), size=st.st_size, mode=st.st_mode))
+            out.append(
+                FileRef(path=path, rel=path.relative_to(root).as_posix(), size=st.st_size, mode=st.st_mode)
+            )
     return out
 
 
@@ -112,8 +118,15 @@ def test_unavailable_without_a_database_or_with_an_empty_one(tmp_path: Path, sto
 
 def test_pip_audit_offline_is_never_reported_clean() -> None:
     dep = Dependency(
-        ecosystem="PyPI", name="requests", normalized_name="requests", version="2.19.0", specifier="==2.19.0",
-        direct=True, manifest="requirements.txt", line=1, source="requirements",
+        ecosystem="PyPI",
+        name="requests",
+        normalized_name="requests",
+        version="2.19.0",
+        specifier="==2.19.0",
+        direct=True,
+        manifest="requirements.txt",
+        line=1,
+        source="requirements",
     )
     try:
         result = pip_audit_check([dep], service="pypi", timeout=60)

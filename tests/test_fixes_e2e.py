@@ -100,7 +100,10 @@ def e2e_root(tmp_path: Path) -> Path:
 @pytest.fixture
 def e2e_settings(tmp_path: Path, e2e_root: Path) -> Settings:
     settings = load_settings(
-        environ={}, store_path=tmp_path / "store" / "secaudit.db", allowed_roots=(e2e_root,), log_level="WARNING"
+        environ={},
+        store_path=tmp_path / "store" / "secaudit.db",
+        allowed_roots=(e2e_root,),
+        log_level="WARNING",
     )
     settings.store_path.parent.mkdir(parents=True, exist_ok=True)
     store = Store(settings.store_path)
@@ -213,7 +216,9 @@ async def test_fix_through_mcp_tools(e2e_settings: Settings, e2e_app: AppContext
     before = _snapshot(e2e_root)
     server = build_server(e2e_settings, context=e2e_app)
     async with Client(server) as client:
-        run = (await _call(client, "run_audit", {"path": str(e2e_root), "scanners": ["bandit", "deps"]}))["run"]
+        run = (await _call(client, "run_audit", {"path": str(e2e_root), "scanners": ["bandit", "deps"]}))[
+            "run"
+        ]
         listed = await _call(
             client, "list_findings", {"run_id": run["id"], "scanner": ["deps"], "rule": ["PYSEC-TEST-REQ"]}
         )

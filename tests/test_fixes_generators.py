@@ -180,8 +180,14 @@ def test_pyproject_refusals() -> None:
 
 @pytest.mark.parametrize(
     ("constraint", "expected"),
-    [("^1.2", "^2.0.1"), ("~1.2", "~2.0.1"), ("1.2.3", "2.0.1"), ("==1.2", "==2.0.1"), ("*", ">=2.0.1"),
-     (">=1.0 <3.0", ">=2.0.1,<3.0")],
+    [
+        ("^1.2", "^2.0.1"),
+        ("~1.2", "~2.0.1"),
+        ("1.2.3", "2.0.1"),
+        ("==1.2", "==2.0.1"),
+        ("*", ">=2.0.1"),
+        (">=1.0 <3.0", ">=2.0.1,<3.0"),
+    ],
 )
 def test_poetry_constraints(constraint: str, expected: str) -> None:
     assert bump_poetry_constraint(constraint, "2.0.1").text == expected
@@ -216,20 +222,23 @@ def test_package_json_edited_in_place() -> None:
 
 
 @pytest.mark.parametrize(
-    ("rng", "expected"), [("^1.2.3", "^1.5.0"), ("~1.2.3", "~1.5.0"), ("1.2.3", "1.5.0"), ("=1.2.3", "=1.5.0")]
+    ("rng", "expected"),
+    [("^1.2.3", "^1.5.0"), ("~1.2.3", "~1.5.0"), ("1.2.3", "1.5.0"), ("=1.2.3", "=1.5.0")],
 )
 def test_npm_ranges_keep_operator(rng: str, expected: str) -> None:
     assert bump_npm_range(rng, "1.5.0").text == expected
 
 
-@pytest.mark.parametrize("rng", ["1.x", "latest", "^1.0.0 || ^2.0.0", "1.0.0 - 2.0.0", "git+https://x/y.git",
-                                 ">=1.0.0 <1.5.0"])
+@pytest.mark.parametrize(
+    "rng", ["1.x", "latest", "^1.0.0 || ^2.0.0", "1.0.0 - 2.0.0", "git+https://x/y.git", ">=1.0.0 <1.5.0"]
+)
 def test_npm_ranges_refused(rng: str) -> None:
     with pytest.raises(FixNotApplicable):
         bump_npm_range(rng, "1.5.0")
 
 
 # -- code -------------------------------------------------------------------------------------------
+
 
 def run_rule(source: str, line: int, rule: str) -> str:
     fix = BANDIT_FIXES[rule]
@@ -268,9 +277,14 @@ def test_mktemp_rewrite_and_refusal() -> None:
 
 def test_weak_hash_multiline_call_layout_kept() -> None:
     src = "import hashlib\nh = hashlib.md5(\n    data,\n)\n"
-    assert run_rule(src, 2, "B324") == "import hashlib\nh = hashlib.md5(\n    data,\n    usedforsecurity=False,\n)\n"
+    assert (
+        run_rule(src, 2, "B324")
+        == "import hashlib\nh = hashlib.md5(\n    data,\n    usedforsecurity=False,\n)\n"
+    )
     src = 'import hashlib\nh = hashlib.new("sha1", data)\n'
-    assert run_rule(src, 2, "B324") == 'import hashlib\nh = hashlib.new("sha1", data, usedforsecurity=False)\n'
+    assert (
+        run_rule(src, 2, "B324") == 'import hashlib\nh = hashlib.new("sha1", data, usedforsecurity=False)\n'
+    )
 
 
 def test_weak_hash_for_passwords_is_refused() -> None:
@@ -280,6 +294,7 @@ def test_weak_hash_for_passwords_is_refused() -> None:
 
 
 # -- secrets and config --------------------------------------------------------------------------
+
 
 def test_secret_moved_to_environment_with_import() -> None:
     src = '"""Settings."""\nfrom __future__ import annotations\n\nAPI_KEY = "sk_live_abcdef123456"  # prod\n'
@@ -298,8 +313,9 @@ def test_secret_keyword_and_refusals() -> None:
     assert new == "import os\nconnect(host='h', password=os.environ[\"PASSWORD\"])\n"
     with pytest.raises(FixNotApplicable, match="several"):
         move_secret_to_env("connect(user='first-value', host='second-value')\n", 1)
-    _new, name, raw = move_secret_to_env("d = {'a': 'ghp_1234abcd9999', 'b': 'xoxb_5678efgh0000'}\n", 1,
-                                         preview="xoxb…0000")
+    _new, name, raw = move_secret_to_env(
+        "d = {'a': 'ghp_1234abcd9999', 'b': 'xoxb_5678efgh0000'}\n", 1, preview="xoxb…0000"
+    )
     assert (name, raw) == ("B", "'xoxb_5678efgh0000'")
     with pytest.raises(FixNotApplicable, match="f-string"):
         move_secret_to_env("x = f'{a}secret'\n", 1)
@@ -319,7 +335,7 @@ def test_env_example_and_gitignore() -> None:
 def test_dockerfile_user_inserted_in_final_stage() -> None:
     src = (
         "FROM python:3.12 AS build\r\nRUN pip wheel .\r\n\r\nFROM python:3.12-slim\r\n"
-        "COPY --from=build /w /w\r\nCMD [\"python\", \"-m\", \"app\"]\r\n"
+        'COPY --from=build /w /w\r\nCMD ["python", "-m", "app"]\r\n'
     )
     new, _notes = add_user_to_dockerfile(src)
     assert new == src.replace(
@@ -328,8 +344,11 @@ def test_dockerfile_user_inserted_in_final_stage() -> None:
         'CMD ["python"',
     )
     alpine, _ = add_user_to_dockerfile("FROM alpine:3.20\nRUN apk add x")
-    assert alpine == "FROM alpine:3.20\nRUN apk add x\nRUN addgroup -S app && adduser -S -G app -H app\nUSER app\n"
-    distroless, _ = add_user_to_dockerfile("FROM gcr.io/distroless/python3\nENTRYPOINT [\"a\"]\n")
+    assert (
+        alpine
+        == "FROM alpine:3.20\nRUN apk add x\nRUN addgroup -S app && adduser -S -G app -H app\nUSER app\n"
+    )
+    distroless, _ = add_user_to_dockerfile('FROM gcr.io/distroless/python3\nENTRYPOINT ["a"]\n')
     assert "USER 65532:65532\nENTRYPOINT" in distroless
     with pytest.raises(FixNotApplicable, match="already"):
         add_user_to_dockerfile("FROM debian\nUSER nobody\nCMD x\n")
@@ -341,8 +360,16 @@ def test_dockerfile_user_inserted_in_final_stage() -> None:
 
 
 def _f(scanner: str, rule: str, path: str = "a.py", line: int | None = 1, **props: object) -> Finding:
-    return Finding(scanner=scanner, rule_id=rule, severity=Severity.HIGH, path=path, start_line=line,
-                   title="t", fingerprint="0" * 64, properties=props)
+    return Finding(
+        scanner=scanner,
+        rule_id=rule,
+        severity=Severity.HIGH,
+        path=path,
+        start_line=line,
+        title="t",
+        fingerprint="0" * 64,
+        properties=props,
+    )
 
 
 class View:
@@ -372,27 +399,63 @@ def test_generator_dispatch_uses_exact_rule_ids() -> None:
 
 def test_deps_fix_reads_the_deps_scanner_properties() -> None:
     view = View({"pyproject.toml": b'[project]\ndependencies = ["jinja2==2.10"]\n', "uv.lock": b""})
-    locked = _f("deps", "X", "uv.lock", 7, package="Jinja2", version="2.10", fixed_versions=["2.11.3"],
-                smallest_safe_upgrade="2.11.3", declared_in="pyproject.toml", declared_line=2)
+    locked = _f(
+        "deps",
+        "X",
+        "uv.lock",
+        7,
+        package="Jinja2",
+        version="2.10",
+        fixed_versions=["2.11.3"],
+        smallest_safe_upgrade="2.11.3",
+        declared_in="pyproject.toml",
+        declared_line=2,
+    )
     proposal = fix_dependency(locked, view)
     assert proposal.changes[0].rel == "pyproject.toml"
     assert b'"jinja2==2.11.3"' in proposal.changes[0].after
     assert any(c.startswith("uv lock") for c in proposal.relock)
     with pytest.raises(FixNotApplicable, match="no safe upgrade is known"):
-        fix_dependency(_f("deps", "X", "requirements.txt", 1, package="a", version="1.0",
-                          fixed_versions=["1.1"], smallest_safe_upgrade=None,
-                          upgrade_note="1.1 is affected by Y"), View({"requirements.txt": b"a==1.0\n"}))
+        fix_dependency(
+            _f(
+                "deps",
+                "X",
+                "requirements.txt",
+                1,
+                package="a",
+                version="1.0",
+                fixed_versions=["1.1"],
+                smallest_safe_upgrade=None,
+                upgrade_note="1.1 is affected by Y",
+            ),
+            View({"requirements.txt": b"a==1.0\n"}),
+        )
     with pytest.raises(FixNotApplicable, match="--hash"):
-        fix_dependency(_f("deps", "X", "requirements.txt", 1, package="a", version="1.0", hashed=True,
-                          smallest_safe_upgrade="1.1"), View({"requirements.txt": b"a==1.0 --hash=sha256:00\n"}))
+        fix_dependency(
+            _f(
+                "deps",
+                "X",
+                "requirements.txt",
+                1,
+                package="a",
+                version="1.0",
+                hashed=True,
+                smallest_safe_upgrade="1.1",
+            ),
+            View({"requirements.txt": b"a==1.0 --hash=sha256:00\n"}),
+        )
 
 
 def test_env_file_entry_follows_the_finding_path() -> None:
-    proposal = fix_env_ignored(_f("config", "config.env-file-not-ignored", "deploy/.env.local", None),
-                               View({".gitignore": b"*.pyc\n"}))
+    proposal = fix_env_ignored(
+        _f("config", "config.env-file-not-ignored", "deploy/.env.local", None),
+        View({".gitignore": b"*.pyc\n"}),
+    )
     assert proposal.changes[0].after == b"*.pyc\n.env.local\n"
     with pytest.raises(FixNotApplicable, match="already ignores"):
-        fix_env_ignored(_f("config", "config.env-file-not-ignored", ".env", None), View({".gitignore": b".env*\n"}))
+        fix_env_ignored(
+            _f("config", "config.env-file-not-ignored", ".env", None), View({".gitignore": b".env*\n"})
+        )
     # The appended name comes last, so it wins over an earlier negation (gitignore: last match wins).
     assert ensure_env_ignored("!deploy/.env\n", "deploy/.env") == "!deploy/.env\n.env\n"
 
@@ -417,8 +480,14 @@ def test_secret_matcher_whole_value_url_part_and_short_values() -> None:
 
 def test_secret_fix_with_key_replaces_only_the_hashed_literal() -> None:
     src = b'A = "first-value-1234"; B = "sk_live_4eC39HqLyjWDarjtT1zdp7dc"\n'
-    f = _f("secrets", "secrets.stripe-key", "conf.py", 1, preview="sk_l…p7dc",
-           secret_id=_sid("sk_live_4eC39HqLyjWDarjtT1zdp7dc"))
+    f = _f(
+        "secrets",
+        "secrets.stripe-key",
+        "conf.py",
+        1,
+        preview="sk_l…p7dc",
+        secret_id=_sid("sk_live_4eC39HqLyjWDarjtT1zdp7dc"),
+    )
     proposal = fix_secret(f, View({"conf.py": src}), secret_key=KEY)
     assert proposal.changes[0].after == b'import os\n\nA = "first-value-1234"; B = os.environ["B"]\n'
     with pytest.raises(FixNotApplicable, match="keyed hash"):

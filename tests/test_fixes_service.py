@@ -52,25 +52,53 @@ CASES = [
     Case(
         "requirements",
         {"requirements.txt": b"flask==1.0.2\r\nrequests==2.19.0  # http\r\n"},
-        finding("deps", "PYSEC-TEST-REQ", "requirements.txt", 2, package="requests", version="2.19.0",
-                fixed_versions=["2.20.0"], smallest_safe_upgrade="2.20.0"),
+        finding(
+            "deps",
+            "PYSEC-TEST-REQ",
+            "requirements.txt",
+            2,
+            package="requests",
+            version="2.19.0",
+            fixed_versions=["2.20.0"],
+            smallest_safe_upgrade="2.20.0",
+        ),
         REAL,
         "+requests==2.20.0  # http",
     ),
     Case(
         "pyproject",
         {"pyproject.toml": b'[project]\nname = "x"\ndependencies = ["urllib3==1.24.1", "flask>=1.0"]\n'},
-        finding("deps", "PYSEC-TEST-URL", "pyproject.toml", 3, package="urllib3", version="1.24.1",
-                fixed_versions=["1.24.2"], smallest_safe_upgrade="1.24.2"),
+        finding(
+            "deps",
+            "PYSEC-TEST-URL",
+            "pyproject.toml",
+            3,
+            package="urllib3",
+            version="1.24.1",
+            fixed_versions=["1.24.2"],
+            smallest_safe_upgrade="1.24.2",
+        ),
         REAL,
         '+dependencies = ["urllib3==1.24.2", "flask>=1.0"]',
     ),
     Case(
         "pyproject-locked",
-        {"pyproject.toml": b'[project]\nname = "x"\ndependencies = ["jinja2<3", "flask>=1.0"]\n',
-         "uv.lock": b"version = 1\n"},
-        finding("deps", "GHSA-x", "uv.lock", None, package="Jinja2", version="2.10", fixed_versions=["2.11.3"],
-                smallest_safe_upgrade="2.11.3", declared_in="pyproject.toml", declared_line=3),
+        {
+            "pyproject.toml": b'[project]\nname = "x"\ndependencies = ["jinja2<3", "flask>=1.0"]\n',
+            "uv.lock": b"version = 1\n",
+        },
+        finding(
+            "deps",
+            "GHSA-x",
+            "uv.lock",
+            None,
+            package="Jinja2",
+            version="2.10",
+            fixed_versions=["2.11.3"],
+            smallest_safe_upgrade="2.11.3",
+            declared_in="pyproject.toml",
+            declared_line=3,
+        ),
         # The vulnerable version sits in uv.lock, which the fix does not touch: still reported until re-lock.
         lambda f: PredicateVerifier(f, lambda _root: True),
         '+dependencies = ["jinja2>=2.11.3,<3", "flask>=1.0"]',
@@ -78,8 +106,15 @@ CASES = [
     Case(
         "package.json",
         {"package.json": b'{\n  "dependencies": {\n    "lodash": "^4.17.4"\n  }\n}\n'},
-        finding("deps", "GHSA-35jh", "package.json", 3, package="lodash", version="4.17.4",
-                smallest_safe_upgrade="4.17.21"),
+        finding(
+            "deps",
+            "GHSA-35jh",
+            "package.json",
+            3,
+            package="lodash",
+            version="4.17.4",
+            smallest_safe_upgrade="4.17.21",
+        ),
         # The deps scanner matches exact versions only (a lockfile), not package.json ranges.
         lambda f: PredicateVerifier(f, _deps_present("package.json", b"4.17.4")),
         '+    "lodash": "^4.17.21"',
@@ -122,7 +157,14 @@ CASES = [
     Case(
         "secret",
         {"settings.py": b'DEBUG = False\nSTRIPE_KEY = "sk_live_4eC39HqLyjWDarjtT1zdp7dc"\n'},
-        finding("secrets", "secrets.stripe-key", "settings.py", 2, kind="Stripe Access Key", preview="sk_l\u2026p7dc"),
+        finding(
+            "secrets",
+            "secrets.stripe-key",
+            "settings.py",
+            2,
+            kind="Stripe Access Key",
+            preview="sk_l\u2026p7dc",
+        ),
         REAL,
         '+STRIPE_KEY = os.environ["STRIPE_KEY"]',
     ),
@@ -135,7 +177,7 @@ CASES = [
     ),
     Case(
         "dockerfile",
-        {"Dockerfile": b"FROM python:3.12-slim\nCOPY . /app\nCMD [\"python\", \"/app/main.py\"]\n"},
+        {"Dockerfile": b'FROM python:3.12-slim\nCOPY . /app\nCMD ["python", "/app/main.py"]\n'},
         finding("config", "config.docker-root-user", "Dockerfile", None),
         REAL,
         "+USER app",
@@ -176,7 +218,9 @@ def test_each_fix_kind_plan_apply_verify_revert(case: Case, tmp_path: Path, repo
 
     result = svc.apply(plan_id=plan.plan_id, dry_run=False)
     assert result.fix is not None
-    expected = FixStatus.APPLIED if case.name == "pyproject-locked" else FixStatus.VERIFIED  # lockfile finding
+    expected = (
+        FixStatus.APPLIED if case.name == "pyproject-locked" else FixStatus.VERIFIED
+    )  # lockfile finding
     assert result.fix.status == expected, result.fix.message
     assert _snapshot(repo) != before
     assert temp_files(repo) == []
@@ -189,7 +233,9 @@ def test_each_fix_kind_plan_apply_verify_revert(case: Case, tmp_path: Path, repo
 def test_plan_notes_relock_and_major_risk(tmp_path: Path, repo: Path) -> None:
     _write(repo, {"pyproject.toml": b'[tool.poetry.dependencies]\ndjango = "^3.2"\n', "poetry.lock": b""})
     svc = make_service(tmp_path, [repo])
-    plan = svc.plan(finding("deps", "X", "poetry.lock", None, package="django", smallest_safe_upgrade="4.2.8"), repo)
+    plan = svc.plan(
+        finding("deps", "X", "poetry.lock", None, package="django", smallest_safe_upgrade="4.2.8"), repo
+    )
     assert any(c.startswith("poetry lock") for c in plan.relock_commands)
     assert any("major version" in r for r in plan.risks)
     assert _snapshot(repo)["poetry.lock"] == b""  # lockfiles never edited
@@ -250,7 +296,9 @@ def test_new_findings_roll_back(tmp_path: Path, repo: Path) -> None:
     _write(repo, {"web.py": b"import yaml\napp.run(debug=True)\n"})
     target = finding("bandit", "B201", "web.py", 2)
     svc = make_service(
-        tmp_path, [repo], verifier=ScannerVerifier(),
+        tmp_path,
+        [repo],
+        verifier=ScannerVerifier(),
         generator_lookup=_custom(b"import yaml\napp.run(debug=False)\nyaml.load(x)\n", "web.py"),
     )
     fix = svc.apply(finding=target, root=repo, dry_run=False).fix

@@ -118,7 +118,9 @@ def test_a_request_past_its_deadline_is_cancelled_inside_the_session(
     for i in range(6000):
         sub = repo / f"pkg{i // 100}"
         sub.mkdir(parents=True, exist_ok=True)
-        (sub / f"m{i}.py").write_text(f"import subprocess\n\n\ndef f{i}(c):\n    return subprocess.call(c, shell=True)\n")
+        (sub / f"m{i}.py").write_text(
+            f"import subprocess\n\n\ndef f{i}(c):\n    return subprocess.call(c, shell=True)\n"
+        )
     env = {"SECAUDIT_HTTP_REQUEST_TIMEOUT": "1"}
     with ServerProcess(tmp_path, env=env) as server:
         sid = open_session(client, server, "alice")

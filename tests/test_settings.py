@@ -69,7 +69,11 @@ def test_deps_online_backends(tmp_path: Path) -> None:
     from secaudit.server.context import build_context
 
     s = load_settings(
-        {"SECAUDIT_DEPS_ONLINE": "PyPI, npm", "SECAUDIT_STORE": str(tmp_path / "s.db"), "SECAUDIT_ALLOWED_ROOTS": str(tmp_path)}
+        {
+            "SECAUDIT_DEPS_ONLINE": "PyPI, npm",
+            "SECAUDIT_STORE": str(tmp_path / "s.db"),
+            "SECAUDIT_ALLOWED_ROOTS": str(tmp_path),
+        }
     )
     assert s.deps_online == ("pypi", "npm")
     app = build_context(s)

@@ -664,6 +664,7 @@ class FindingsService:
         )
         new = [r for r in rows_b if str(r["id"]) not in ids_a]
         gone = [r for r in rows_a if str(r["id"]) not in ids_b]
+
         def examined(r: sqlite3.Row) -> bool:
             # Gone counts as fixed only where the head run looked: a complete scanner, a file it
             # did not skip, inside the head run's `paths` restriction if it had one.

@@ -170,10 +170,42 @@ _HASH_CONTEXT = re.compile(
     r"\bpk\b|\bid\b|_id\b|color|colour"
 )
 _PLACEHOLDER_PARTS = (
-    "password", "passwd", "secret", "changeme", "change_me", "change-me", "example", "sample",
-    "dummy", "fake", "test", "xxx", "placeholder", "your", "redacted", "insecure", "todo",
-    "replace", "default", "mock", "demo", "12345", "qwerty", "letmein", "hunter2", "s3cr3t",
-    "p@ss", "pass", "foobar", "lorem", "null", "none", "undefined", "admin", "token", "secret_key",
+    "password",
+    "passwd",
+    "secret",
+    "changeme",
+    "change_me",
+    "change-me",
+    "example",
+    "sample",
+    "dummy",
+    "fake",
+    "test",
+    "xxx",
+    "placeholder",
+    "your",
+    "redacted",
+    "insecure",
+    "todo",
+    "replace",
+    "default",
+    "mock",
+    "demo",
+    "12345",
+    "qwerty",
+    "letmein",
+    "hunter2",
+    "s3cr3t",
+    "p@ss",
+    "pass",
+    "foobar",
+    "lorem",
+    "null",
+    "none",
+    "undefined",
+    "admin",
+    "token",
+    "secret_key",
 )
 _TEMPLATE = re.compile(r"\{\{|\}\}|\$\{|\$\(|%\(|%s|<[^>]*>|^\*+$|^\.+$|^[xX]+$")
 _EXAMPLE_HOST = re.compile(
@@ -349,9 +381,7 @@ def is_test_path(rel: str) -> bool:
 
 def file_is_excluded(rel: str) -> bool:
     """detect-secrets' default per-file filters (binary extensions, lock files, swagger files)."""
-    return (
-        heuristic.is_non_text_file(rel) or heuristic.is_lock_file(rel) or heuristic.is_swagger_file(rel)
-    )
+    return heuristic.is_non_text_file(rel) or heuristic.is_lock_file(rel) or heuristic.is_swagger_file(rel)
 
 
 # Plugins whose reported value is the secret itself; the other regex plugins report only a capture

@@ -241,8 +241,7 @@ class SecretsScanner(Scanner):
             )
             result.complete = False
         result.notes.append(
-            f"{len(result.scanned)} files scanned ({cached} from cache), "
-            f"{len(result.skipped)} skipped"
+            f"{len(result.scanned)} files scanned ({cached} from cache), {len(result.skipped)} skipped"
         )
         if dismissed:
             detail = ", ".join(f"{reason}={count}" for reason, count in sorted(dismissed.items()))
