@@ -65,6 +65,7 @@ __all__ = [
     "detect_in_text",
     "file_is_excluded",
     "is_test_path",
+    "is_translation_catalogue",
     "key_id",
     "mask_value",
 ]
@@ -85,6 +86,21 @@ class Kind:
     specific: bool  # a token format with a fixed shape (vs keyword / entropy guesses)
 
 
+GOOGLE_API_KEY = "Google API Key"
+# Not preceded or followed by another key character, so a longer base64 run is not cut open.
+_GOOGLE_API_KEY = re.compile(r"(?<![A-Za-z0-9_\-])AIza[A-Za-z0-9_\-]{35}(?![A-Za-z0-9_\-])")
+
+
+class GoogleApiKeyDetector(RegexBasedDetector):
+    """Google API keys (`AIza` + 35 URL-safe base64 characters): detect-secrets has no plugin."""
+
+    secret_type = GOOGLE_API_KEY
+
+    @property
+    def denylist(self) -> list[re.Pattern[str]]:
+        return [_GOOGLE_API_KEY]
+
+
 # detect-secrets secret_type -> our stable rule. The ids are documented in docs/rules.md.
 KINDS: dict[str, Kind] = {
     "AWS Access Key": Kind("secrets.aws-access-key", "AWS access key", "high", "high", True),
@@ -102,6 +118,7 @@ KINDS: dict[str, Kind] = {
     "Azure Storage Account access key": Kind(
         "secrets.azure-storage-key", "Azure storage account key", "high", "high", True
     ),
+    GOOGLE_API_KEY: Kind("secrets.google-api-key", "Google API key", "high", "high", True),
     "Secret Keyword": Kind("secrets.keyword", "Hardcoded credential", "medium", "medium", False),
     "Base64 High Entropy String": Kind(
         "secrets.high-entropy-base64", "High-entropy secret-like string", "medium", "low", False
@@ -127,6 +144,7 @@ def _plugins() -> list[BasePlugin]:
         NpmDetector(),
         SendGridDetector(),
         AzureStorageKeyDetector(),
+        GoogleApiKeyDetector(),
         KeywordDetector(),
         Base64HighEntropyString(limit=BASE64_LIMIT),
         HexHighEntropyString(limit=HEX_LIMIT),
@@ -148,6 +166,7 @@ _FORMAT_ANCHORS = (
     r"|eyj"  # JWT
     r"|://[^\s:/?#\[\]@!$&'()*+,;=]+:[^\s:/?#\[\]@!$&'()*+,;=]+@"  # basic auth (the plugin's own)
     r"|t3blbkfj|pypi-age|_authtoken|sg\.|accountkey="  # OpenAI, PyPI, npm, SendGrid, Azure
+    r"|aiza"  # Google API keys
 )
 # Everything KeywordDetector's DENYLIST can match contains one of these ("key" covers api_key,
 # auth_key, ...; "pass" covers password, passwd, db_pass, ...).
@@ -218,7 +237,15 @@ _TEST_PATH = re.compile(
     re.IGNORECASE,
 )
 _REPEATED = re.compile(r"(.)\1{7,}")
+_CATALOGUE_PATH = re.compile(
+    r"(?:^|/)(?:i18n|l10n|locales?|translations?|lang|langs|messages)/[^/].*"
+    r"\.(?:json|ya?ml|po|pot|properties|xliff|xlf|arb|strings|ftl)$",
+    re.IGNORECASE,
+)
+_CATALOGUE_FILE = re.compile(r"\.(?:po|pot|xliff|xlf|arb|ftl)$", re.IGNORECASE)
 _B64_BODY = re.compile(r"[A-Za-z0-9+/=]{40,}")
+# `\n` / `\r\n` written out inside a string: the line breaks of a key stored on one line.
+_ESCAPED_NEWLINE = re.compile(r"(?:\\r)?\\n")
 _DOTENV = re.compile(r"(?:^|/)\.env(?:\.[^/]*)?$|\.env$")
 
 
@@ -228,10 +255,10 @@ class DetectConfig:
 
     tuned: bool = True  # False: detect-secrets' own behaviour (parity checks, benchmarks)
     include_tests: bool = False  # tuned: keep keyword/entropy guesses in test and fixture paths
-    max_line_chars: int = 4000  # longer lines (minified code) are scanned only up to here
+    max_line_chars: int = 4000  # longer lines (minified code) are examined in windows this wide
 
     def digest(self) -> str:
-        text = f"tuned={self.tuned};tests={self.include_tests};maxline={self.max_line_chars}"
+        text = f"tuned={self.tuned};tests={self.include_tests};window={self.max_line_chars}"
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -319,13 +346,23 @@ def _char_classes(value: str) -> int:
 
 
 def _dismiss_reason(
-    secret_type: str, value: str, line: str, next_lines: Sequence[str], in_test_path: bool, cfg: DetectConfig
+    secret_type: str,
+    value: str,
+    line: str,
+    next_lines: Sequence[str],
+    in_test_path: bool,
+    cfg: DetectConfig,
+    in_catalogue: bool = False,
 ) -> str | None:
     """Why a candidate is not reported in the tuned mode (None: report it)."""
     kind = KINDS[secret_type]
     lowered = value.lower()
     if not kind.specific and in_test_path and not cfg.include_tests:
         return "test-path"
+    if not kind.specific and in_catalogue:
+        # "password": "Mot de passe" is a label to translate, not a credential; a token with a
+        # fixed shape is still reported from a catalogue.
+        return "translation-catalogue"
     if kind.specific and ("example" in lowered or _REPEATED.search(value)):
         # Documentation keys such as AWS's AKIA...EXAMPLE, or runs like XXXXXXXX / 00000000.
         return "placeholder"
@@ -355,7 +392,12 @@ def _dismiss_reason(
             return "placeholder"
         return None
     if kind.rule_id == "secrets.private-key":
-        # A header mentioned in prose or code is not a key: a real one has its base64 body next.
+        # A header mentioned in prose or code is not a key: a real one has its base64 body next,
+        # on the following lines (PEM file) or on the same line after the header (a key in a JSON
+        # string or a .env value, its newlines written as `\n`).
+        after = line.split(value, 1)[1] if value in line else ""
+        if _B64_BODY.search(_ESCAPED_NEWLINE.sub(" ", after)):
+            return None
         if not any(_B64_BODY.search(nxt) or "Proc-Type:" in nxt for nxt in next_lines[:3]):
             return "header-only"
         return None
@@ -372,6 +414,11 @@ def _filtered_by_detect_secrets(value: str, line: str, plugin: BasePlugin) -> bo
         or heuristic.is_prefixed_with_dollar_sign(value)
         or heuristic.is_not_alphanumeric_string(value)
     )
+
+
+def is_translation_catalogue(rel: str) -> bool:
+    """Message catalogues (`i18n/*.json`, `locales/**`, gettext `.po`): UI text, not settings."""
+    return bool(_CATALOGUE_PATH.search(rel) or _CATALOGUE_FILE.search(rel))
 
 
 def is_test_path(rel: str) -> bool:
@@ -430,6 +477,26 @@ def _candidate_lines(text: str, prefilter: re.Pattern[str]) -> list[int]:
     return out
 
 
+_SEGMENT_OVERLAP = 512
+
+
+def _segments(line: str, width: int, prefilter: re.Pattern[str]) -> Iterator[str]:
+    """The line, or for a line longer than `width` (minified code, a one-line JSON document) a
+    window of it around each prefilter match: every column is examined, with half the overlap of
+    context before a match and room for a value of up to half the overlap after it."""
+    if len(line) <= width:
+        yield line
+        return
+    margin = _SEGMENT_OVERLAP // 2
+    covered_until = -1
+    for match in prefilter.finditer(line.lower()):
+        if match.start() < covered_until:
+            continue
+        start = max(0, min(match.start() - margin, len(line) - width))
+        yield line[start : start + width]
+        covered_until = start + width - margin
+
+
 def detect_in_text(
     rel: str,
     text: str,
@@ -452,79 +519,92 @@ def detect_in_text(
         filetype = FileType.PROPERTIES
     keyword_regexes = REGEX_BY_FILETYPE.get(filetype, QUOTES_REQUIRED_DENYLIST_REGEX_TO_GROUP)
     in_test_path = is_test_path(rel)
+    in_catalogue = is_translation_catalogue(rel)
     records: list[SecretRecord] = []
     for index in indexes:
         if index >= len(lines):
             continue
-        line = lines[index].rstrip()[: cfg.max_line_chars]
-        # (secret_type, value); in the tuned mode one per value: the first, most specific plugin wins.
-        found: list[tuple[str, str]] = []
+        # In the tuned mode one record per value on a line: the first, most specific plugin wins.
         seen: set[str] = set()
-        line_dismissed: list[str] = []
-        ds_hashes: set[tuple[str, str]] = set()  # (type, value as detect-secrets reports it)
-        for plugin in _get_plugins():
-            for ds_value, value in _candidates(plugin, line, keyword_regexes):
-                if not ds_value or _filtered_by_detect_secrets(ds_value, line, plugin):
-                    continue
-                if isinstance(plugin, HighEntropyStringsPlugin) and not (
-                    plugin.calculate_shannon_entropy(value) > plugin.entropy_limit
-                ):
-                    continue
-                ds_hashes.add((str(plugin.secret_type), ds_value))
-                secret_type = str(plugin.secret_type)
-                if cfg.tuned:
-                    if value in seen:
+        emitted: set[tuple[str, str]] = set()
+        for line in _segments(lines[index].rstrip(), cfg.max_line_chars, prefilter):
+            found: list[tuple[str, str]] = []
+            line_dismissed: list[str] = []
+            ds_hashes: set[tuple[str, str]] = set()  # (type, value as detect-secrets reports it)
+            for plugin in _get_plugins():
+                if not cfg.tuned and isinstance(plugin, GoogleApiKeyDetector):
+                    continue  # detect-secrets' own behaviour has no such plugin (parity mode)
+                for ds_value, value in _candidates(plugin, line, keyword_regexes):
+                    if not ds_value or _filtered_by_detect_secrets(ds_value, line, plugin):
                         continue
-                    reason = _dismiss_reason(
-                        secret_type, value, line, lines[index + 1 : index + 4], in_test_path, cfg
+                    if isinstance(plugin, HighEntropyStringsPlugin) and not (
+                        plugin.calculate_shannon_entropy(value) > plugin.entropy_limit
+                    ):
+                        continue
+                    ds_hashes.add((str(plugin.secret_type), ds_value))
+                    secret_type = str(plugin.secret_type)
+                    if cfg.tuned:
+                        if value in seen:
+                            continue
+                        reason = _dismiss_reason(
+                            secret_type,
+                            value,
+                            line,
+                            lines[index + 1 : index + 4],
+                            in_test_path,
+                            cfg,
+                            in_catalogue,
+                        )
+                        if reason is not None:
+                            line_dismissed.append(reason)
+                            continue
+                        seen.add(value)
+                        found.append((secret_type, value))
+                    elif (secret_type, value) not in found:
+                        found.append((secret_type, value))
+            # detect-secrets drops the whole line when it reads as an indirect reference
+            # (`secret = get_secret()`); its regex is the costliest filter, so it runs last.
+            if not (found or line_dismissed) or heuristic.is_indirect_reference(line):
+                continue
+            for reason in line_dismissed:
+                dismissed[reason] = dismissed.get(reason, 0) + 1
+            if not found:
+                continue
+            raw_values = [value for _, value in found]
+            masked_line = line
+            # Longest first, so a value that contains another is masked whole.
+            for value in sorted(set(raw_values), key=len, reverse=True):
+                masked_line = masked_line.replace(value, mask_value(value))
+            masked_line = masked_line.strip()
+            if len(masked_line) > MAX_SNIPPET_CHARS:
+                masked_line = masked_line[: MAX_SNIPPET_CHARS - 1] + "…"
+            pragma = is_line_allowlisted(rel, line, get_code_snippet(lines, index + 1))
+            # A baseline lists sha1(value as detect-secrets reports it); for a few plugins that is only
+            # a capture group (e.g. "ghp" of a GitHub token), so compare per type on this line.
+            listed = {
+                secret_type
+                for secret_type, ds_value in ds_hashes
+                if (secret_type, hashlib.sha1(ds_value.encode("utf-8"), usedforsecurity=False).hexdigest())
+                in baseline_set
+            }
+            for secret_type, value in found:
+                if (secret_type, value) in emitted:
+                    continue  # the overlap of two windows of one long line
+                emitted.add((secret_type, value))
+                records.append(
+                    SecretRecord(
+                        secret_type=secret_type,
+                        line=index + 1,
+                        preview=mask_value(value),
+                        mac=hmac.new(key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest(),
+                        snippet=masked_line,
+                        pragma=pragma,
+                        baseline=secret_type in listed,
                     )
-                    if reason is not None:
-                        line_dismissed.append(reason)
-                        continue
-                    seen.add(value)
-                    found.append((secret_type, value))
-                elif (secret_type, value) not in found:
-                    found.append((secret_type, value))
-        # detect-secrets drops the whole line when it reads as an indirect reference
-        # (`secret = get_secret()`); its regex is the costliest filter, so it runs last.
-        if not (found or line_dismissed) or heuristic.is_indirect_reference(line):
-            continue
-        for reason in line_dismissed:
-            dismissed[reason] = dismissed.get(reason, 0) + 1
-        if not found:
-            continue
-        raw_values = [value for _, value in found]
-        masked_line = line
-        # Longest first, so a value that contains another is masked whole.
-        for value in sorted(set(raw_values), key=len, reverse=True):
-            masked_line = masked_line.replace(value, mask_value(value))
-        masked_line = masked_line.strip()
-        if len(masked_line) > MAX_SNIPPET_CHARS:
-            masked_line = masked_line[: MAX_SNIPPET_CHARS - 1] + "…"
-        pragma = is_line_allowlisted(rel, line, get_code_snippet(lines, index + 1))
-        # A baseline lists sha1(value as detect-secrets reports it); for a few plugins that is only
-        # a capture group (e.g. "ghp" of a GitHub token), so compare per type on this line.
-        listed = {
-            secret_type
-            for secret_type, ds_value in ds_hashes
-            if (secret_type, hashlib.sha1(ds_value.encode("utf-8"), usedforsecurity=False).hexdigest())
-            in baseline_set
-        }
-        for secret_type, value in found:
-            records.append(
-                SecretRecord(
-                    secret_type=secret_type,
-                    line=index + 1,
-                    preview=mask_value(value),
-                    mac=hmac.new(key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest(),
-                    snippet=masked_line,
-                    pragma=pragma,
-                    baseline=secret_type in listed,
                 )
-            )
-            if len(records) >= MAX_FINDINGS_PER_FILE:
-                dismissed["file-cap"] = dismissed.get("file-cap", 0) + 1
-                return records, dismissed
+                if len(records) >= MAX_FINDINGS_PER_FILE:
+                    dismissed["file-cap"] = dismissed.get("file-cap", 0) + 1
+                    return records, dismissed
     return records, dismissed
 
 

@@ -56,7 +56,8 @@ __all__ = ["SCANNER_VERSION", "SecretsScanner", "findings_from_records", "load_b
 
 log = logging.getLogger(__name__)
 
-SCANNER_VERSION = "1"
+# 2: Google API keys, one-line private keys, translation catalogues, long lines in windows.
+SCANNER_VERSION = "2"
 BASELINE_NAME = ".secrets.baseline"
 MAX_BASELINE_BYTES = 20 * 1024 * 1024
 DEFAULT_MAX_FILE_BYTES = 4 * 1024 * 1024
