@@ -337,7 +337,7 @@ async def _drive_session(client: Client, scene: Scene, prefix: str) -> None:
         ),
         ("list_findings", {"cursor": c.jwt(f"{prefix}.arg.cursor")}),
         ("list_tasks", {"cursor": c.api_key(f"{prefix}.arg.taskcursor")}),
-        ("update_task", {"id": task_id, "expected_updatedat": c.password(f"{prefix}.arg.stamp")}),
+        ("update_task", {"id": task_id, "expected_version": c.password(f"{prefix}.arg.stamp")}),
         ("mask_secrets", {"text": 12345, "entropy": c.api_key(f"{prefix}.arg.bool")}),
         ("plan_fix", {"finding_id": c.github(f"{prefix}.arg.fixid")}),
         (c.github(f"{prefix}.arg.toolname"), {"x": 1}),

@@ -58,7 +58,7 @@ def test_existing_table_is_used_as_is(tmp_path: Path) -> None:
     ]
     claimed = svc.claim_next("agent")
     assert claimed is not None and claimed.prompt == "urgent" and claimed.uuid is None
-    updated = svc.update(1, prompt="edited by us", expected_updatedat="2026-01-01 10:00:00")
+    updated = svc.update(1, prompt="edited by us", expected_version=svc.get(task_id=1).version)
     assert updated.updatedat is not None and updated.updatedat > "2026-01-01 10:00:00"
     svc.set_status(3, TaskStatus.COMPLETE)
     created = svc.create("ours")

@@ -24,11 +24,11 @@ def _claimer(db: str, worker: str, out: mp.Queue) -> None:  # type: ignore[type-
     out.put(got)
 
 
-def _updater(db: str, task_id: int, stamp: str, start: mp.Event, out: mp.Queue) -> None:  # type: ignore[type-arg]
+def _updater(db: str, task_id: int, version: str, start: mp.Event, out: mp.Queue) -> None:  # type: ignore[type-arg]
     svc = TaskService(Store(Path(db)))
     start.wait(TIMEOUT)
     try:
-        svc.update(task_id, prompt=f"written by {mp.current_process().name}", expected_updatedat=stamp)
+        svc.update(task_id, prompt=f"written by {mp.current_process().name}", expected_version=version)
         out.put("won")
     except Conflict:
         out.put("conflict")
@@ -63,7 +63,7 @@ def test_concurrent_optimistic_updates_have_exactly_one_winner(tmp_path: Path) -
     out = ctx.Queue()
     start = ctx.Event()
     procs = [
-        ctx.Process(target=_updater, args=(str(db), task.id, task.updatedat, start, out)) for _ in range(6)
+        ctx.Process(target=_updater, args=(str(db), task.id, task.version, start, out)) for _ in range(6)
     ]
     for p in procs:
         p.start()

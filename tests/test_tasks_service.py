@@ -106,11 +106,11 @@ def test_update_moves_updatedat_every_time(svc: TaskService) -> None:
     assert stamps == sorted(stamps)
 
 
-def test_expected_updatedat_conflict_writes_nothing(svc: TaskService) -> None:
+def test_expected_version_conflict_writes_nothing(svc: TaskService) -> None:
     task = svc.create("original")
-    fresh = svc.update(task.id, prompt="first writer", expected_updatedat=task.updatedat)
+    fresh = svc.update(task.id, prompt="first writer", expected_version=task.version)
     with pytest.raises(Conflict, match="changed since you read it"):
-        svc.update(task.id, prompt="second writer", expected_updatedat=task.updatedat)
+        svc.update(task.id, prompt="second writer", expected_version=task.version)
     assert svc.get(task_id=task.id).prompt == "first writer"
     assert svc.get(task_id=task.id).updatedat == fresh.updatedat
 

@@ -57,7 +57,7 @@ async def test_task_lifecycle_through_tools(client: Client) -> None:
         await call(
             client,
             "update_task",
-            {"id": created["id"], "order": 7, "expected_updatedat": claimed["task"]["updatedat"]},
+            {"id": created["id"], "order": 7, "expected_version": claimed["task"]["version"]},
         )
     )["task"]
     assert updated["order"] == 7
@@ -69,9 +69,9 @@ async def test_task_lifecycle_through_tools(client: Client) -> None:
 
 async def test_conflict_is_a_clear_error(client: Client) -> None:
     task = (await call(client, "create_task", {"prompt": "x"}))["task"]
-    await call(client, "update_task", {"id": task["id"], "prompt": "y"})
+    await call(client, "update_task", {"id": task["id"], "prompt": "y", "expected_version": task["version"]})
     text = await error_text(
-        client, "update_task", {"id": task["id"], "prompt": "z", "expected_updatedat": task["updatedat"]}
+        client, "update_task", {"id": task["id"], "prompt": "z", "expected_version": task["version"]}
     )
     assert "conflict" in text and "read it again" in text
 
@@ -96,7 +96,13 @@ async def test_conflict_is_a_clear_error(client: Client) -> None:
         ("list_tasks", {"cursor": "bm9wZQ"}, "cursor is not valid"),
         ("claim_next_task", {"worker": ""}, "worker"),
         ("claim_next_task", {"worker": "w", "lease_seconds": 0}, "lease_seconds"),
-        ("update_task", {"id": 1}, "nothing to update"),
+        ("update_task", {"id": 1, "expected_version": "0" * 32}, "nothing to update"),
+        ("update_task", {"id": 1, "prompt": "p"}, "expected_version"),
+        (
+            "update_task",
+            {"id": 1, "prompt": "p", "expected_version": "2026-01-01 10:00:00"},
+            "expected_version",
+        ),
     ],
 )
 async def test_hostile_arguments_get_clear_errors(

@@ -52,7 +52,9 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     upd.add_argument("--prompt")
     upd.add_argument("--order", type=int)
     upd.add_argument("--status")
-    upd.add_argument("--expected-updatedat")
+    upd.add_argument(
+        "--expected-version", help="the version you read (tasks show --json); a mismatch writes nothing"
+    )
     upd.set_defaults(handler=_update)
 
     for verb, status in (
@@ -63,7 +65,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     ):
         mv = tsub.add_parser(verb, parents=parents, help=f"set status to {status.name.lower()}")
         mv.add_argument("id", type=int)
-        mv.add_argument("--expected-updatedat")
+        mv.add_argument("--expected-version", help="the version you read; a mismatch writes nothing")
         mv.set_defaults(handler=_move, status=status)
 
 
@@ -134,7 +136,7 @@ def _update(args: argparse.Namespace) -> int:
         prompt=args.prompt,
         order=args.order,
         status=status,
-        expected_updatedat=args.expected_updatedat,
+        expected_version=args.expected_version,
     )
     _print_task(task, args.json)
     return 0
@@ -142,7 +144,5 @@ def _update(args: argparse.Namespace) -> int:
 
 def _move(args: argparse.Namespace) -> int:
     app = build_context(settings_from_args(args))
-    _print_task(
-        app.tasks.set_status(args.id, args.status, expected_updatedat=args.expected_updatedat), args.json
-    )
+    _print_task(app.tasks.set_status(args.id, args.status, expected_version=args.expected_version), args.json)
     return 0

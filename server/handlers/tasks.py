@@ -27,7 +27,7 @@ StatusValue = Annotated[
 ]
 TaskId = Annotated[StrictInt, Field(ge=1, le=2**63 - 1, description="the task's integer id")]
 Order = Annotated[StrictInt, Field(ge=-(2**63), le=2**63 - 1, description="lower numbers run first")]
-Stamp = Annotated[StrictStr, Field(min_length=1, max_length=64)]
+Version = Annotated[StrictStr, Field(pattern=r"^[0-9a-f]{32}$", description="a task's `version`")]
 
 
 class TaskOutput(BaseModel):
@@ -96,8 +96,9 @@ class UpdateTaskInput(StrictInput):
     prompt: StrictStr | None = None
     order: Order | None = None
     status: StatusValue | None = None
-    expected_updatedat: Stamp | None = Field(
-        default=None, description="the updatedat you last read; a mismatch is a conflict, nothing is written"
+    expected_version: Version = Field(
+        description="the task's `version` as you last read it (get_task, list_tasks); if the row "
+        "changed since, by anyone, the call is a conflict and nothing is written"
     )
 
     @field_validator("status")
@@ -116,7 +117,7 @@ async def update_task(app: AppContext, args: UpdateTaskInput, call: CallInfo) ->
             prompt=args.prompt,
             order=args.order,
             status=status,
-            expected_updatedat=args.expected_updatedat,
+            expected_version=args.expected_version,
         )
     )
     return TaskOutput(task=task)
@@ -141,13 +142,15 @@ async def claim_next_task(app: AppContext, args: ClaimInput, call: CallInfo) -> 
 
 class MoveInput(StrictInput):
     id: TaskId
-    expected_updatedat: Stamp | None = None
+    expected_version: Version | None = Field(
+        default=None, description="the task's `version` as you read it; a mismatch is a conflict"
+    )
 
 
 def _mover(status: TaskStatus) -> object:
     async def move(app: AppContext, args: MoveInput, call: CallInfo) -> TaskOutput:
         task = await anyio.to_thread.run_sync(
-            lambda: app.tasks.set_status(args.id, status, expected_updatedat=args.expected_updatedat)
+            lambda: app.tasks.set_status(args.id, status, expected_version=args.expected_version)
         )
         return TaskOutput(task=task)
 
@@ -187,8 +190,8 @@ TOOLS: list[ToolSpec] = [
     tool_spec(
         "update_task",
         "Update task",
-        "Change a task's prompt, order or status; pass "
-        "expected_updatedat to refuse the write if someone changed it since you read it.",
+        "Change a task's prompt, order or status. expected_version (from get_task or list_tasks) is "
+        "required: the write is refused if anyone changed the row since you read it.",
         UpdateTaskInput,
         TaskOutput,
         update_task,

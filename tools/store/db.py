@@ -80,6 +80,14 @@ def connect_existing(path: Path) -> sqlite3.Connection:
             raise StoreError(f"the database file {path.name} cannot use WAL journaling (mode {mode!r})")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
+        # The file may be another program's (the shared tasks database): SQL stored in its schema
+        # (views, triggers, defaults) must not call functions with side effects in our connection,
+        # and defensive mode forbids writes that corrupt the file on purpose (writable_schema).
+        conn.execute("PRAGMA trusted_schema = OFF")
+        defensive = getattr(sqlite3, "SQLITE_DBCONFIG_DEFENSIVE", None)
+        setconfig = getattr(conn, "setconfig", None)
+        if defensive is not None and setconfig is not None:  # Python 3.12+; 3.11 cannot set it
+            setconfig(defensive, True)
     except sqlite3.Error as exc:
         conn.close()
         raise _friendly(path, exc) from None
@@ -92,7 +100,7 @@ def connect_existing(path: Path) -> sqlite3.Connection:
 class Store:
     """One SQLite database file, shared by threads (one connection each) and processes."""
 
-    def __init__(self, path: Path, *, create: bool = True) -> None:
+    def __init__(self, path: Path, *, create: bool = True, verify: bool = True) -> None:
         self.path = Path(path).expanduser().absolute()
         if self.path.is_dir():
             raise StoreError(f"the database path {self.path.name} is a folder; give a file path")
@@ -108,7 +116,32 @@ class Store:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
+        if verify:
+            self.verify_integrity()
         self.conn  # noqa: B018 - open now so a bad file fails at start, not at the first call
+
+    def verify_integrity(self) -> None:
+        """Refuse a damaged file before anything is written to it (writing would spread the damage).
+
+        Checked through a read-only connection, before ours sets WAL mode: a refused file keeps
+        every byte it had."""
+        try:
+            check = sqlite3.connect(
+                f"{self.path.as_uri()}?mode=ro", uri=True, timeout=_BUSY_TIMEOUT_MS / 1000
+            )
+        except sqlite3.Error as exc:
+            raise _friendly(self.path, exc) from None
+        try:
+            rows = check.execute("PRAGMA integrity_check(1)").fetchall()
+        except sqlite3.Error as exc:
+            raise _friendly(self.path, exc) from None
+        finally:
+            check.close()
+        if [tuple(r) for r in rows] != [("ok",)]:
+            raise StoreError(
+                f"the database file {self.path.name} failed SQLite's integrity check; it was left "
+                "untouched: restore it from a backup, or point the setting at another file"
+            )
 
     @property
     def conn(self) -> sqlite3.Connection:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from secaudit.tools.errors import InvalidInput
 
@@ -74,6 +74,9 @@ class Task(BaseModel):
     order: int | None
     createdat: str | None
     updatedat: str | None
+    version: str = Field(
+        description="digest of the whole row as read; pass it as expected_version to update it safely"
+    )
     claim: Claim | None = None
 
 

@@ -8,6 +8,8 @@ read that chose the task.
 
 from __future__ import annotations
 
+import hashlib
+import re
 import sqlite3
 import time
 import uuid as uuidlib
@@ -19,8 +21,9 @@ from secaudit.tools.errors import Conflict, IncompatibleSchema, InvalidInput, No
 from secaudit.tools.pagination import check_limit, decode_cursor, encode_cursor, query_digest
 from secaudit.tools.store import Migration, Store
 from secaudit.tools.tasks.models import Claim, Task, TaskPage, TaskStatus, status_name
+from secaudit.tools.text import clean_line
 
-__all__ = ["MIGRATIONS", "TaskService"]
+__all__ = ["MIGRATIONS", "TaskService", "row_version"]
 
 TASKS_TABLE_SQL = (
     "CREATE TABLE tasks (id INTEGER PRIMARY KEY AUTOINCREMENT, prompt TEXT NOT NULL, "
@@ -45,6 +48,7 @@ _REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 _INT64 = (-(2**63), 2**63 - 1)
+_TOUCHES_OUR_TABLES = re.compile(r"(?i)\b(?:tasks|secaudit_\w+)\b")
 _MAX_WORKER_CHARS = 200
 _MAX_LEASE_SECONDS = 7 * 24 * 3600
 
@@ -71,18 +75,38 @@ MIGRATIONS = (
     Migration("tasks", 2, "lease column named lease_id", _rename_token_column),
 )
 
+# Every column of the row (the contract's and any another program added), after our lease columns:
+# the row version is a digest of all of them, so any change by anyone is seen.
 _SELECT = (
-    'SELECT t.id, t.uuid, t.prompt, t.status, t."order", t.createdat, t.updatedat,'
-    " c.worker, c.lease_id, c.claimed_at, c.expires_at"
+    "SELECT c.worker, c.lease_id, c.claimed_at, c.expires_at, t.*"
     " FROM tasks t LEFT JOIN secaudit_task_claims c ON c.task_id = t.id AND c.expires_at > ?"
 )
+_CLAIM_COLUMNS = 4
+
+
+def row_version(names: list[str], values: tuple[Any, ...] | list[Any]) -> str:
+    """A digest of a `tasks` row as read: every column name, storage type and value.
+
+    `updatedat` alone cannot serve: another program writes it with one-second resolution
+    (CURRENT_TIMESTAMP), and plain SQL may change a row without touching it at all.
+    """
+    h = hashlib.sha256()
+    for name, value in zip(names, values, strict=True):
+        h.update(name.lower().encode("utf-8", "surrogatepass"))
+        h.update(b"\x1e" + type(value).__name__.encode() + b"\x1e")
+        if isinstance(value, bytes):
+            h.update(value)
+        else:
+            h.update(repr(value).encode("utf-8", "surrogatepass"))
+        h.update(b"\x1f")
+    return h.hexdigest()[:32]
 
 
 def _timestamp(after: str | None) -> str:
     """Millisecond UTC time in SQLite's own format, strictly later than `after`.
 
-    CURRENT_TIMESTAMP has one-second resolution, too coarse for `expected_updatedat`: two updates in
-    one second would look like none. Moving strictly forward makes every change visible.
+    CURRENT_TIMESTAMP has one-second resolution: a reader ordering by `updatedat` would see two
+    updates in one second as none. Moving strictly forward makes every change of ours visible.
     """
     now = datetime.now(UTC).replace(tzinfo=None)
     text = now.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
@@ -114,6 +138,7 @@ class TaskService:
     def ensure_schema(self) -> None:
         """Create `tasks` when absent; otherwise verify it fits the contract. Then our own tables."""
         with self.store.write() as conn:
+            self._check_untrusted_schema(conn)
             exists = conn.execute(
                 "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tasks'"
             ).fetchone()
@@ -124,6 +149,34 @@ class TaskService:
                 for statement in _TASKS_INDEXES:
                     conn.execute(statement)
         self.store.migrate(MIGRATIONS)
+
+    @staticmethod
+    def _check_untrusted_schema(conn: sqlite3.Connection) -> None:
+        """The database may be another program's: a `tasks` that is not a plain table, or a trigger
+        that fires on our writes, would run that program's SQL inside our transactions (a planted
+        trigger could rewrite prompts and statuses as we write them). We create no trigger."""
+        kind = conn.execute("SELECT type FROM sqlite_master WHERE name = 'tasks' COLLATE NOCASE").fetchone()
+        if kind is not None and kind[0] != "table":
+            raise IncompatibleSchema(
+                f"`tasks` in this database is a {kind[0]}, not a table; it was left unchanged. "
+                "Point SECAUDIT_TASKS_DB at a database whose tasks table is a plain table."
+            )
+        triggers = [
+            str(name)
+            for name, table, sql in conn.execute(
+                "SELECT name, tbl_name, coalesce(sql, '') FROM sqlite_master WHERE type = 'trigger'"
+            )
+            if str(table).lower() == "tasks"
+            or str(table).lower().startswith("secaudit_")
+            or _TOUCHES_OUR_TABLES.search(str(sql))
+        ]
+        if triggers:
+            listed = ", ".join(clean_line(t, 80) for t in sorted(triggers)[:10])
+            raise IncompatibleSchema(
+                f"this database has triggers on the tasks table or on secaudit's tables ({listed}); "
+                "secaudit refuses to write where another program's SQL would run inside its "
+                "transactions. Drop them, or point SECAUDIT_TASKS_DB at another database."
+            )
 
     @staticmethod
     def _check_existing(conn: sqlite3.Connection) -> None:
@@ -179,35 +232,46 @@ class TaskService:
     # -- reads ----------------------------------------------------------------------------------
 
     @staticmethod
-    def _row_to_task(row: sqlite3.Row | tuple[Any, ...]) -> Task:
+    def _row_to_task(row: sqlite3.Row | tuple[Any, ...], names: list[str]) -> Task:
+        """A row of `_SELECT`: our lease columns, then every column of `tasks` named by `names`."""
         claim = None
-        if row[7] is not None:
-            claim = Claim(worker=row[7], lease_id=row[8], claimed_at=row[9], expires_at=row[10])
+        if row[0] is not None:
+            claim = Claim(worker=row[0], lease_id=row[1], claimed_at=row[2], expires_at=row[3])
+        values = tuple(row[_CLAIM_COLUMNS:])
+        by_name = {name.lower(): value for name, value in zip(names, values, strict=True)}
+        created, updated = by_name.get("createdat"), by_name.get("updatedat")
         return Task(
-            id=row[0],
-            uuid=row[1],
-            prompt=row[2],
-            status=row[3],
-            status_name=status_name(row[3]),
-            order=row[4],
-            createdat=None if row[5] is None else str(row[5]),
-            updatedat=None if row[6] is None else str(row[6]),
+            id=by_name["id"],
+            uuid=by_name.get("uuid"),
+            prompt=by_name["prompt"],
+            status=by_name["status"],
+            status_name=status_name(by_name["status"]),
+            order=by_name.get("order"),
+            createdat=None if created is None else str(created),
+            updatedat=None if updated is None else str(updated),
+            version=row_version(names, values),
             claim=claim,
         )
+
+    @staticmethod
+    def _names(cursor: sqlite3.Cursor) -> list[str]:
+        return [str(d[0]) for d in cursor.description[_CLAIM_COLUMNS:]]
 
     def get(self, *, task_id: int | None = None, task_uuid: str | None = None) -> Task:
         if (task_id is None) == (task_uuid is None):
             raise InvalidInput("give exactly one of id or uuid")
         with self.store.read() as conn:
             if task_id is not None:
-                row = conn.execute(_SELECT + " WHERE t.id = ?", (time.time(), task_id)).fetchone()
+                cur = conn.execute(_SELECT + " WHERE t.id = ?", (time.time(), task_id))
             else:
-                row = conn.execute(
+                cur = conn.execute(
                     _SELECT + " WHERE t.uuid = ? ORDER BY t.id LIMIT 1", (time.time(), task_uuid)
-                ).fetchone()
+                )
+            row = cur.fetchone()
+            names = self._names(cur)
         if row is None:
             raise NotFound("no task has that id" if task_id is not None else "no task has that uuid")
-        return self._row_to_task(row)
+        return self._row_to_task(row, names)
 
     def list(
         self,
@@ -252,8 +316,10 @@ class TaskService:
         sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "") + f" ORDER BY {order_by} LIMIT ?"
         params.append(limit + 1)
         with self.store.read() as conn:
-            rows = conn.execute(sql, params).fetchall()
-        items = [self._row_to_task(r) for r in rows[:limit]]
+            cur = conn.execute(sql, params)
+            rows = cur.fetchall()
+            names = self._names(cur)
+        items = [self._row_to_task(r, names) for r in rows[:limit]]
         next_cursor = None
         if len(rows) > limit:
             last = items[-1]
@@ -286,8 +352,11 @@ class TaskService:
         prompt: str | None = None,
         order: int | None = None,
         status: TaskStatus | None = None,
-        expected_updatedat: str | None = None,
+        expected_version: str | None = None,
     ) -> Task:
+        """Change the given columns. With `expected_version` (the `version` of the task as the caller
+        read it) the write happens only if the row is still exactly that: any change since, by us
+        or by another program, is a Conflict and nothing is written."""
         if prompt is None and order is None and status is None:
             raise InvalidInput("nothing to update: give prompt, order or status")
         changes: dict[str, Any] = {}
@@ -298,14 +367,17 @@ class TaskService:
         if status is not None:
             changes["status"] = int(status)
         with self.store.write() as conn:
-            row = conn.execute("SELECT updatedat FROM tasks WHERE id = ?", (task_id,)).fetchone()
+            cur = conn.execute("SELECT * FROM tasks WHERE id = ?", (task_id,))
+            row = cur.fetchone()
             if row is None:
                 raise NotFound("no task has that id")
-            current = None if row[0] is None else str(row[0])
-            if expected_updatedat is not None and expected_updatedat != current:
+            names = [str(d[0]) for d in cur.description]
+            by_name = {name.lower(): value for name, value in zip(names, row, strict=True)}
+            current = None if by_name.get("updatedat") is None else str(by_name["updatedat"])
+            if expected_version is not None and expected_version != row_version(names, tuple(row)):
                 raise Conflict(
-                    f"task {task_id} changed since you read it (updatedat is now {current}); "
-                    "read it again and retry with the new updatedat"
+                    f"task {task_id} changed since you read it; nothing was written: read it again "
+                    "(get_task) and retry with its new version"
                 )
             changes["updatedat"] = _timestamp(current)
             assignments = ", ".join(f"{column} = ?" for column in changes)
@@ -315,8 +387,8 @@ class TaskService:
                 conn.execute("DELETE FROM secaudit_task_claims WHERE task_id = ?", (task_id,))
         return self.get(task_id=task_id)
 
-    def set_status(self, task_id: int, status: TaskStatus, *, expected_updatedat: str | None = None) -> Task:
-        return self.update(task_id, status=status, expected_updatedat=expected_updatedat)
+    def set_status(self, task_id: int, status: TaskStatus, *, expected_version: str | None = None) -> Task:
+        return self.update(task_id, status=status, expected_version=expected_version)
 
     def claim_next(self, worker: str, *, lease_seconds: int = 300) -> Task | None:
         """Lease the next ready task to `worker`; None when nothing is ready and unleased."""
