@@ -20,9 +20,10 @@ import contextlib
 import difflib
 import json
 import logging
+import re
 import sqlite3
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -118,7 +119,55 @@ class _SafeView:
             return None
 
 
-def _mask(text: str, sensitive: Sequence[str]) -> str:
+_KEY_BEGIN = re.compile(r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY[A-Z0-9 ]*-----")
+_KEY_END = re.compile(r"-----END[A-Z0-9 ]*PRIVATE KEY[A-Z0-9 ]*-----")
+_KEY_MARK = "[MASKED:private_key]"
+
+
+def _key_block_lines(contents: Iterable[bytes | None]) -> set[str]:
+    """Every line of every private key block in the files a fix touches (headers excluded).
+
+    A diff shows a key's body line by line, each behind a diff prefix, in removed and context
+    lines, without the header that would tell a line-based redactor it is a key; a short last body
+    line is not even high-entropy. So the blocks are found in the files, where they are whole."""
+    lines: set[str] = set()
+    for data in contents:
+        if not data:
+            continue
+        inside = False
+        for line in decode_text(data).splitlines():
+            if _KEY_BEGIN.search(line):
+                inside = True
+                after = _KEY_BEGIN.split(line, maxsplit=1)[1]
+                if after.strip():
+                    lines.add(line)  # the body starts on the header line
+                continue
+            if inside and _KEY_END.search(line):
+                inside = False
+                before = _KEY_END.split(line, maxsplit=1)[0]
+                if before.strip():
+                    lines.add(line)
+                continue
+            if inside and line.strip():
+                lines.add(line)
+    return lines
+
+
+def _mask_key_lines(diff: str, key_lines: set[str]) -> str:
+    if not key_lines:
+        return diff
+    out: list[str] = []
+    for line in diff.splitlines(keepends=True):
+        body = line[1:].rstrip("\r\n")
+        if line[:1] in (" ", "-", "+") and not line.startswith(("---", "+++")) and body in key_lines:
+            out.append(line[:1] + _KEY_MARK + ("\n" if line.endswith("\n") else ""))
+        else:
+            out.append(line)
+    return "".join(out)
+
+
+def _mask(text: str, sensitive: Sequence[str], key_lines: set[str] | None = None) -> str:
+    text = _mask_key_lines(text, key_lines or set())
     for value in sorted((s for s in sensitive if len(s) >= 4), key=len, reverse=True):
         text = text.replace(value, "***")
     # The diff's context lines are the file's own text, which may hold other secrets than the one
@@ -195,7 +244,12 @@ class FixService:
                 raise FixError("a fix plan names the same file twice")
             seen.add(change.rel)
         plan_id = uuid.uuid4().hex
-        diff = _mask(unified_diff([(c.rel, c.before, c.after) for c in proposal.changes]), proposal.sensitive)
+        key_lines = _key_block_lines(x for c in proposal.changes for x in (c.before, c.after))
+        diff = _mask(
+            unified_diff([(c.rel, c.before, c.after) for c in proposal.changes]),
+            proposal.sensitive,
+            key_lines,
+        )
         files = [
             PlannedFile(
                 path=c.rel,
