@@ -5,8 +5,11 @@ to all of them: confining the root, walking it, the time budget, cancellation, p
 and recording the run with what it covered and what it skipped.
 
 Run status:
-    succeeded   every scanner ran to the end (files it could not read or parse are listed as skips)
-    partial     a scanner failed or stopped early, or the file limit cut the walk
+    succeeded   every scanner ran to the end and examined every file it selected (files with nothing
+                to examine, such as binary content, are listed as skips)
+    partial     a scanner failed or stopped early, a selected file could not be checked (source the
+                running Python cannot parse, a file too large or unreadable), or the file limit cut
+                the walk
     failed      no scanner could run, or the engine itself failed
     cancelled   the caller cancelled; nothing is marked fixed by a cancelled run
 """
@@ -173,6 +176,7 @@ class AuditService:
         run_cov = RunCoverage(full=wanted is None and not walked.capped, seen_paths=set(walked.seen))
         scanned_any: set[str] = set()
         cached_total = 0
+        files_missed = False
         for scanner, selected in selections:
             if token.is_cancelled():
                 break
@@ -208,6 +212,14 @@ class AuditService:
             complete = error is None and result.complete and not token.is_cancelled()
             if error is not None:
                 notes.append(f"{scanner.name} {error}; its files were not checked")
+            unchecked = [s for s in result.skipped if s.partial]
+            if unchecked and not token.is_cancelled():
+                files_missed = True
+                first = unchecked[0]
+                notes.append(
+                    f"{scanner.name}: {len(unchecked)} selected file(s) could not be checked "
+                    f"(e.g. {first.path}: {first.reason}); see skips"
+                )
             notes.extend(f"{scanner.name}: {n}" for n in result.notes)
             skips.extend(RunSkip(scanner=scanner.name, path=s.path, reason=s.reason) for s in result.skipped)
             ours = [f for f in result.findings if f.scanner == scanner.name]
@@ -238,7 +250,7 @@ class AuditService:
             notes.append("the audit was cancelled: results are incomplete and nothing was marked fixed")
         elif coverage and all(c.error is not None for c in coverage):
             status = RunStatus.FAILED
-        elif walked.capped or any(not c.complete for c in coverage):
+        elif walked.capped or files_missed or any(not c.complete for c in coverage):
             status = RunStatus.PARTIAL
         else:
             status = RunStatus.SUCCEEDED

@@ -412,7 +412,7 @@ class BanditScanner(Scanner):
                     content = fh.read(file.size + 1)
             except OSError as exc:
                 result.skipped.append(
-                    FileSkip(file.rel, f"cannot read: {exc.strerror or type(exc).__name__}")
+                    FileSkip(file.rel, f"cannot read: {exc.strerror or type(exc).__name__}", partial=True)
                 )
                 ctx.progress(1)
                 continue
@@ -458,7 +458,7 @@ class BanditScanner(Scanner):
                     else "not scanned: the scanner stopped early"
                 )
                 result.complete = False
-                result.skipped.extend(FileSkip(j.file.rel, why) for j in left)
+                result.skipped.extend(FileSkip(j.file.rel, why, partial=True) for j in left)
                 result.notes.append(f"{len(left)} Python files were not scanned ({why.split(': ', 1)[1]})")
         result.notes.insert(0, f"{cached} files from the cache, {len(jobs)} scanned by bandit")
         return result
@@ -466,7 +466,9 @@ class BanditScanner(Scanner):
     @staticmethod
     def _record(result: ScanResult, file: FileRef, content: bytes, value: dict[str, Any]) -> None:
         if "skip" in value:
-            result.skipped.append(FileSkip(file.rel, str(value["skip"])))
+            # Python source bandit did not examine (a syntax the running Python cannot parse, a
+            # crash): its findings are unknown, so the run cannot be clean.
+            result.skipped.append(FileSkip(file.rel, str(value["skip"]), partial=True))
             return
         result.scanned.append(file.rel)
         result.findings.extend(findings_from_result(file.rel, content, list(value.get("issues") or [])))

@@ -59,6 +59,10 @@ class FileRef:
 class FileSkip:
     path: str
     reason: str
+    # True when the file is one the scanner should have examined and could not (source it cannot
+    # parse, a crash, a size cap): the run is then partial. False for files with nothing to examine
+    # (binary content where text was expected).
+    partial: bool = False
 
 
 class CancelToken:

@@ -231,7 +231,10 @@ class SecretsScanner(Scanner):
                 result.skipped.append(FileSkip(file.rel, stopped or "not scanned"))
                 continue
             if outcome.skip:
-                result.skipped.append(FileSkip(file.rel, outcome.skip))
+                # Text we could not read or that was too large was not checked; binary content
+                # holds no line to check.
+                not_text = outcome.skip.startswith(("binary content", "not UTF-8"))
+                result.skipped.append(FileSkip(file.rel, outcome.skip, partial=not not_text))
                 continue
             result.scanned.append(file.rel)
             result.findings.extend(findings_from_records(file.rel, outcome.records or []))
