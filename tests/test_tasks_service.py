@@ -87,6 +87,8 @@ def test_parse_status_accepts(value: object, expected: int) -> None:
         (-1, "out of range"),
         (2**70, "out of range"),
         ("done", "unknown status name"),
+        ("ready\n", "surrounding whitespace"),
+        (" complete", "surrounding whitespace"),
         (None, "NoneType"),
         ([0], "list"),
     ],

@@ -37,11 +37,14 @@ def parse_status(value: object) -> TaskStatus:
             return TaskStatus(value)
         raise InvalidInput(f"status {value} is out of range; use {_ACCEPTED}")
     if isinstance(value, str):
-        status = _NAMES.get(value.strip().lower())
-        if status is not None and value.strip():
-            return status
         if value.strip().lstrip("-").isdigit():
             raise InvalidInput(f"status must be a JSON integer, not a string of digits; use {_ACCEPTED}")
+        if value != value.strip():
+            # "ready\n" is not "ready": a value that differs from a name is refused, never cleaned up.
+            raise InvalidInput(f"status must not have surrounding whitespace; use {_ACCEPTED}")
+        status = _NAMES.get(value.lower())
+        if status is not None:
+            return status
         raise InvalidInput(f"unknown status name; use {_ACCEPTED}")
     raise InvalidInput(f"status must be an integer or a name, not {type(value).__name__}; use {_ACCEPTED}")
 
