@@ -300,6 +300,8 @@ def prefers_semicolons(text: str, tokens: Sequence[Token]) -> bool:
             bare += 1
     if code and code[-1].text == ";":
         semi += 1
+    elif code and (code[-1].kind in ("ident", "number", "string", "regex") or code[-1].text in (")", "]")):
+        bare += 1
     return semi >= bare
 
 
