@@ -76,7 +76,7 @@ __all__ = [
     "replace_math_random",
 ]
 
-_MAX_BYTES = 2_000_000  # larger files are bundles or generated code: not edited by hand either
+_MAX_BYTES = 1_000_000  # larger files are bundles or generated code: not edited by hand either
 _MAX_RECIPE = 1500
 _JS_SUFFIXES = (".js", ".mjs", ".cjs", ".jsx", ".ts", ".mts", ".cts", ".tsx")
 _CHANGED = "{what} is not at the reported place; the file may have changed since the audit: run it again"
@@ -444,8 +444,9 @@ def _choose_algorithms(src: _Source, options: tuple[int, int] | None, key_text: 
         return signed, f"sign(...) in this file signs with {listed}"
     if signed:
         mixed = f" (sign(...) calls here use both HMAC and public-key algorithms: {', '.join(signed)})"
-    if _PUBLIC_KEY.search(key_text):
-        return ["RS256"], f"the key `{key_text[:80]}` looks like a public key or certificate{mixed}"
+    # Only the matched word is quoted: the key expression itself may be a literal secret.
+    if named := _PUBLIC_KEY.search(key_text):
+        return ["RS256"], f"the key's expression says `{named.group(0)}`: a public key or certificate{mixed}"
     return ["HS256"], f"nothing in the file names the algorithm and the key looks like a shared secret{mixed}"
 
 

@@ -397,7 +397,7 @@ def test_jwt_mixed_families_in_sign_fall_back_to_the_key() -> None:
     )
     edit = add_jwt_algorithms(text, semgrep_finding(JWT, "m.js", text, "jwt.verify(t, PUBLIC_KEY)"))
     assert "jwt.verify(t, PUBLIC_KEY, { algorithms: ['RS256'] })" in edit.text
-    assert "both HMAC and public-key" in edit.notes[0] and "PUBLIC_KEY" in edit.notes[0]
+    assert "both HMAC and public-key" in edit.notes[0] and "`PUBLIC`" in edit.notes[0]
 
 
 def test_plan_explains_the_algorithm_and_the_size() -> None:
@@ -775,3 +775,18 @@ def test_service_refuses_a_plan_whose_file_changed_before_apply(tmp_path: Path) 
     with pytest.raises(FixNotApplicable, match="changed since the audit"):
         svc.plan(semgrep_finding(case.rule, case.path, case.before, case.needle).model_copy(
             update={"start_line": 1, "end_line": 1}), repo)  # fmt: skip
+
+
+def test_notes_never_quote_the_key_expression() -> None:
+    text = "jwt.verify(token, 'cert-2f9a7c1e4b8d0f6a3c5e7b9d1f3a5c7e')\n"
+    edit = add_jwt_algorithms(text, semgrep_finding(JWT, "a.js", text, text.strip()))
+    assert "RS256" in edit.text
+    assert all("2f9a7c1e" not in line for line in [*edit.notes, *edit.risks, edit.summary])
+
+
+def test_very_large_files_are_left_to_a_person(tmp_path: Path) -> None:
+    text = "const o = { rejectUnauthorized: false }\n" + "// padding\n" * 100_000
+    (tmp_path / "big.js").write_text(text)
+    finding = semgrep_finding(TLS, "big.js", text, "rejectUnauthorized: false", fix_recipe=RECIPE)
+    with pytest.raises(FixNotApplicable, match=f"over 1000000 bytes.*{RECIPE}"):
+        fix_semgrep(finding, _View(tmp_path))
