@@ -146,17 +146,6 @@ class _Source:
         code = [t for t in tokens if t.kind != "comment"]
         return cls(text, tokens, mask_comments(text, tokens), code, depths(code))
 
-    def index_at(self, offset: int) -> int | None:
-        """Index in `code` of the token starting exactly at `offset`."""
-        lo, hi = 0, len(self.code)
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if self.code[mid].start < offset:
-                lo = mid + 1
-            else:
-                hi = mid
-        return lo if lo < len(self.code) and self.code[lo].start == offset else None
-
     def match(self, k: int) -> int | None:
         """Index of the bracket closing the one at code[k]."""
         depth = self.deps[k]
@@ -188,6 +177,12 @@ def _spans(finding: Finding, text: str) -> list[tuple[int, int]]:
     if not spans:
         raise FixNotApplicable(_CHANGED.format(what="the reported code"))
     return spans
+
+
+def _names_in(src: _Source, spans: Sequence[tuple[int, int]], name: str) -> bool:
+    """Whether code in one of the spans uses the identifier `name` (the rule's subject is there,
+    in a form the fix does not handle, rather than gone)."""
+    return any(t.kind == "ident" and t.text == name and a <= t.start < b for a, b in spans for t in src.code)
 
 
 def _indent(text: str, offset: int) -> str:
@@ -244,6 +239,13 @@ def enable_tls_verification(text: str, finding: Finding, *, package_type: str | 
         already = already or bool(hits)
     if already:
         raise FixNotApplicable("rejectUnauthorized is already true at the reported place; nothing to change")
+    spans = _spans(finding, text)
+    if _names_in(src, spans, "rejectUnauthorized") or any(
+        t.kind == "string" and t.text[1:-1] == "rejectUnauthorized" and a <= t.start < b
+        for a, b in spans
+        for t in src.code
+    ):
+        raise _by_hand(finding, "rejectUnauthorized is not the literal false here")
     raise FixNotApplicable(_CHANGED.format(what="`rejectUnauthorized: false`"))
 
 
@@ -316,6 +318,9 @@ def disable_x_powered_by(text: str, finding: Finding, *, package_type: str | Non
             summary="stop announcing Express in the X-Powered-By header",
             notes=[f"`{name}.disable('x-powered-by')` is added right after the app is created"],
         )
+    spans = _spans(finding, text)
+    if _names_in(src, spans, "express") or any("express" in src.masked[a:b] for a, b in spans):
+        raise _by_hand(finding, "the Express app is not created as `const app = express()` here")
     raise FixNotApplicable(_CHANGED.format(what="the Express app's creation (`const app = express()`)"))
 
 
@@ -459,6 +464,8 @@ def add_jwt_algorithms(text: str, finding: Finding, *, package_type: str | None 
             call = found[0]
             break
     if call is None:
+        if _names_in(src, _spans(finding, text), "verify"):
+            raise _by_hand(finding, "verify is not called directly here (promisified, or passed as a value)")
         raise FixNotApplicable(_CHANGED.format(what="a `jwt.verify(...)` call"))
     _k, open_k, close_k = call
     args = _args(src, open_k, close_k)

@@ -482,9 +482,9 @@ RECIPE = "do it by hand like this"
 @pytest.mark.parametrize(
     ("rule", "path", "text", "needle", "message"),
     [
-        (TLS, "a.js", "new Agent({ rejectUnauthorized: process.env.TLS !== '0' })\n", "rejectUnauthorized: process.env.TLS !== '0'", "changed since the audit"),
+        (TLS, "a.js", "new Agent({ rejectUnauthorized: process.env.TLS !== '0' })\n", "rejectUnauthorized: process.env.TLS !== '0'", RECIPE),
         (TLS, "a.js", "const a = { rejectUnauthorized: false }, b = { rejectUnauthorized: false }\n", "{ rejectUnauthorized: false }, b = { rejectUnauthorized: false }", RECIPE),
-        (XPB, "a.js", "module.exports = express()\n", "express()", "changed since the audit"),
+        (XPB, "a.js", "module.exports = express()\n", "express()", RECIPE),
         (XPB, "a.js", "const app = express(); app.listen(80)\n", "const app = express();", RECIPE),
         (XPB, "a.js", "const app = express()\napp.use(helmet())\n", "const app = express()", "helmet"),
         (XPB, "a.js", "const app = express()\napp.set('x-powered-by', false)\n", "const app = express()", "nothing to change"),
@@ -492,6 +492,8 @@ RECIPE = "do it by hand like this"
         (JWT, "a.js", "jwt.verify(token)\n", "jwt.verify(token)", RECIPE),
         (JWT, "a.js", "jwt.verify(t, k, { algorithms: ['RS256'] })\n", "jwt.verify(t, k, { algorithms: ['RS256'] })", "nothing to change"),
         (JWT, "a.js", "jwt.decode(token, secret)\n", "jwt.decode(token, secret)", "changed since the audit"),
+        (JWT, "a.js", "const check = promisify(jwt.verify)\n", "promisify(jwt.verify)", RECIPE),
+        (TLS, "a.js", "const o = { 'rejectUnauthorized': !1 }\n", "'rejectUnauthorized': !1", RECIPE),
         (RND, "a.js", "const coin = Math.random() < 0.5\n", "Math.random() < 0.5", RECIPE),
         (RND, "a.js", "const id = 'xxxx'.replace(/x/g, () => (Math.random() * 16 | 0).toString(16))\n", "'xxxx'.replace(/x/g, () => (Math.random() * 16 | 0).toString(16))", RECIPE),
         (RND, "a.js", "const t = Math.floor(Math.random() * 2.5)\n", "Math.floor(Math.random() * 2.5)", RECIPE),
