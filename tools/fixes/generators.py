@@ -6,6 +6,10 @@ built-in scanners emit (tools/scanners/). docs/fixes.md lists the same table.
     secrets   every `secrets.*` rule, in Python code    -> the literal becomes an environment lookup
     config    config.env-file-not-ignored               -> `.gitignore` entry
               config.docker-root-user                   -> a non-root USER in the final stage
+    semgrep   js-express-x-powered-by                   -> JS/TS text edits bounded by the reported
+              js-tls-reject-unauthorized-off               span (tools/fixes/javascript.py); every
+              js-jwt-verify-no-algorithms                  other semgrep rule is refused with its
+              js-math-random-secret                        manual recipe (`fix_recipe`)
 
 The secrets fix checks, with the store's key, that the literal it replaces is the secret the scanner
 hashed (`properties["secret_id"]`), so a file edited since the audit is never "fixed" at the wrong
@@ -21,6 +25,7 @@ from secaudit.tools.fixes.code import BANDIT_FIXES, fix_bandit
 from secaudit.tools.fixes.config import fix_dockerfile_user, fix_env_ignored
 from secaudit.tools.fixes.deps import fix_dependency
 from secaudit.tools.fixes.errors import FixNotApplicable
+from secaudit.tools.fixes.javascript import JS_FIXES, fix_semgrep, refuse_semgrep
 from secaudit.tools.fixes.model import Generator
 from secaudit.tools.fixes.secrets import fix_secret
 
@@ -46,6 +51,7 @@ SUPPORTED = {
     ],
     "secrets": ["every secrets.* rule, for a string literal in Python code"],
     "config": sorted(CONFIG_FIXES),
+    "semgrep": sorted(JS_FIXES),
 }
 
 
@@ -66,6 +72,10 @@ def generator_for(finding: Finding, *, secret_key: bytes | None = None) -> Gener
         return CONFIG_FIXES[rule]
     if scanner == "config" and rule in _CONFIG_BY_HAND:
         raise FixNotApplicable(_CONFIG_BY_HAND[rule])
+    if scanner == "semgrep" and rule in JS_FIXES:
+        return fix_semgrep
+    if scanner == "semgrep":
+        raise refuse_semgrep(finding)
     raise FixNotApplicable(
         f"no automatic fix for {scanner} rule {rule}; fixes exist for: "
         + "; ".join(f"{k}: {', '.join(v)}" for k, v in SUPPORTED.items())

@@ -11,6 +11,10 @@ options (`AuditService.scanner_options`: the store holding the advisory database
 store's key for `secrets`), so the re-scan judges exactly as the audit did. No cache: a verdict on
 a file just written must come from the file.
 
+A scanner that is not registered here (a `semgrep` finding where the semgrep plug-in is not
+installed) or whose backend cannot run (`ScannerUnavailable`: no semgrep binary) makes the
+verification inconclusive with that reason: the fix stays `applied`, never `verified`.
+
 Independently of any scanner, `syntax_errors` checks that a changed Python, TOML or JSON file that
 parsed before still parses after.
 """
@@ -33,7 +37,14 @@ from typing import Any, Protocol
 from secaudit.tools.findings.model import Finding
 from secaudit.tools.fixes.model import Verification
 from secaudit.tools.scanners.builtin import load_builtin_scanners
-from secaudit.tools.scanners.interface import CancelToken, FileRef, ScanContext, ScannerError, get_scanner
+from secaudit.tools.scanners.interface import (
+    CancelToken,
+    FileRef,
+    ScanContext,
+    ScannerError,
+    ScannerUnavailable,
+    get_scanner,
+)
 
 __all__ = ["ScanSnapshot", "ScannerVerifier", "Verifier", "evaluate", "syntax_error"]
 
@@ -113,7 +124,13 @@ class ScannerVerifier:
         try:
             scanner = get_scanner(finding.scanner)
         except ScannerError as exc:
-            return ScanSnapshot(covered=False, note=f"cannot re-run the scanner: {exc}")
+            # Not registered here (e.g. a semgrep finding where the semgrep plug-in is not
+            # installed): the change cannot be judged, so it is never reported verified.
+            return ScanSnapshot(
+                covered=False,
+                note=f"the {finding.scanner} scanner is not available here ({exc}), so the fix was not "
+                "re-checked: audit again where it runs",
+            )
         files: list[FileRef] = []
         for rel in paths:
             path = root / rel
@@ -137,6 +154,12 @@ class ScannerVerifier:
         )
         try:
             result = scanner.scan(ctx, files)
+        except ScannerUnavailable as exc:
+            return ScanSnapshot(
+                covered=False,
+                note=f"the {finding.scanner} scanner cannot run here ({exc}), so the fix was not "
+                "re-checked: audit again where it runs",
+            )
         except ScannerError as exc:
             return ScanSnapshot(covered=False, note=f"the scanner failed: {exc}")
         if not result.complete:
