@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from secaudit.tools.advisories import AdvisoryDB
-from secaudit.tools.deps import Dependency
+from secaudit.tools.deps import AdvisoryBackendUnavailable, Dependency
 from secaudit.tools.deps.online import pip_audit_check
 from secaudit.tools.findings.model import Severity
 from secaudit.tools.scanners.deps import DepsScanner
@@ -130,7 +130,7 @@ def test_pip_audit_offline_is_never_reported_clean() -> None:
     )
     try:
         result = pip_audit_check([dep], service="pypi", timeout=60)
-    except ScannerUnavailable as exc:
+    except AdvisoryBackendUnavailable as exc:
         # Offline (the normal case on build machines): pip-audit printed "No known vulnerabilities
         # found" having audited nothing; we must say so.
         assert "offline" in str(exc)

@@ -21,7 +21,7 @@ from importlib.metadata import version as dist_version
 from secaudit.tools.advisories.db import AdvisoryDB
 from secaudit.tools.advisories.names import NPM, PYPI
 from secaudit.tools.deps.audit import DepAuditResult, VulnerableDependency, audit_dependencies
-from secaudit.tools.deps.interface import Dependency
+from secaudit.tools.deps.interface import AdvisoryBackendUnavailable, Dependency
 from secaudit.tools.deps.npm_audit import npm_audit_check
 from secaudit.tools.deps.online import pip_audit_check
 from secaudit.tools.deps.sources import NpmLockSource, default_sources
@@ -248,7 +248,7 @@ def _pip_audit_notes(audit: DepAuditResult, service: str) -> list[str]:
         return [f"online check (pip-audit, {service}): not run: no pinned PyPI dependencies"]
     try:
         online = pip_audit_check(audit.dependencies, service=service)
-    except ScannerUnavailable as exc:
+    except AdvisoryBackendUnavailable as exc:
         return [f"online check: {exc.message}"]
     offline_ids = _offline_ids(audit, PYPI)
     extra = [
@@ -284,7 +284,7 @@ def _npm_notes(ctx: ScanContext, audit: DepAuditResult) -> list[str]:
             continue
         try:
             online = npm_audit_check(ctx.root, lockfile, timeout=timeout)
-        except ScannerUnavailable as exc:
+        except AdvisoryBackendUnavailable as exc:
             notes.append(f"online check ({lockfile}): {exc.message}")
             continue
         offline_ids = _offline_ids(audit, NPM, lockfile)
