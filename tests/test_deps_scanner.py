@@ -13,14 +13,9 @@ from secaudit.tools.advisories import AdvisoryDB
 from secaudit.tools.deps import AdvisoryBackendUnavailable, Dependency
 from secaudit.tools.deps.online import pip_audit_check
 from secaudit.tools.findings.model import Severity
+from secaudit.tools.scanners.builtin import SCANNERS
 from secaudit.tools.scanners.deps import DepsScanner
-from secaudit.tools.scanners.interface import (
-    CancelToken,
-    FileRef,
-    ScanContext,
-    ScannerUnavailable,
-    available_scanners,
-)
+from secaudit.tools.scanners.interface import CancelToken, FileRef, ScanContext, ScannerUnavailable
 from secaudit.tools.store import Store
 
 OSV = {
@@ -74,7 +69,7 @@ def context(root: Path, **options: object) -> ScanContext:
 
 
 def test_registered() -> None:
-    assert "deps" in available_scanners()
+    assert "deps" in SCANNERS.names()
 
 
 def test_findings_per_package_version_advisory(tmp_path: Path, db: AdvisoryDB, store: Store) -> None:

@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from secaudit.tools.scanners.interface import CancelToken, FileRef, ScanContext, ScanResult, get_scanner
+from secaudit.tools.scanners.builtin import get_scanner
+from secaudit.tools.scanners.interface import CancelToken, FileRef, ScanContext, ScanResult
 from secaudit.tools.scanners.secrets_detect import mask_value
 from secaudit.tools.scanners.secrets_scanner import SecretsScanner
 

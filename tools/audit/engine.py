@@ -27,7 +27,7 @@ from secaudit.tools.findings.model import Finding
 from secaudit.tools.findings.records import RunRecord, RunSkip, RunStatus, ScannerCoverage
 from secaudit.tools.findings.service import FindingsService, RunCoverage
 from secaudit.tools.paths import confine_dir
-from secaudit.tools.scanners.builtin import load_builtin_scanners
+from secaudit.tools.scanners.builtin import SCANNERS, get_scanner
 from secaudit.tools.scanners.interface import (
     CancelToken,
     ScanContext,
@@ -35,8 +35,6 @@ from secaudit.tools.scanners.interface import (
     ScannerError,
     ScannerUnavailable,
     ScanResult,
-    available_scanners,
-    get_scanner,
 )
 from secaudit.tools.store import Store
 
@@ -102,10 +100,9 @@ class AuditService:
         self.workers = workers
         self.scanner_timeout = scanner_timeout_seconds
         self.cache_days = cache_days
-        load_builtin_scanners()
 
     def scanner_names(self) -> list[str]:
-        return sorted(available_scanners())
+        return sorted(SCANNERS.names())
 
     def resolve_scanners(self, names: Sequence[str] | None) -> list[Scanner]:
         known = self.scanner_names()

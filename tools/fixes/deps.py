@@ -43,6 +43,8 @@ from secaudit.tools.findings.model import Finding
 from secaudit.tools.fixes.errors import FixNotApplicable
 from secaudit.tools.fixes.model import (
     FileChange,
+    Fixer,
+    Generator,
     Proposal,
     RepoView,
     decode_text,
@@ -53,6 +55,7 @@ from secaudit.tools.fixes.model import (
 
 __all__ = [
     "LOCKFILES",
+    "DepsFixer",
     "TextEdit",
     "bump_npm_range",
     "bump_package_json",
@@ -619,3 +622,18 @@ def fix_dependency(finding: Finding, view: RepoView) -> Proposal:
         risks=edit.risks,
         relock=relock,
     )
+
+
+class DepsFixer(Fixer):
+    name = "deps"
+    supported = (
+        "any advisory with a smallest safe upgrade, in requirements*.txt, pyproject.toml or package.json",
+    )
+
+    def generator_for(self, finding: Finding, *, secret_key: bytes | None = None) -> Generator | None:
+        if finding.rule_id == "deps.unpinned":
+            raise FixNotApplicable(
+                "an unpinned requirement has no known vulnerable version to move away from; pin it "
+                "(or lock it) and audit again"
+            )
+        return fix_dependency

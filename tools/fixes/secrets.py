@@ -22,6 +22,7 @@ refused. Without a key or a `secret_id` the preview and the assigned name choose
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -35,9 +36,17 @@ from libcst.metadata import ParentNodeProvider, PositionProvider
 from secaudit.tools.findings.model import Finding
 from secaudit.tools.fixes.config import add_env_key, ensure_env_ignored
 from secaudit.tools.fixes.errors import FixNotApplicable
-from secaudit.tools.fixes.model import FileChange, Proposal, RepoView, decode_text, encode_text
+from secaudit.tools.fixes.model import (
+    FileChange,
+    Fixer,
+    Generator,
+    Proposal,
+    RepoView,
+    decode_text,
+    encode_text,
+)
 
-__all__ = ["env_name_for", "fix_secret", "move_secret_to_env", "secret_matcher"]
+__all__ = ["SecretsFixer", "env_name_for", "fix_secret", "move_secret_to_env", "secret_matcher"]
 
 _FALLBACK = "APP_SECRET"
 
@@ -288,3 +297,17 @@ def fix_secret(finding: Finding, view: RepoView, *, secret_key: bytes | None = N
         risks=[f"the code now fails at start with KeyError when {name} is not set"],
         sensitive=[s for s in {raw, body} if s],
     )
+
+
+class SecretsFixer(Fixer):
+    """The fix checks, with the store's key, that the literal it replaces is the secret the scanner
+    hashed (`secret_id`), so a file edited since the audit is never "fixed" at the wrong string;
+    that is why it takes the key."""
+
+    name = "secrets"
+    supported = ("every secrets.* rule, for a string literal in Python code",)
+
+    def generator_for(self, finding: Finding, *, secret_key: bytes | None = None) -> Generator | None:
+        if not finding.rule_id.startswith("secrets."):
+            return None
+        return functools.partial(fix_secret, secret_key=secret_key)

@@ -6,7 +6,7 @@ Findings are compared by (scanner, rule, path, package) counts, not by fingerpri
 fingerprint covers the code around the finding, which the fix itself changes.
 
 `ScannerVerifier` needs nothing but the scanner interface: it runs the finding's own scanner (from
-the registry, built-in scanners loaded) on the changed files, with the audit engine's scanner
+the registry, `secaudit.tools.scanners.builtin`) on the changed files, with the audit engine's scanner
 options (`AuditService.scanner_options`: the store holding the advisory database for `deps`, the
 store's key for `secrets`), so the re-scan judges exactly as the audit did. No cache: a verdict on
 a file just written must come from the file.
@@ -32,8 +32,8 @@ from typing import Any, Protocol
 
 from secaudit.tools.findings.model import Finding
 from secaudit.tools.fixes.model import Verification
-from secaudit.tools.scanners.builtin import load_builtin_scanners
-from secaudit.tools.scanners.interface import CancelToken, FileRef, ScanContext, ScannerError, get_scanner
+from secaudit.tools.scanners.builtin import get_scanner
+from secaudit.tools.scanners.interface import CancelToken, FileRef, ScanContext, ScannerError
 
 __all__ = ["ScanSnapshot", "ScannerVerifier", "Verifier", "evaluate", "syntax_error"]
 
@@ -107,7 +107,6 @@ class ScannerVerifier:
     def __init__(self, *, timeout_seconds: float = 120.0, options: Mapping[str, Any] | None = None) -> None:
         self.timeout_seconds = timeout_seconds
         self.options = dict(options or {})
-        load_builtin_scanners()
 
     def scan(self, root: Path, finding: Finding, paths: Sequence[str]) -> ScanSnapshot:
         try:

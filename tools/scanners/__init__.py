@@ -1,5 +1,7 @@
-"""Scanner plug-ins behind one interface (`secaudit.tools.scanners.interface`)."""
+"""Scanner plug-ins behind one interface (`secaudit.tools.scanners.interface`), registered in
+`secaudit.tools.scanners.builtin`."""
 
+from secaudit.tools.scanners.builtin import SCANNERS, get_scanner
 from secaudit.tools.scanners.interface import (
     CancelToken,
     FileRef,
@@ -10,12 +12,10 @@ from secaudit.tools.scanners.interface import (
     ScannerError,
     ScannerUnavailable,
     ScanResult,
-    available_scanners,
-    get_scanner,
-    register_scanner,
 )
 
 __all__ = [
+    "SCANNERS",
     "CancelToken",
     "FileRef",
     "FileSkip",
@@ -25,7 +25,5 @@ __all__ = [
     "Scanner",
     "ScannerError",
     "ScannerUnavailable",
-    "available_scanners",
     "get_scanner",
-    "register_scanner",
 ]

@@ -33,7 +33,6 @@ from secaudit.tools.scanners.interface import (
     Scanner,
     ScannerUnavailable,
     ScanResult,
-    register_scanner,
 )
 from secaudit.tools.store import Store
 
@@ -301,6 +300,3 @@ def _npm_notes(ctx: ScanContext, audit: DepAuditResult) -> list[str]:
             for a in extra
         )
     return notes
-
-
-register_scanner(_SCANNER, DepsScanner)

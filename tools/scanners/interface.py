@@ -31,9 +31,6 @@ __all__ = [
     "Scanner",
     "ScannerError",
     "ScannerUnavailable",
-    "available_scanners",
-    "get_scanner",
-    "register_scanner",
 ]
 
 
@@ -122,25 +119,3 @@ class Scanner(abc.ABC):
     @abc.abstractmethod
     def scan(self, ctx: ScanContext, files: Sequence[FileRef]) -> ScanResult:
         """Scan `files`; check `ctx.cancel` between units of work and return by `ctx.deadline`."""
-
-
-_REGISTRY: dict[str, Callable[[], Scanner]] = {}
-_LOCK = threading.Lock()
-
-
-def register_scanner(name: str, factory: Callable[[], Scanner]) -> None:
-    with _LOCK:
-        _REGISTRY[name] = factory
-
-
-def available_scanners() -> dict[str, Callable[[], Scanner]]:
-    with _LOCK:
-        return dict(_REGISTRY)
-
-
-def get_scanner(name: str) -> Scanner:
-    with _LOCK:
-        factory = _REGISTRY.get(name)
-    if factory is None:
-        raise ScannerError(f"unknown scanner {name!r}; available: {', '.join(sorted(_REGISTRY)) or 'none'}")
-    return factory()

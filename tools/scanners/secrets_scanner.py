@@ -40,7 +40,6 @@ from secaudit.tools.scanners.interface import (
     Scanner,
     ScannerError,
     ScanResult,
-    register_scanner,
 )
 from secaudit.tools.scanners.secrets_detect import (
     KINDS,
@@ -312,6 +311,3 @@ def _outcome_from_cache(rel: str, digest: str, value: dict[str, Any]) -> FileOut
         skip=value.get("skip"),
         dismissed={str(k): int(v) for k, v in dict(value.get("dismissed", {})).items()},
     )
-
-
-register_scanner(SecretsScanner.name, SecretsScanner)
