@@ -64,8 +64,14 @@ def refs(root: Path) -> list[FileRef]:
     return out
 
 
-def context(root: Path, **options: object) -> ScanContext:
-    return ScanContext(root=root, cancel=CancelToken(), deadline=time.monotonic() + 60, options=options)
+def context(root: Path, store: Store | None = None, **options: object) -> ScanContext:
+    return ScanContext(
+        root=root,
+        cancel=CancelToken(),
+        deadline=time.monotonic() + 60,
+        options=DepsScanner.Options.parse("deps", options),
+        store=store,
+    )
 
 
 def test_registered() -> None:

@@ -117,7 +117,7 @@ def scan(root: Path, db: AdvisoryDB, online: object) -> list[str]:
         root=root,
         cancel=CancelToken(),
         deadline=time.monotonic() + 60,
-        options={"advisory_db": db, "online": online},
+        options=DepsScanner.Options.parse("deps", {"advisory_db": db, "online": online}),
     )
     result = DepsScanner().scan(ctx, refs(root))
     # The offline result stands whatever the online backend did.
@@ -340,7 +340,7 @@ def test_without_a_lockfile_npm_audit_is_not_run(tmp_path: Path, db: AdvisoryDB)
         root=root,
         cancel=CancelToken(),
         deadline=time.monotonic() + 60,
-        options={"advisory_db": db, "online": "npm"},
+        options=DepsScanner.Options.parse("deps", {"advisory_db": db, "online": "npm"}),
     )
     result = DepsScanner().scan(ctx, refs(root))
     assert (

@@ -1,15 +1,18 @@
 """Scanner plug-ins behind one interface (`secaudit.tools.scanners.interface`), registered in
 `secaudit.tools.scanners.builtin`."""
 
-from secaudit.tools.scanners.builtin import SCANNERS, get_scanner
+from secaudit.tools.scanners.builtin import SCANNERS, get_scanner, validate_scanner_options
 from secaudit.tools.scanners.interface import (
     CancelToken,
     FileRef,
     FileSkip,
+    NoOptions,
     ResultCache,
     ScanContext,
     Scanner,
     ScannerError,
+    ScannerOptions,
+    ScannerOptionsError,
     ScannerUnavailable,
     ScanResult,
 )
@@ -19,11 +22,15 @@ __all__ = [
     "CancelToken",
     "FileRef",
     "FileSkip",
+    "NoOptions",
     "ResultCache",
     "ScanContext",
     "ScanResult",
     "Scanner",
     "ScannerError",
+    "ScannerOptions",
+    "ScannerOptionsError",
     "ScannerUnavailable",
     "get_scanner",
+    "validate_scanner_options",
 ]

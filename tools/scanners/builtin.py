@@ -2,14 +2,18 @@
 
 A new scanner is one `SCANNERS.register` line here (by reference: the module is imported on first
 use, not when the server starts) and a class implementing `secaudit.tools.scanners.interface.Scanner`.
+
+`validate_scanner_options` turns configured values (per scanner name) into each scanner's frozen `Options`.
 """
 
 from __future__ import annotations
 
-from secaudit.tools.plugins import Registry
-from secaudit.tools.scanners.interface import Scanner, ScannerError
+from collections.abc import Mapping
 
-__all__ = ["SCANNERS", "get_scanner"]
+from secaudit.tools.plugins import Registry
+from secaudit.tools.scanners.interface import Scanner, ScannerError, ScannerOptions, ScannerOptionsError
+
+__all__ = ["SCANNERS", "get_scanner", "validate_scanner_options"]
 
 SCANNERS: Registry[Scanner] = Registry("scanner", Scanner)
 SCANNERS.register("bandit", "secaudit.tools.scanners.bandit_scanner:BanditScanner")
@@ -25,3 +29,29 @@ def get_scanner(name: str) -> Scanner:
             f"unknown scanner {name!r}; available: {', '.join(sorted(SCANNERS.names())) or 'none'}"
         )
     return SCANNERS.get(name)()
+
+
+def validate_scanner_options(
+    configured: Mapping[str, ScannerOptions | Mapping[str, object]] | None,
+) -> dict[str, ScannerOptions]:
+    """Each configured scanner's options, validated into its own `Options` type.
+
+    ScannerOptionsError for options of a scanner that is not registered, an unknown option, or a
+    value of the wrong type."""
+    out: dict[str, ScannerOptions] = {}
+    for name, values in (configured or {}).items():
+        if name not in SCANNERS:
+            raise ScannerOptionsError(
+                f"options given for unknown scanner {name[:60]!r}; "
+                f"available: {', '.join(sorted(SCANNERS.names()))}"
+            )
+        kind = SCANNERS.get(name).Options
+        if isinstance(values, ScannerOptions):
+            if not isinstance(values, kind):
+                raise ScannerOptionsError(
+                    f"{name} scanner options must be {kind.__name__}, not {type(values).__name__}"
+                )
+            out[name] = values
+        else:
+            out[name] = kind.parse(name, values)
+    return out
