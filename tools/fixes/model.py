@@ -7,6 +7,8 @@ and applies it under the safe-write rules.
 
 A `Fixer` is the fix-generator plug-in of one scanner: registered under that scanner's name in
 `secaudit.tools.fixes.generators.FIXERS`, it picks the generator for each of the scanner's rules.
+A generator reads a finding's `properties` only through its scanner's contract model
+(`secaudit.tools.scanners.contracts`), so a scanner change that breaks a fix fails loudly.
 """
 
 from __future__ import annotations

@@ -45,6 +45,7 @@ from secaudit.tools.fixes.model import (
     decode_text,
     encode_text,
 )
+from secaudit.tools.scanners.contracts import SecretProperties, read_properties
 
 __all__ = ["SecretsFixer", "env_name_for", "fix_secret", "move_secret_to_env", "secret_matcher"]
 
@@ -254,25 +255,17 @@ def fix_secret(finding: Finding, view: RepoView, *, secret_key: bytes | None = N
     data = view.read(finding.path)
     if data is None:
         raise FixNotApplicable(f"{finding.path} no longer exists; run the audit again")
-    hint = finding.properties.get("env_name")
-    preview = next(
-        (
-            v
-            for k in ("preview", "masked", "masked_preview")
-            if isinstance(v := finding.properties.get(k), str)
-        ),
-        None,
-    )
-    secret_id = finding.properties.get("secret_id")
+    props = read_properties(SecretProperties, finding)
+    preview, secret_id = props.preview, props.secret_id
     matcher = (
         secret_matcher(secret_id, secret_key, preview)
-        if secret_key and isinstance(secret_id, str) and re.fullmatch(r"[0-9a-fA-F]{8,64}", secret_id)
+        if secret_key and secret_id is not None and re.fullmatch(r"[0-9a-fA-F]{8,64}", secret_id)
         else None
     )
     new_source, name, raw = move_secret_to_env(
         decode_text(data),
         finding.start_line,
-        env_name_for(hint) if isinstance(hint, str) else None,
+        env_name_for(props.env_name) if props.env_name is not None else None,
         preview=preview,
         matcher=matcher,
     )
