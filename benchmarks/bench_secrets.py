@@ -6,7 +6,7 @@ Prints, in one run:
   - our cold scan (2 workers, empty cache), our re-scan after one file changed (SQLite cache),
   - their ratios to detect-secrets' time, and the findings each reports on this clean codebase
     (every one is a false positive: the false-positive measure),
-  - a parity check: our scanner in detect-secrets mode (`secrets_tuned=False`) must report the
+  - a parity check: our scanner in detect-secrets mode (`tuned=False`) must report the
     same (file, type, line) set as detect-secrets, once repeated values are folded as it does.
 
 Targets: cold <= 0.25x, re-scan <= 0.02x, findings <= detect-secrets'.
@@ -133,7 +133,9 @@ def scan(files: list[FileRef], root: Path, cache: SqliteCache | None, **options:
         deadline=time.monotonic() + 3600,
         cache=cache,
         workers=2,
-        options={"secret_key": b"bench-key-0123456789abcdef", **options},
+        options=SecretsScanner.Options.parse(
+            "secrets", {"secret_key": b"bench-key-0123456789abcdef", **options}
+        ),
     )
     start = time.perf_counter()
     result = scanner.scan(ctx, selected)
@@ -204,7 +206,7 @@ def main() -> int:
             f"false-positive measure on clean Django: detect-secrets={ds_count} ours={len(cold.findings)} "
             f"({'OK' if len(cold.findings) <= ds_count else 'MORE'})"
         )
-        raw_time, raw = scan(files, tree, None, secrets_tuned=False)
+        raw_time, raw = scan(files, tree, None, tuned=False)
         theirs = {(f, s["type"], s["line_number"]) for f, v in ds_results.items() for s in v}
         ours = folded(raw.findings)
         print(

@@ -103,8 +103,8 @@ def build_context(settings: Settings) -> AppContext:
         scanner_timeout_seconds=settings.scanner_timeout_seconds,
         cache_days=settings.cache_days,
         scanner_options={
-            "secret_key": secret_key,
-            **({"online": list(settings.deps_online)} if settings.deps_online else {}),
+            "secrets": {"secret_key": secret_key},
+            **({"deps": {"online": settings.deps_online}} if settings.deps_online else {}),
         },
     )
     app = AppContext(
@@ -152,9 +152,9 @@ def build_fix_service(
     """File locks in a private folder beside the store, or Redis locks when Redis is configured;
     the backup key beside the store; interrupted fixes repaired and old backups purged at start.
 
-    Verification re-runs the finding's scanner with the audit's scanner options (advisory database,
-    secrets key); a verified fix marks the finding fixed in the findings store (with the fix id),
-    and reverting that fix opens it again."""
+    Verification re-runs the finding's scanner with the store (advisory database) and the audit's
+    scanner options (secrets key); a verified fix marks the finding fixed in the findings store
+    (with the fix id), and reverting that fix opens it again."""
     from secaudit.tools.fixes.generators import generator_for
     from secaudit.tools.fixes.locks import FileLocker, Locker, RedisLocker
     from secaudit.tools.fixes.vault import BlobCipher
@@ -172,7 +172,8 @@ def build_fix_service(
         locker=locker,
         verifier=ScannerVerifier(
             timeout_seconds=settings.scanner_timeout_seconds,
-            options=audit.scanner_options if audit is not None else {"store": store},
+            store=store,
+            options=audit.scanner_options if audit is not None else None,
         ),
         on_verified=None if findings is None else functools.partial(_mark_fixed, findings),
         on_reverted=None if findings is None else findings.reopen_after_revert,

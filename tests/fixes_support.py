@@ -60,7 +60,7 @@ def import_osv(store: Store, folder: Path) -> None:
 
 def scanner_verifier(store: Store) -> ScannerVerifier:
     """The real verifier over the registered scanners, with the options the audit gives them."""
-    return ScannerVerifier(timeout_seconds=120, options={"store": store})
+    return ScannerVerifier(timeout_seconds=120, store=store)
 
 
 class PredicateVerifier:

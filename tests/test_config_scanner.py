@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from secaudit.tools.scanners.builtin import get_scanner
 from secaudit.tools.scanners.config_scanner import RULES, ConfigScanner
-from secaudit.tools.scanners.interface import CancelToken, FileRef, ScanContext, ScanResult, get_scanner
+from secaudit.tools.scanners.interface import CancelToken, FileRef, ScanContext, ScanResult
 
 RNG = random.Random(4242)
 

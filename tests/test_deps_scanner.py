@@ -10,17 +10,12 @@ from pathlib import Path
 import pytest
 
 from secaudit.tools.advisories import AdvisoryDB
-from secaudit.tools.deps import Dependency
+from secaudit.tools.deps import AdvisoryBackendUnavailable, Dependency
 from secaudit.tools.deps.online import pip_audit_check
 from secaudit.tools.findings.model import Severity
+from secaudit.tools.scanners.builtin import SCANNERS
 from secaudit.tools.scanners.deps import DepsScanner
-from secaudit.tools.scanners.interface import (
-    CancelToken,
-    FileRef,
-    ScanContext,
-    ScannerUnavailable,
-    available_scanners,
-)
+from secaudit.tools.scanners.interface import CancelToken, FileRef, ScanContext, ScannerUnavailable
 from secaudit.tools.store import Store
 
 OSV = {
@@ -69,12 +64,18 @@ def refs(root: Path) -> list[FileRef]:
     return out
 
 
-def context(root: Path, **options: object) -> ScanContext:
-    return ScanContext(root=root, cancel=CancelToken(), deadline=time.monotonic() + 60, options=options)
+def context(root: Path, store: Store | None = None, **options: object) -> ScanContext:
+    return ScanContext(
+        root=root,
+        cancel=CancelToken(),
+        deadline=time.monotonic() + 60,
+        options=DepsScanner.Options.parse("deps", options),
+        store=store,
+    )
 
 
 def test_registered() -> None:
-    assert "deps" in available_scanners()
+    assert "deps" in SCANNERS.names()
 
 
 def test_findings_per_package_version_advisory(tmp_path: Path, db: AdvisoryDB, store: Store) -> None:
@@ -130,7 +131,7 @@ def test_pip_audit_offline_is_never_reported_clean() -> None:
     )
     try:
         result = pip_audit_check([dep], service="pypi", timeout=60)
-    except ScannerUnavailable as exc:
+    except AdvisoryBackendUnavailable as exc:
         # Offline (the normal case on build machines): pip-audit printed "No known vulnerabilities
         # found" having audited nothing; we must say so.
         assert "offline" in str(exc)

@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 
 from secaudit.tools.advisories import AdvisoryDB
+from secaudit.tools.deps.interface import AdvisoryBackendUnavailable
 from secaudit.tools.deps.npm_audit import npm_audit_check, parse_npm_audit
 from secaudit.tools.scanners.deps import DepsScanner
-from secaudit.tools.scanners.interface import CancelToken, FileRef, ScanContext, ScannerUnavailable
+from secaudit.tools.scanners.interface import CancelToken, FileRef, ScanContext
 from secaudit.tools.store import Store
 
 FIXTURES = Path(__file__).parent / "fixtures" / "npm_audit"
@@ -116,7 +117,7 @@ def scan(root: Path, db: AdvisoryDB, online: object) -> list[str]:
         root=root,
         cancel=CancelToken(),
         deadline=time.monotonic() + 60,
-        options={"advisory_db": db, "online": online},
+        options=DepsScanner.Options.parse("deps", {"advisory_db": db, "online": online}),
     )
     result = DepsScanner().scan(ctx, refs(root))
     # The offline result stands whatever the online backend did.
@@ -183,7 +184,7 @@ def test_parser_reads_a_v1_lockfile_and_a_clean_answer() -> None:
     ],
 )
 def test_parser_error_shapes_are_never_a_clean_result(name: str, reason: str) -> None:
-    with pytest.raises(ScannerUnavailable) as info:
+    with pytest.raises(AdvisoryBackendUnavailable) as info:
         parse_npm_audit(fixture(name), lock=LOCK)
     message = info.value.message
     assert message.startswith("npm audit did not answer: ") and reason in message
@@ -192,16 +193,18 @@ def test_parser_error_shapes_are_never_a_clean_result(name: str, reason: str) ->
 
 
 def test_parser_other_errors_give_a_short_reason_without_paths() -> None:
-    with pytest.raises(ScannerUnavailable) as info:
+    with pytest.raises(AdvisoryBackendUnavailable) as info:
         parse_npm_audit(fixture("error_enolock.json"))
     assert "ENOLOCK This command requires an existing lockfile" in info.value.message
     assert "/tmp/" not in info.value.message and "<path>" in info.value.message
     for stdout in ("", "not json", "[1, 2]", "{" * 5000):
-        with pytest.raises(ScannerUnavailable, match="npm audit did not answer: npm printed no audit report"):
+        with pytest.raises(
+            AdvisoryBackendUnavailable, match="npm audit did not answer: npm printed no audit report"
+        ):
             parse_npm_audit(
                 stdout, stderr="npm error A complete log of this run can be found in: /root/x.log"
             )
-    with pytest.raises(ScannerUnavailable, match=r"could not be resolved \(ENOTFOUND"):
+    with pytest.raises(AdvisoryBackendUnavailable, match=r"could not be resolved \(ENOTFOUND"):
         parse_npm_audit("", stderr="npm error getaddrinfo ENOTFOUND registry.npmjs.org")
 
 
@@ -311,7 +314,7 @@ def test_npm_not_on_path_is_a_clear_note(
         in notes
     )
     assert any("unknown backend 'nonsense'" in n for n in notes)
-    with pytest.raises(ScannerUnavailable, match="not on PATH"):
+    with pytest.raises(AdvisoryBackendUnavailable, match="not on PATH"):
         npm_audit_check(repo, "package-lock.json")
 
 
@@ -320,12 +323,12 @@ def test_npm_backend_refuses_unsafe_files(repo: Path, tmp_path: Path) -> None:
     outside.write_text(json.dumps(LOCK))
     (repo / "sub").mkdir()
     (repo / "sub" / "package-lock.json").symlink_to(outside)
-    with pytest.raises(ScannerUnavailable, match="symbolic link leading outside"):
+    with pytest.raises(AdvisoryBackendUnavailable, match="symbolic link leading outside"):
         npm_audit_check(repo, "sub/package-lock.json", npm="/bin/false")
-    with pytest.raises(ScannerUnavailable, match="needs a package-lock.json"):
+    with pytest.raises(AdvisoryBackendUnavailable, match="needs a package-lock.json"):
         npm_audit_check(repo, "package.json", npm="/bin/false")
     (repo / "package-lock.json").write_text("{not json")
-    with pytest.raises(ScannerUnavailable, match="not valid JSON"):
+    with pytest.raises(AdvisoryBackendUnavailable, match="not valid JSON"):
         npm_audit_check(repo, "package-lock.json", npm="/bin/false")
 
 
@@ -337,7 +340,7 @@ def test_without_a_lockfile_npm_audit_is_not_run(tmp_path: Path, db: AdvisoryDB)
         root=root,
         cancel=CancelToken(),
         deadline=time.monotonic() + 60,
-        options={"advisory_db": db, "online": "npm"},
+        options=DepsScanner.Options.parse("deps", {"advisory_db": db, "online": "npm"}),
     )
     result = DepsScanner().scan(ctx, refs(root))
     assert (

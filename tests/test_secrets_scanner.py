@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from secaudit.tools.scanners.interface import CancelToken, FileRef, ScanContext, ScanResult, get_scanner
+from secaudit.tools.scanners.builtin import get_scanner
+from secaudit.tools.scanners.interface import CancelToken, FileRef, ScanContext, ScanResult
 from secaudit.tools.scanners.secrets_detect import mask_value
 from secaudit.tools.scanners.secrets_scanner import SecretsScanner
 
@@ -123,7 +124,7 @@ def run(
         deadline=time.monotonic() + 120,
         cache=cache,
         workers=workers,
-        options={"secret_key": KEY, **options},
+        options=SecretsScanner.Options.parse("secrets", {"secret_key": KEY, **options}),
     )
     return scanner.scan(ctx, [f for f in refs(root) if scanner.selects(f)])
 
@@ -198,7 +199,7 @@ def test_guesses_in_test_paths_are_dismissed_but_token_formats_are_not(tmp_path:
     result = run(tmp_path)
     assert [f.rule_id for f in result.findings] == ["secrets.github-token"]
     assert any("test-path=" in note for note in result.notes)
-    assert {f.rule_id for f in run(tmp_path, secrets_include_tests=True).findings} == {
+    assert {f.rule_id for f in run(tmp_path, include_tests=True).findings} == {
         "secrets.github-token",
         "secrets.keyword",
     }
@@ -306,13 +307,13 @@ def test_cancelled_scan_reports_every_file_as_skipped_not_clean(tmp_path: Path) 
 
 
 def test_detect_secrets_mode_matches_the_library_on_its_own_kinds(tmp_path: Path) -> None:
-    """secrets_tuned=False reports what detect-secrets itself would (placeholders included)."""
+    """tuned=False reports what detect-secrets itself would (placeholders included)."""
     from detect_secrets.core.scan import scan_file
     from detect_secrets.settings import transient_settings
 
     lines = [t.format(v=v) for t, v in POSITIVES.values()] + list(NEGATIVES.values())
     (tmp_path / "mixed.py").write_text("".join(lines))
-    ours = {(f.properties["kind"], f.start_line) for f in run(tmp_path, secrets_tuned=False).findings}
+    ours = {(f.properties["kind"], f.start_line) for f in run(tmp_path, tuned=False).findings}
     plugins = [
         {"name": n}
         for n in (

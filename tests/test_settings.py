@@ -78,7 +78,7 @@ def test_deps_online_backends(tmp_path: Path) -> None:
     assert s.deps_online == ("pypi", "npm")
     app = build_context(s)
     try:
-        assert app.audit is not None and app.audit.scanner_options["online"] == ["pypi", "npm"]
+        assert app.audit is not None and app.audit.scanner_options["deps"].online == ("pypi", "npm")
     finally:
         app.close()
     with pytest.raises(ConfigError, match="SECAUDIT_DEPS_ONLINE"):

@@ -4,19 +4,49 @@ Every error a service raises on purpose derives from `SecauditError`. The MCP ed
 clear tool error (its message is shown to the caller as is), the CLI into exit code 2; anything else
 is a bug, reported to the caller as a generic message with a correlation id.
 
-    SecauditError                   base: the message is safe to show (no secret, no outside path)
-    ├── ConfigError                 a setting or environment variable is invalid
-    ├── InvalidInput                a caller-supplied value is refused (what, and what is accepted)
-    │   └── PathNotAllowed          a path outside the allowed roots, or through a link leading out
-    ├── NotFound                    the id or uuid names nothing
-    ├── Conflict                    optimistic concurrency lost, or content changed since planned
-    ├── StoreError                  the database cannot be opened, is corrupt, or is incompatible
-    │   └── IncompatibleSchema      an existing table (e.g. the shared `tasks`) does not fit our contract
-    ├── RateLimited                 too many calls; `retry_after` seconds
-    ├── PermissionDenied            the caller lacks the scope a tool needs
-    ├── Cancelled                   the caller cancelled a long operation
-    └── ScannerError                (secaudit.tools.scanners.interface) a scanner failed as a whole
-        └── ScannerUnavailable      its backend is missing or does not answer (e.g. offline)
+    SecauditError                    base: the message is safe to show (no secret, no outside path)
+    ├── ConfigError                  a setting or environment variable is invalid
+    │   └── ScannerOptionsError      (tools/scanners/interface.py) a scanner option is unknown or of
+    │                                the wrong type; also a ScannerError
+    ├── InvalidInput                 a caller-supplied value is refused (what, and what is accepted)
+    │   ├── PathNotAllowed           a path outside the allowed roots, or through a link leading out
+    │   ├── MissingFolder            (tools/fixes/safe_write.py) a folder on a fix's path does not exist
+    │   ├── AdvisoryFormatError      (tools/advisories/model.py) one OSV record is malformed; also an
+    │   │                            AdvisoryError
+    │   ├── FixNotApplicable         (tools/fixes/errors.py) no safe mechanical fix here; the message
+    │   │                            says what to do by hand; also a FixError
+    │   └── FindingPropertiesError   (tools/scanners/contracts.py) a finding's properties do not fit
+    │                                what its fix reads
+    ├── NotFound                     the id or uuid names nothing
+    │   └── PluginNotFound           (tools/plugins.py) no plug-in of that kind has that name
+    ├── Conflict                     optimistic concurrency lost, or content changed since planned
+    ├── StoreError                   the database cannot be opened, is corrupt, or is incompatible
+    │   └── IncompatibleSchema       an existing table (e.g. the shared `tasks`) does not fit our contract
+    ├── RateLimited                  too many calls; `retry_after` seconds
+    ├── RateLimiterUnavailable       (tools/ratelimit/limiter.py) the shared rate-limit store failed
+    │                                and the policy is to refuse calls until it answers
+    ├── PermissionDenied             the caller lacks the scope a tool needs
+    ├── Cancelled                    the caller cancelled a long operation
+    ├── ScannerError                 (tools/scanners/interface.py) a scanner failed as a whole
+    │   ├── ScannerUnavailable       (tools/scanners/interface.py) its backend is missing or does
+    │   │                            not answer (e.g. offline)
+    │   └── ScannerOptionsError      (see ConfigError)
+    ├── SourceError                  (tools/deps/interface.py) one manifest or lockfile cannot be used;
+    │                                the dependency audit goes on without it
+    ├── AdvisoryBackendUnavailable   (tools/deps/interface.py) an online advisory backend (pip-audit's
+    │                                services, `npm audit`) did not answer; the offline result stands
+    ├── AdvisoryError                (tools/advisories/model.py) base of the advisory database's errors
+    │   ├── AdvisoryFormatError      (see InvalidInput)
+    │   └── DatabaseUpdateFailed     (tools/advisories/model.py) `db update` could not download a
+    │                                dump; nothing was changed
+    └── FixError                     (tools/fixes/errors.py) what the fix service refuses or fails on
+        ├── FixNotApplicable         (see InvalidInput)
+        └── BackupUnavailable        (tools/fixes/errors.py) the previous bytes of a fix are gone
+                                     (retention, or a missing key file): no automatic revert
+
+Every subclass defined anywhere in `secaudit.tools` or `secaudit.server` is drawn here; a test
+(tests/tools/test_errors.py) imports every module and fails on a class this tree does not name.
+Classes without a module named are defined in this module.
 
 Each error carries a short machine-readable `code` beside its message.
 """

@@ -1,4 +1,5 @@
-"""Pure checks on request parts: Host, Origin, and the JSON-RPC body. No I/O, easy to test alone."""
+"""Pure reading and checks of request parts: headers, Host, Origin, and the JSON-RPC body. No I/O,
+easy to test alone."""
 
 from __future__ import annotations
 
@@ -8,10 +9,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import pydantic_core
+from starlette.types import Scope
 
 __all__ = [
     "BodyProblem",
     "JsonRpcMessage",
+    "client_address",
+    "header",
+    "header_values",
     "is_loopback",
     "loopback_hosts",
     "loopback_origins",
@@ -19,6 +24,21 @@ __all__ = [
     "normalize_origin",
     "parse_jsonrpc",
 ]
+
+
+def header_values(scope: Scope, name: bytes) -> list[str]:
+    return [v.decode("latin-1") for k, v in scope.get("headers", ()) if k == name]
+
+
+def header(scope: Scope, name: bytes) -> str | None:
+    values = header_values(scope, name)
+    return values[0] if values else None
+
+
+def client_address(scope: Scope) -> str | None:
+    client = scope.get("client")
+    return str(client[0]) if client else None
+
 
 # RFC 3986 reg-name restricted to DNS letters, or an IPv4 literal, or a bracketed IPv6 literal;
 # then an optional port of 1-5 digits. Anything else (userinfo, spaces, a path) is refused.

@@ -21,7 +21,6 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from secaudit.tools.audit.cache import StoreCache, prune_cache
 from secaudit.tools.audit.walker import check_paths, walk
@@ -30,16 +29,15 @@ from secaudit.tools.findings.model import Finding
 from secaudit.tools.findings.records import RunRecord, RunSkip, RunStatus, ScannerCoverage
 from secaudit.tools.findings.service import FindingsService, RunCoverage
 from secaudit.tools.paths import confine_dir
-from secaudit.tools.scanners.builtin import load_builtin_scanners
+from secaudit.tools.scanners.builtin import SCANNERS, get_scanner, validate_scanner_options
 from secaudit.tools.scanners.interface import (
     CancelToken,
     ScanContext,
     Scanner,
     ScannerError,
+    ScannerOptions,
     ScannerUnavailable,
     ScanResult,
-    available_scanners,
-    get_scanner,
 )
 from secaudit.tools.store import Store
 
@@ -92,12 +90,13 @@ class AuditService:
         max_files: int,
         workers: int = 0,
         scanner_timeout_seconds: float = 900.0,
-        scanner_options: Mapping[str, Any] | None = None,
+        scanner_options: Mapping[str, ScannerOptions | Mapping[str, object]] | None = None,
         cache_days: int = 30,
     ) -> None:
+        """`scanner_options`: per scanner name, its options (validated here, once: an unknown
+        scanner, option or a wrong value is a ScannerOptionsError before any audit runs)."""
         self.store = store
-        # Handed to every scanner: the store (for the advisory database) and keys it may need.
-        self.scanner_options: dict[str, Any] = {"store": store, **(scanner_options or {})}
+        self.scanner_options = validate_scanner_options(scanner_options)
         self.findings = findings
         self.allowed_roots = list(allowed_roots)
         self.max_file_bytes = max_file_bytes
@@ -105,10 +104,13 @@ class AuditService:
         self.workers = workers
         self.scanner_timeout = scanner_timeout_seconds
         self.cache_days = cache_days
-        load_builtin_scanners()
+
+    def options_for(self, scanner: Scanner) -> ScannerOptions:
+        configured = self.scanner_options.get(scanner.name)
+        return configured if configured is not None else scanner.Options()
 
     def scanner_names(self) -> list[str]:
-        return sorted(available_scanners())
+        return sorted(SCANNERS.names())
 
     def resolve_scanners(self, names: Sequence[str] | None) -> list[Scanner]:
         known = self.scanner_names()
@@ -189,7 +191,8 @@ class AuditService:
                 cache=cache,
                 progress=tracker.add,
                 workers=self.workers,
-                options=self.scanner_options,
+                options=self.options_for(scanner),
+                store=self.store,
             )
             version = ""
             error: str | None = None

@@ -9,6 +9,7 @@ from secaudit.tools.deps.audit import (
     discover_manifests,
 )
 from secaudit.tools.deps.interface import (
+    AdvisoryBackendUnavailable,
     Dependency,
     DependencySource,
     FileNote,
@@ -19,6 +20,7 @@ from secaudit.tools.deps.interface import (
 
 __all__ = [
     "DEFAULT_EXCLUDED_DIRS",
+    "AdvisoryBackendUnavailable",
     "DepAuditResult",
     "Dependency",
     "DependencySource",

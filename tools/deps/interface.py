@@ -5,7 +5,12 @@ declares. It never installs, builds, executes or fetches anything: it only reads
 audited root, through `SourceContext.read_text`, which refuses links leading out of the root, FIFOs
 and devices, and oversized files.
 
-    SourceError          one file cannot be used (malformed, unreadable, unsafe); the audit goes on
+    SourceError                 one file cannot be used (malformed, unreadable, unsafe); the audit goes on
+    AdvisoryBackendUnavailable  an online advisory backend (pip-audit's services, `npm audit`) did not
+                                answer or cannot run; the offline result stands
+
+The dependency audit knows nothing of scanners: the `deps` scanner (`tools/scanners/deps.py`) turns
+these errors into coverage notes or `ScannerUnavailable`.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import ClassVar
 from secaudit.tools.errors import SecauditError
 
 __all__ = [
+    "AdvisoryBackendUnavailable",
     "Dependency",
     "DependencySource",
     "FileNote",
@@ -32,6 +38,12 @@ class SourceError(SecauditError):
     """One manifest or lockfile could not be used; the message says which and why."""
 
     code = "dependency_source_error"
+
+
+class AdvisoryBackendUnavailable(SecauditError):
+    """An online advisory backend did not answer or cannot run; the message says why, in one line."""
+
+    code = "advisory_backend_unavailable"
 
 
 @dataclass(frozen=True)

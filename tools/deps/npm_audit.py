@@ -27,10 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from secaudit.tools.scanners.interface import ScannerUnavailable
 from secaudit.tools.text import clean_line
 
-from .interface import SourceError
+from .interface import AdvisoryBackendUnavailable, SourceError
 from .safe_io import is_regular_within, read_bytes_within, safe_relpath
 
 __all__ = ["NpmAdvisory", "NpmAuditResult", "npm_audit_check", "parse_npm_audit"]
@@ -100,8 +99,8 @@ def _short_reason(data: Mapping[str, Any] | None, stderr: str) -> str:
     return clean_line(reason, 200)
 
 
-def _unavailable(reason: str) -> ScannerUnavailable:
-    return ScannerUnavailable(f"npm audit did not answer: {reason}; the offline result stands")
+def _unavailable(reason: str) -> AdvisoryBackendUnavailable:
+    return AdvisoryBackendUnavailable(f"npm audit did not answer: {reason}; the offline result stands")
 
 
 def _node(lock: Mapping[str, Any] | None, path: str) -> Mapping[str, Any] | None:
@@ -133,7 +132,7 @@ def parse_npm_audit(
     stdout: str | bytes, *, lockfile: str = "package-lock.json", lock: Mapping[str, Any] | None = None,
     stderr: str = "",
 ) -> NpmAuditResult:  # fmt: skip
-    """npm 7+ `npm audit --json` output -> advisories; ScannerUnavailable for npm's error shapes.
+    """npm 7+ `npm audit --json` output -> advisories; AdvisoryBackendUnavailable for npm's error shapes.
 
     `lock` (the parsed lockfile) gives the installed version behind each install path npm names.
     """
@@ -210,26 +209,32 @@ def npm_audit_check(
 ) -> NpmAuditResult:
     """Run `npm audit` on a private copy of `lockfile` (repo-relative) and its package.json.
 
-    ScannerUnavailable (with a one-line reason) when npm is missing, the files cannot be read, npm
+    AdvisoryBackendUnavailable (with a one-line reason) when npm is missing, the files cannot be read, npm
     does not answer within `timeout`, or it answers with an error.
     """
     rel = safe_relpath(lockfile)
     base = rel.rsplit("/", 1)[-1]
     if base not in _LOCKFILES:
-        raise ScannerUnavailable(f"npm audit needs a package-lock.json or npm-shrinkwrap.json, not {rel}")
+        raise AdvisoryBackendUnavailable(
+            f"npm audit needs a package-lock.json or npm-shrinkwrap.json, not {rel}"
+        )
     exe = npm or shutil.which("npm")
     if not exe:
-        raise ScannerUnavailable("npm audit did not run: `npm` is not on PATH; the offline result stands")
+        raise AdvisoryBackendUnavailable(
+            "npm audit did not run: `npm` is not on PATH; the offline result stands"
+        )
     manifest = f"{rel.rsplit('/', 1)[0]}/package.json" if "/" in rel else "package.json"
     try:
         lock_bytes = read_bytes_within(root, rel)
         manifest_bytes = read_bytes_within(root, manifest) if is_regular_within(root, manifest) else None
     except SourceError as exc:
-        raise ScannerUnavailable(f"npm audit did not run: {exc.message}; the offline result stands") from None
+        raise AdvisoryBackendUnavailable(
+            f"npm audit did not run: {exc.message}; the offline result stands"
+        ) from None
     try:
         lock = json.loads(lock_bytes.decode("utf-8-sig"))
     except (ValueError, RecursionError):
-        raise ScannerUnavailable(f"npm audit did not run: {rel} is not valid JSON") from None
+        raise AdvisoryBackendUnavailable(f"npm audit did not run: {rel} is not valid JSON") from None
     with tempfile.TemporaryDirectory(prefix="secaudit-npm-audit-") as tmp:
         work = Path(tmp, "project")
         work.mkdir(mode=0o700)
@@ -251,7 +256,7 @@ def npm_audit_check(
         except subprocess.TimeoutExpired:
             raise _unavailable(f"no answer within {timeout:.0f}s") from None
         except OSError as exc:
-            raise ScannerUnavailable(
+            raise AdvisoryBackendUnavailable(
                 f"npm audit did not run: npm could not be started ({exc.strerror or 'error'}); "
                 "the offline result stands"
             ) from None

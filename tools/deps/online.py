@@ -20,10 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from secaudit.tools.advisories.names import PYPI
-from secaudit.tools.scanners.interface import ScannerUnavailable
 from secaudit.tools.text import clean_line
 
-from .interface import Dependency
+from .interface import AdvisoryBackendUnavailable, Dependency
 
 __all__ = ["OnlineFinding", "OnlineResult", "pip_audit_check"]
 
@@ -55,10 +54,12 @@ class OnlineResult:
 def pip_audit_check(
     deps: Sequence[Dependency], *, service: str = "pypi", timeout: float = 60.0
 ) -> OnlineResult:
-    """Ask pip-audit's `service` about the pinned PyPI dependencies; ScannerUnavailable when the
+    """Ask pip-audit's `service` about the pinned PyPI dependencies; AdvisoryBackendUnavailable when the
     service does not answer (offline) or pip-audit fails."""
     if service not in _SERVICES:
-        raise ScannerUnavailable(f"unknown pip-audit service {service!r}; use one of {', '.join(_SERVICES)}")
+        raise AdvisoryBackendUnavailable(
+            f"unknown pip-audit service {service!r}; use one of {', '.join(_SERVICES)}"
+        )
     pins = sorted(
         {
             (d.normalized_name, d.version)
@@ -81,18 +82,20 @@ def pip_audit_check(
         try:
             proc = subprocess.run(argv, capture_output=True, timeout=timeout, check=False, cwd=tmp)
         except subprocess.TimeoutExpired:
-            raise ScannerUnavailable(
+            raise AdvisoryBackendUnavailable(
                 f"pip-audit ({service}) did not answer within {timeout:.0f}s; the offline result stands"
             ) from None
         except OSError:
-            raise ScannerUnavailable("pip-audit could not be started; the offline result stands") from None
+            raise AdvisoryBackendUnavailable(
+                "pip-audit could not be started; the offline result stands"
+            ) from None
     try:
         data = json.loads(proc.stdout or b"{}")
     except ValueError:
         data = None
     if not isinstance(data, dict) or not isinstance(data.get("dependencies"), list):
         tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
-        raise ScannerUnavailable(
+        raise AdvisoryBackendUnavailable(
             f"pip-audit ({service}) failed (exit {proc.returncode}: {clean_line(tail[0], 200)}); "
             "the service may be unreachable (offline?). The offline result stands"
         )
@@ -118,7 +121,7 @@ def pip_audit_check(
                 )
     if result.audited == 0:
         # pip-audit says "No known vulnerabilities found" here, having looked at nothing.
-        raise ScannerUnavailable(
+        raise AdvisoryBackendUnavailable(
             f"pip-audit ({service}) audited none of {len(pins)} packages "
             f"({result.skipped[0] if result.skipped else 'no answer'}); the service is unreachable "
             "(offline?). The offline result stands"

@@ -47,9 +47,17 @@ from libcst.metadata import (
 
 from secaudit.tools.findings.model import Finding
 from secaudit.tools.fixes.errors import FixNotApplicable
-from secaudit.tools.fixes.model import FileChange, Proposal, RepoView, decode_text, encode_text
+from secaudit.tools.fixes.model import (
+    FileChange,
+    Fixer,
+    Generator,
+    Proposal,
+    RepoView,
+    decode_text,
+    encode_text,
+)
 
-__all__ = ["BANDIT_FIXES", "CallRewrite", "fix_bandit", "rewrite_calls"]
+__all__ = ["BANDIT_FIXES", "BanditFixer", "CallRewrite", "fix_bandit", "rewrite_calls"]
 
 Imports = list[tuple[str, str | None]]  # (module, name or None for `import module`)
 
@@ -436,3 +444,11 @@ def fix_bandit(finding: Finding, view: RepoView) -> Proposal:
         changes=[FileChange(finding.path, data, encode_text(new_source))],
         notes=notes,
     )
+
+
+class BanditFixer(Fixer):
+    name = "bandit"
+    supported = tuple(sorted(BANDIT_FIXES))
+
+    def generator_for(self, finding: Finding, *, secret_key: bytes | None = None) -> Generator | None:
+        return fix_bandit if finding.rule_id in BANDIT_FIXES else None

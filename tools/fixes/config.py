@@ -23,6 +23,8 @@ from secaudit.tools.findings.model import Finding
 from secaudit.tools.fixes.errors import FixNotApplicable
 from secaudit.tools.fixes.model import (
     FileChange,
+    Fixer,
+    Generator,
     Proposal,
     RepoView,
     decode_text,
@@ -32,6 +34,8 @@ from secaudit.tools.fixes.model import (
 )
 
 __all__ = [
+    "CONFIG_FIXES",
+    "ConfigFixer",
     "add_env_key",
     "add_user_to_dockerfile",
     "ensure_env_ignored",
@@ -170,3 +174,27 @@ def fix_dockerfile_user(finding: Finding, view: RepoView) -> Proposal:
         notes=notes,
         risks=["the container no longer runs as root: ports below 1024 and root-owned paths stop working"],
     )
+
+
+CONFIG_FIXES: dict[str, Generator] = {
+    "config.env-file-not-ignored": fix_env_ignored,
+    "config.docker-root-user": fix_dockerfile_user,
+}
+
+# Config rules whose remedy is not an edit of the working tree: the refusal says what to do.
+_CONFIG_BY_HAND = {
+    "config.env-file-committed": (
+        "git already tracks this file, so ignoring it changes nothing: run `git rm --cached <file>`, "
+        "rotate every secret it held (it stays in the history), then plan again to add it to .gitignore"
+    ),
+}
+
+
+class ConfigFixer(Fixer):
+    name = "config"
+    supported = tuple(sorted(CONFIG_FIXES))
+
+    def generator_for(self, finding: Finding, *, secret_key: bytes | None = None) -> Generator | None:
+        if finding.rule_id in _CONFIG_BY_HAND:
+            raise FixNotApplicable(_CONFIG_BY_HAND[finding.rule_id])
+        return CONFIG_FIXES.get(finding.rule_id)

@@ -43,6 +43,8 @@ from secaudit.tools.findings.model import Finding
 from secaudit.tools.fixes.errors import FixNotApplicable
 from secaudit.tools.fixes.model import (
     FileChange,
+    Fixer,
+    Generator,
     Proposal,
     RepoView,
     decode_text,
@@ -50,9 +52,11 @@ from secaudit.tools.fixes.model import (
     eol_of,
     split_lines,
 )
+from secaudit.tools.scanners.contracts import DepsAdvisoryProperties, read_properties
 
 __all__ = [
     "LOCKFILES",
+    "DepsFixer",
     "TextEdit",
     "bump_npm_range",
     "bump_package_json",
@@ -511,27 +515,17 @@ LOCKFILES: dict[str, str] = {
 _PY_LOCKS = ("poetry.lock", "uv.lock", "Pipfile.lock", "pdm.lock", "pylock.toml")
 
 
-def _prop(finding: Finding, *names: str) -> Any:
-    for name in names:
-        value = finding.properties.get(name)
-        if value not in (None, "", []):
-            return value
-    return None
-
-
-def _target(finding: Finding) -> str:
+def _target(props: DepsAdvisoryProperties) -> str:
     """The deps scanner's smallest safe upgrade: the lowest version above the installed one that no
     known advisory affects (not merely this advisory's first fixed version)."""
-    target = _prop(finding, "smallest_safe_upgrade")
-    if isinstance(target, str):
-        return target
-    fixed = _prop(finding, "fixed_versions")
-    note = _prop(finding, "upgrade_note")
+    if props.smallest_safe_upgrade is not None:
+        return props.smallest_safe_upgrade
+    fixed, note = props.fixed_versions, props.upgrade_note
     if fixed:
         raise FixNotApplicable(
             "no safe upgrade is known"
-            + (f" ({str(note)[:200]})" if isinstance(note, str) else "")
-            + f"; fixed in {', '.join(str(v) for v in fixed[:5])}, but no version clears every advisory: "
+            + (f" ({note[:200]})" if note is not None else "")
+            + f"; fixed in {', '.join(fixed[:5])}, but no version clears every advisory: "
             "pick a version by hand, or replace the package"
         )
     raise FixNotApplicable(
@@ -554,19 +548,20 @@ def _relock(view: RepoView, folder: str, requirements_file: str | None = None) -
 
 
 def fix_dependency(finding: Finding, view: RepoView) -> Proposal:
-    package = _prop(finding, "package", "name")
-    if not isinstance(package, str):
+    props = read_properties(DepsAdvisoryProperties, finding)
+    package = props.package
+    if package is None:
         raise FixNotApplicable("the finding does not say which package is affected")
-    if finding.properties.get("hashed"):
+    if props.hashed:
         raise FixNotApplicable(
             f"{package} is pinned with --hash in {finding.path}: a hash-pinned file is regenerated, not "
             "edited (e.g. `pip-compile --generate-hashes`), so the new hash is the one the index serves"
         )
-    target = _target(finding)
+    target = _target(props)
     # The deps scanner reports a locked version on the lockfile line (the finding's path); for a
     # direct dependency it names the manifest that declares it, which is the file to edit.
-    declared = _prop(finding, "declared_in")
-    manifest = declared if isinstance(declared, str) else finding.path
+    declared = props.declared_in
+    manifest = declared if declared is not None else finding.path
     name = PurePosixPath(manifest).name
     folder = str(PurePosixPath(manifest).parent)
     folder = "" if folder == "." else folder
@@ -590,13 +585,13 @@ def fix_dependency(finding: Finding, view: RepoView) -> Proposal:
     if data is None:
         raise FixNotApplicable(f"{manifest} no longer exists; run the audit again")
     text = decode_text(data)
-    line = _prop(finding, "declared_line") if isinstance(declared, str) else finding.start_line
+    line = props.declared_line if declared is not None else finding.start_line
     if name == "package.json":
         edit = bump_package_json(text, package, target)
     elif name == "pyproject.toml":
         edit = bump_pyproject(text, package, target)
     elif (name.endswith(".txt") and "requirements" in name) or name.endswith(".in"):
-        edit = bump_requirements(text, package, target, line=line if isinstance(line, int) else None)
+        edit = bump_requirements(text, package, target, line=line)
     else:
         raise FixNotApplicable(
             f"{name}: dependency fixes edit requirements*.txt, pyproject.toml and package.json"
@@ -609,8 +604,8 @@ def fix_dependency(finding: Finding, view: RepoView) -> Proposal:
         notes.append(
             "no npm lockfile found beside package.json; run `npm install` to install the new version"
         )
-    current = _prop(finding, "version")
-    summary = f"raise {package} to {target}" + (f" (from {current})" if isinstance(current, str) else "")
+    current = props.version
+    summary = f"raise {package} to {target}" + (f" (from {current})" if current is not None else "")
     return Proposal(
         kind="dependency-bump",
         summary=summary,
@@ -619,3 +614,18 @@ def fix_dependency(finding: Finding, view: RepoView) -> Proposal:
         risks=edit.risks,
         relock=relock,
     )
+
+
+class DepsFixer(Fixer):
+    name = "deps"
+    supported = (
+        "any advisory with a smallest safe upgrade, in requirements*.txt, pyproject.toml or package.json",
+    )
+
+    def generator_for(self, finding: Finding, *, secret_key: bytes | None = None) -> Generator | None:
+        if finding.rule_id == "deps.unpinned":
+            raise FixNotApplicable(
+                "an unpinned requirement has no known vulnerable version to move away from; pin it "
+                "(or lock it) and audit again"
+            )
+        return fix_dependency

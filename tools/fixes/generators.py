@@ -1,5 +1,6 @@
-"""Which generator fixes which finding: dispatch on the exact scanner names and rule ids the
-built-in scanners emit (tools/scanners/). docs/fixes.md lists the same table.
+"""Which generator fixes which finding: one `Fixer` per scanner (`secaudit.tools.fixes.model`),
+registered here under the scanner's name; each picks by the exact rule ids its scanner emits.
+docs/fixes.md lists the same table.
 
     bandit    B506 B501 B306 B201 B324 B303             -> code fixes (libcst)
     deps      any advisory id (not `deps.unpinned`)     -> pin bump in the manifest declaring it
@@ -11,72 +12,38 @@ built-in scanners emit (tools/scanners/). docs/fixes.md lists the same table.
               js-jwt-verify-no-algorithms                  other semgrep rule is refused with its
               js-math-random-secret                        manual recipe (`fix_recipe`)
 
-The secrets fix checks, with the store's key, that the literal it replaces is the secret the scanner
-hashed (`properties["secret_id"]`), so a file edited since the audit is never "fixed" at the wrong
-string; that is why `generator_for` takes the key.
+The secrets fix needs the store's key (see `SecretsFixer`); that is why `generator_for` takes it.
 """
 
 from __future__ import annotations
 
-import functools
-
 from secaudit.tools.findings.model import Finding
-from secaudit.tools.fixes.code import BANDIT_FIXES, fix_bandit
-from secaudit.tools.fixes.config import fix_dockerfile_user, fix_env_ignored
-from secaudit.tools.fixes.deps import fix_dependency
 from secaudit.tools.fixes.errors import FixNotApplicable
-from secaudit.tools.fixes.javascript import JS_FIXES, fix_semgrep, refuse_semgrep
-from secaudit.tools.fixes.model import Generator
-from secaudit.tools.fixes.secrets import fix_secret
+from secaudit.tools.fixes.model import Fixer, Generator
+from secaudit.tools.plugins import Registry
 
-__all__ = ["CONFIG_FIXES", "SUPPORTED", "generator_for"]
+__all__ = ["FIXERS", "generator_for", "supported"]
 
-CONFIG_FIXES: dict[str, Generator] = {
-    "config.env-file-not-ignored": fix_env_ignored,
-    "config.docker-root-user": fix_dockerfile_user,
-}
+FIXERS: Registry[Fixer] = Registry("fix generator", Fixer)
+FIXERS.register("bandit", "secaudit.tools.fixes.code:BanditFixer")
+FIXERS.register("deps", "secaudit.tools.fixes.deps:DepsFixer")
+FIXERS.register("secrets", "secaudit.tools.fixes.secrets:SecretsFixer")
+FIXERS.register("config", "secaudit.tools.fixes.config:ConfigFixer")
+FIXERS.register("semgrep", "secaudit.tools.fixes.javascript:SemgrepFixer")
 
-# Config rules whose remedy is not an edit of the working tree: the refusal says what to do.
-_CONFIG_BY_HAND = {
-    "config.env-file-committed": (
-        "git already tracks this file, so ignoring it changes nothing: run `git rm --cached <file>`, "
-        "rotate every secret it held (it stays in the history), then plan again to add it to .gitignore"
-    ),
-}
 
-SUPPORTED = {
-    "bandit": sorted(BANDIT_FIXES),
-    "deps": [
-        "any advisory with a smallest safe upgrade, in requirements*.txt, pyproject.toml or package.json"
-    ],
-    "secrets": ["every secrets.* rule, for a string literal in Python code"],
-    "config": sorted(CONFIG_FIXES),
-    "semgrep": sorted(JS_FIXES),
-}
+def supported() -> dict[str, list[str]]:
+    """What each registered fixer fixes, by scanner name."""
+    return {fixer.name: list(fixer.supported) for fixer in FIXERS.all()}
 
 
 def generator_for(finding: Finding, *, secret_key: bytes | None = None) -> Generator:
-    scanner, rule = finding.scanner, finding.rule_id
-    if scanner == "bandit" and rule in BANDIT_FIXES:
-        return fix_bandit
-    if scanner == "deps" and rule != "deps.unpinned":
-        return fix_dependency
-    if scanner == "deps":
+    generator = None
+    if finding.scanner in FIXERS:
+        generator = FIXERS.get(finding.scanner)().generator_for(finding, secret_key=secret_key)
+    if generator is None:
         raise FixNotApplicable(
-            "an unpinned requirement has no known vulnerable version to move away from; pin it "
-            "(or lock it) and audit again"
+            f"no automatic fix for {finding.scanner} rule {finding.rule_id}; fixes exist for: "
+            + "; ".join(f"{k}: {', '.join(v)}" for k, v in supported().items())
         )
-    if scanner == "secrets" and rule.startswith("secrets."):
-        return functools.partial(fix_secret, secret_key=secret_key)
-    if scanner == "config" and rule in CONFIG_FIXES:
-        return CONFIG_FIXES[rule]
-    if scanner == "config" and rule in _CONFIG_BY_HAND:
-        raise FixNotApplicable(_CONFIG_BY_HAND[rule])
-    if scanner == "semgrep" and rule in JS_FIXES:
-        return fix_semgrep
-    if scanner == "semgrep":
-        raise refuse_semgrep(finding)
-    raise FixNotApplicable(
-        f"no automatic fix for {scanner} rule {rule}; fixes exist for: "
-        + "; ".join(f"{k}: {', '.join(v)}" for k, v in SUPPORTED.items())
-    )
+    return generator

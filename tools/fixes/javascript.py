@@ -60,7 +60,16 @@ from secaudit.tools.fixes.jstext import (
     span_candidates,
     tokenize,
 )
-from secaudit.tools.fixes.model import FileChange, Proposal, RepoView, decode_text, dominant_eol, encode_text
+from secaudit.tools.fixes.model import (
+    FileChange,
+    Fixer,
+    Generator,
+    Proposal,
+    RepoView,
+    decode_text,
+    dominant_eol,
+    encode_text,
+)
 from secaudit.tools.text import clean_text
 
 __all__ = [
@@ -965,3 +974,15 @@ def refuse_semgrep(finding: Finding) -> FixNotApplicable:
         f"no automatic fix for semgrep rule {finding.rule_id} and the rule gives no recipe; "
         f"semgrep fixes exist for: {supported}"
     )
+
+
+class SemgrepFixer(Fixer):
+    """The mechanical JS/TS fixes; every other semgrep rule is refused with its manual recipe."""
+
+    name = "semgrep"
+    supported = tuple(sorted(JS_FIXES))
+
+    def generator_for(self, finding: Finding, *, secret_key: bytes | None = None) -> Generator | None:
+        if finding.rule_id in JS_FIXES:
+            return fix_semgrep
+        raise refuse_semgrep(finding)

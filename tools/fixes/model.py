@@ -4,16 +4,22 @@ A generator is pure: given a finding and read-only access to the repository it r
 `Proposal` (old bytes -> new bytes per file, with notes), or raises `FixNotApplicable` with the
 reason. Nothing is written by a generator; the service turns a proposal into a stored `FixPlan`
 and applies it under the safe-write rules.
+
+A `Fixer` is the fix-generator plug-in of one scanner: registered under that scanner's name in
+`secaudit.tools.fixes.generators.FIXERS`, it picks the generator for each of the scanner's rules.
+A generator reads a finding's `properties` only through its scanner's contract model
+(`secaudit.tools.scanners.contracts`), so a scanner change that breaks a fix fails loudly.
 """
 
 from __future__ import annotations
 
+import abc
 import enum
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,6 +30,7 @@ __all__ = [
     "FixPlan",
     "FixRecord",
     "FixStatus",
+    "Fixer",
     "Generator",
     "PlannedFile",
     "Proposal",
@@ -66,6 +73,19 @@ class Proposal:
 
 
 Generator = Callable[[Finding, RepoView], Proposal]
+
+
+class Fixer(abc.ABC):
+    """The fix generators for one scanner's findings."""
+
+    name: ClassVar[str]  # the scanner whose findings it fixes
+    # What it fixes, one entry per rule or family of rules: listed in refusals and in docs/fixes.md.
+    supported: ClassVar[tuple[str, ...]]
+
+    @abc.abstractmethod
+    def generator_for(self, finding: Finding, *, secret_key: bytes | None = None) -> Generator | None:
+        """The generator for `finding`'s rule; None when the rule has none; `FixNotApplicable`
+        with what to do by hand when the remedy is not an edit of the working tree."""
 
 
 class FixStatus(enum.StrEnum):

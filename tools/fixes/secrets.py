@@ -22,6 +22,7 @@ refused. Without a key or a `secret_id` the preview and the assigned name choose
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -35,9 +36,18 @@ from libcst.metadata import ParentNodeProvider, PositionProvider
 from secaudit.tools.findings.model import Finding
 from secaudit.tools.fixes.config import add_env_key, ensure_env_ignored
 from secaudit.tools.fixes.errors import FixNotApplicable
-from secaudit.tools.fixes.model import FileChange, Proposal, RepoView, decode_text, encode_text
+from secaudit.tools.fixes.model import (
+    FileChange,
+    Fixer,
+    Generator,
+    Proposal,
+    RepoView,
+    decode_text,
+    encode_text,
+)
+from secaudit.tools.scanners.contracts import SecretProperties, read_properties
 
-__all__ = ["env_name_for", "fix_secret", "move_secret_to_env", "secret_matcher"]
+__all__ = ["SecretsFixer", "env_name_for", "fix_secret", "move_secret_to_env", "secret_matcher"]
 
 _FALLBACK = "APP_SECRET"
 
@@ -245,25 +255,17 @@ def fix_secret(finding: Finding, view: RepoView, *, secret_key: bytes | None = N
     data = view.read(finding.path)
     if data is None:
         raise FixNotApplicable(f"{finding.path} no longer exists; run the audit again")
-    hint = finding.properties.get("env_name")
-    preview = next(
-        (
-            v
-            for k in ("preview", "masked", "masked_preview")
-            if isinstance(v := finding.properties.get(k), str)
-        ),
-        None,
-    )
-    secret_id = finding.properties.get("secret_id")
+    props = read_properties(SecretProperties, finding)
+    preview, secret_id = props.preview, props.secret_id
     matcher = (
         secret_matcher(secret_id, secret_key, preview)
-        if secret_key and isinstance(secret_id, str) and re.fullmatch(r"[0-9a-fA-F]{8,64}", secret_id)
+        if secret_key and secret_id is not None and re.fullmatch(r"[0-9a-fA-F]{8,64}", secret_id)
         else None
     )
     new_source, name, raw = move_secret_to_env(
         decode_text(data),
         finding.start_line,
-        env_name_for(hint) if isinstance(hint, str) else None,
+        env_name_for(props.env_name) if props.env_name is not None else None,
         preview=preview,
         matcher=matcher,
     )
@@ -288,3 +290,17 @@ def fix_secret(finding: Finding, view: RepoView, *, secret_key: bytes | None = N
         risks=[f"the code now fails at start with KeyError when {name} is not set"],
         sensitive=[s for s in {raw, body} if s],
     )
+
+
+class SecretsFixer(Fixer):
+    """The fix checks, with the store's key, that the literal it replaces is the secret the scanner
+    hashed (`secret_id`), so a file edited since the audit is never "fixed" at the wrong string;
+    that is why it takes the key."""
+
+    name = "secrets"
+    supported = ("every secrets.* rule, for a string literal in Python code",)
+
+    def generator_for(self, finding: Finding, *, secret_key: bytes | None = None) -> Generator | None:
+        if not finding.rule_id.startswith("secrets."):
+            return None
+        return functools.partial(fix_secret, secret_key=secret_key)

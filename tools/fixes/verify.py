@@ -6,10 +6,10 @@ Findings are compared by (scanner, rule, path, package) counts, not by fingerpri
 fingerprint covers the code around the finding, which the fix itself changes.
 
 `ScannerVerifier` needs nothing but the scanner interface: it runs the finding's own scanner (from
-the registry, built-in scanners loaded) on the changed files, with the audit engine's scanner
-options (`AuditService.scanner_options`: the store holding the advisory database for `deps`, the
-store's key for `secrets`), so the re-scan judges exactly as the audit did. No cache: a verdict on
-a file just written must come from the file.
+the registry, `secaudit.tools.scanners.builtin`) on the changed files, with the audit's store (it
+holds the advisory database for `deps`) and the audit engine's scanner options
+(`AuditService.scanner_options`: the store's key for `secrets`), so the re-scan judges exactly as
+the audit did. No cache: a verdict on a file just written must come from the file.
 
 A scanner that is not registered here (a `semgrep` finding where the semgrep plug-in is not
 installed) or whose backend cannot run (`ScannerUnavailable`: no semgrep binary) makes the
@@ -32,19 +32,20 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from secaudit.tools.findings.model import Finding
 from secaudit.tools.fixes.model import Verification
-from secaudit.tools.scanners.builtin import load_builtin_scanners
+from secaudit.tools.scanners.builtin import get_scanner, validate_scanner_options
 from secaudit.tools.scanners.interface import (
     CancelToken,
     FileRef,
     ScanContext,
     ScannerError,
+    ScannerOptions,
     ScannerUnavailable,
-    get_scanner,
 )
+from secaudit.tools.store import Store
 
 __all__ = ["ScanSnapshot", "ScannerVerifier", "Verifier", "evaluate", "syntax_error"]
 
@@ -115,10 +116,16 @@ def evaluate(
 
 
 class ScannerVerifier:
-    def __init__(self, *, timeout_seconds: float = 120.0, options: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        timeout_seconds: float = 120.0,
+        store: Store | None = None,
+        options: Mapping[str, ScannerOptions | Mapping[str, object]] | None = None,
+    ) -> None:
         self.timeout_seconds = timeout_seconds
-        self.options = dict(options or {})
-        load_builtin_scanners()
+        self.store = store
+        self.options = validate_scanner_options(options)
 
     def scan(self, root: Path, finding: Finding, paths: Sequence[str]) -> ScanSnapshot:
         try:
@@ -150,7 +157,8 @@ class ScannerVerifier:
             root=root,
             cancel=CancelToken(),
             deadline=time.monotonic() + self.timeout_seconds,
-            options=self.options,
+            options=self.options.get(scanner.name),
+            store=self.store,
         )
         try:
             result = scanner.scan(ctx, files)

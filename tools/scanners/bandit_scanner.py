@@ -46,7 +46,6 @@ from secaudit.tools.scanners.interface import (
     ScannerError,
     ScannerUnavailable,
     ScanResult,
-    register_scanner,
 )
 
 __all__ = ["BanditScanner", "findings_from_result"]
@@ -472,6 +471,3 @@ class BanditScanner(Scanner):
             return
         result.scanned.append(file.rel)
         result.findings.extend(findings_from_result(file.rel, content, list(value.get("issues") or [])))
-
-
-register_scanner(BanditScanner.name, BanditScanner)

@@ -29,7 +29,6 @@ from secaudit.tools.scanners.interface import (
     ScanContext,
     Scanner,
     ScanResult,
-    register_scanner,
 )
 from secaudit.tools.scanners.secrets_detect import is_test_path, mask_value
 
@@ -1023,6 +1022,3 @@ def _finding(rel: str, hit: _Hit, occurrence: int = 1) -> Finding:
         ),
         properties={"fix": rule.fix},
     )
-
-
-register_scanner(ConfigScanner.name, ConfigScanner)

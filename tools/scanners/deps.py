@@ -1,14 +1,10 @@
 """The `deps` scanner: dependency advisories from the offline OSV database, as findings.
 
 One finding per (package, version, advisory), on the manifest line that lists the package; an
-info-level finding per unpinned requirement (it could not be checked). Options (`ScanContext.options`):
+info-level finding per unpinned requirement (it could not be checked).
 
-- `advisory_db`: an `AdvisoryDB`, or `store`: the `Store` holding it (required: without a database
-  the scanner is unavailable rather than "clean");
-- `environments`: repo-relative virtualenv folders to read as well;
-- `online`: "pypi" or "osv" to also ask pip-audit's service, "npm" to also run `npm audit` on each
-  npm lockfile; several as a list or comma-separated ("osv,npm"). Opt-in; when a service does not
-  answer, a note says so and the offline result stands.
+The advisory database is the one in the run's store (`ScanContext.store`), or `advisory_db` from the
+options; without one the scanner is unavailable rather than "clean". Options: `DepsOptions`.
 """
 
 from __future__ import annotations
@@ -18,10 +14,12 @@ from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as dist_version
 
+from pydantic import field_validator
+
 from secaudit.tools.advisories.db import AdvisoryDB
 from secaudit.tools.advisories.names import NPM, PYPI
 from secaudit.tools.deps.audit import DepAuditResult, VulnerableDependency, audit_dependencies
-from secaudit.tools.deps.interface import Dependency
+from secaudit.tools.deps.interface import AdvisoryBackendUnavailable, Dependency
 from secaudit.tools.deps.npm_audit import npm_audit_check
 from secaudit.tools.deps.online import pip_audit_check
 from secaudit.tools.deps.sources import NpmLockSource, default_sources
@@ -31,13 +29,12 @@ from secaudit.tools.scanners.interface import (
     FileSkip,
     ScanContext,
     Scanner,
+    ScannerOptions,
     ScannerUnavailable,
     ScanResult,
-    register_scanner,
 )
-from secaudit.tools.store import Store
 
-__all__ = ["DepsScanner", "finding_for", "unpinned_finding"]
+__all__ = ["DepsOptions", "DepsScanner", "finding_for", "unpinned_finding"]
 
 _SCANNER = "deps"
 _UNPINNED_RULE = "deps.unpinned"
@@ -155,9 +152,26 @@ def unpinned_finding(dep: Dependency) -> Finding:
     )
 
 
+class DepsOptions(ScannerOptions):
+    # A database other than the store's (tests; a second, pinned database).
+    advisory_db: AdvisoryDB | None = None
+    # Repository-relative virtualenv folders whose installed packages are read as well.
+    environments: tuple[str, ...] = ()
+    # Opt-in online backends: "pypi" or "osv" ask pip-audit's service, "npm" runs `npm audit` on
+    # each npm lockfile; a list or one comma-separated string. A backend that does not answer (or
+    # a name not understood) leaves a note, and the offline result stands.
+    online: tuple[str, ...] = ()
+
+    @field_validator("online", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        return tuple(value.split(",")) if isinstance(value, str) else value
+
+
 class DepsScanner(Scanner):
     name = _SCANNER
     description = "Known vulnerabilities of pinned dependencies, from the offline OSV advisory database"
+    Options = DepsOptions
 
     def __init__(self, db: AdvisoryDB | None = None) -> None:
         self._db = db
@@ -169,25 +183,25 @@ class DepsScanner(Scanner):
     def selects(self, file: FileRef) -> bool:
         return any(s.matches(file.rel) for s in self._sources)
 
-    def _database(self, ctx: ScanContext) -> AdvisoryDB:
-        db = ctx.options.get("advisory_db") or self._db
-        if isinstance(db, AdvisoryDB):
+    def _database(self, ctx: ScanContext, options: DepsOptions) -> AdvisoryDB:
+        db = options.advisory_db if options.advisory_db is not None else self._db
+        if db is not None:
             return db
-        store = ctx.options.get("store")
-        if isinstance(store, Store):
-            return AdvisoryDB(store)
+        if ctx.store is not None:
+            return AdvisoryDB(ctx.store)
         raise ScannerUnavailable("the deps scanner has no advisory database configured")
 
     def scan(self, ctx: ScanContext, files: Sequence[FileRef]) -> ScanResult:
-        db = self._database(ctx)
-        envs = ctx.options.get("environments") or ()
-        audit = audit_dependencies(ctx.root, [f.rel for f in files], db, environments=list(envs))
+        options = ctx.options_as(DepsOptions)
+        db = self._database(ctx, options)
+        audit = audit_dependencies(
+            ctx.root, [f.rel for f in files], db, environments=list(options.environments)
+        )
         if audit.db is not None and audit.db.empty and audit.dependencies:
             raise ScannerUnavailable(audit.coverage[0])
         result = to_scan_result(audit)
-        online = ctx.options.get("online")
-        if online:
-            result.notes.extend(_online_notes(ctx, audit, online))
+        if options.online:
+            result.notes.extend(_online_notes(ctx, audit, options.online))
         ctx.progress(len(files))
         return result
 
@@ -209,11 +223,8 @@ def to_scan_result(audit: DepAuditResult) -> ScanResult:
     return result
 
 
-def _backends(option: object) -> tuple[list[str], list[str]]:
+def _backends(values: Sequence[str]) -> tuple[list[str], list[str]]:
     """The requested online backends, and a note per value not understood."""
-    values = option.split(",") if isinstance(option, str) else option
-    if not isinstance(values, (list, tuple)):
-        values = [str(option)]
     chosen: list[str] = []
     notes: list[str] = []
     for raw in values:
@@ -233,8 +244,8 @@ def _offline_ids(audit: DepAuditResult, ecosystem: str, manifest: str | None = N
     return {(h.dependency.normalized_name, a) for h in hits for a in (h.advisory.id, *h.aliases)}
 
 
-def _online_notes(ctx: ScanContext, audit: DepAuditResult, option: object) -> list[str]:
-    backends, notes = _backends(option)
+def _online_notes(ctx: ScanContext, audit: DepAuditResult, online: Sequence[str]) -> list[str]:
+    backends, notes = _backends(online)
     for backend in backends:
         if backend == "npm":
             notes.extend(_npm_notes(ctx, audit))
@@ -248,7 +259,7 @@ def _pip_audit_notes(audit: DepAuditResult, service: str) -> list[str]:
         return [f"online check (pip-audit, {service}): not run: no pinned PyPI dependencies"]
     try:
         online = pip_audit_check(audit.dependencies, service=service)
-    except ScannerUnavailable as exc:
+    except AdvisoryBackendUnavailable as exc:
         return [f"online check: {exc.message}"]
     offline_ids = _offline_ids(audit, PYPI)
     extra = [
@@ -284,7 +295,7 @@ def _npm_notes(ctx: ScanContext, audit: DepAuditResult) -> list[str]:
             continue
         try:
             online = npm_audit_check(ctx.root, lockfile, timeout=timeout)
-        except ScannerUnavailable as exc:
+        except AdvisoryBackendUnavailable as exc:
             notes.append(f"online check ({lockfile}): {exc.message}")
             continue
         offline_ids = _offline_ids(audit, NPM, lockfile)
@@ -301,6 +312,3 @@ def _npm_notes(ctx: ScanContext, audit: DepAuditResult) -> list[str]:
             for a in extra
         )
     return notes
-
-
-register_scanner(_SCANNER, DepsScanner)

@@ -5,8 +5,15 @@ files under the root, ignore rules applied, sizes capped), hands each scanner th
 and stores what comes back. A scanner must say what it covered and what it skipped, with reasons:
 a scanner that could not look is never reported as a clean result.
 
-    ScannerError          the scanner as a whole failed (the run becomes partial or failed)
-    └── ScannerUnavailable its backend is missing or does not answer (offline service, no database)
+Options. A scanner that takes options declares them as a frozen model, `Options` (a
+`ScannerOptions` subclass: typed fields with defaults, unknown keys refused). The engine validates
+the configured values into it once, when it is built, and hands each scanner its own instance as
+`ctx.options`; the scanner reads it with `ctx.options_as(MyOptions)`. What every scanner may use
+(the store, the cache, the time budget) is a field of `ScanContext`, not an option.
+
+    ScannerError               the scanner as a whole failed (the run becomes partial or failed)
+    ├── ScannerUnavailable     its backend is missing or does not answer (offline service, no database)
+    └── ScannerOptionsError    a configured option is unknown or invalid (also a ConfigError)
 """
 
 from __future__ import annotations
@@ -16,24 +23,27 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, Self, TypeVar
 
-from secaudit.tools.errors import SecauditError
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from secaudit.tools.errors import ConfigError, SecauditError
 from secaudit.tools.findings.model import Finding
+from secaudit.tools.store import Store
 
 __all__ = [
     "CancelToken",
     "FileRef",
     "FileSkip",
+    "NoOptions",
     "ResultCache",
     "ScanContext",
     "ScanResult",
     "Scanner",
     "ScannerError",
+    "ScannerOptions",
+    "ScannerOptionsError",
     "ScannerUnavailable",
-    "available_scanners",
-    "get_scanner",
-    "register_scanner",
 ]
 
 
@@ -43,6 +53,40 @@ class ScannerError(SecauditError):
 
 class ScannerUnavailable(ScannerError):
     code = "scanner_unavailable"
+
+
+class ScannerOptionsError(ScannerError, ConfigError):
+    code = "scanner_options_error"
+
+
+class ScannerOptions(BaseModel):
+    """Base of a scanner's options: frozen, typed, unknown keys refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    @classmethod
+    def parse(cls, scanner: str, values: Mapping[str, object]) -> Self:
+        """`values` validated into this model; ScannerOptionsError naming each problem (never a value:
+        an option may be a key)."""
+        try:
+            return cls.model_validate(dict(values))
+        except ValidationError as exc:
+            known = ", ".join(cls.model_fields) or "none"
+            problems = []
+            for error in exc.errors()[:10]:
+                where = ".".join(str(part) for part in error["loc"]) or "options"
+                if error["type"] == "extra_forbidden":
+                    problems.append(f"unknown option {where[:60]!r} (known: {known})")
+                else:
+                    problems.append(f"{where}: {error['msg'].removeprefix('Value error, ')}")
+            raise ScannerOptionsError(f"{scanner} scanner options: {'; '.join(problems)}") from None
+
+
+class NoOptions(ScannerOptions):
+    """The options of a scanner that takes none."""
+
+
+_O = TypeVar("_O", bound=ScannerOptions)
 
 
 @dataclass(frozen=True)
@@ -97,7 +141,18 @@ class ScanContext:
     cache: ResultCache | None = None
     progress: Callable[[int], None] = lambda _done: None  # called with files newly finished
     workers: int = 1
-    options: Mapping[str, Any] = field(default_factory=dict)
+    options: ScannerOptions | None = None  # the scanner's own `Options`; None: its defaults
+    store: Store | None = None  # the store the run is recorded in (e.g. it holds the advisory database)
+
+    def options_as(self, kind: type[_O]) -> _O:
+        """This scanner's options as its own `Options` type (defaults when none were given)."""
+        if self.options is None:
+            return kind()
+        if not isinstance(self.options, kind):
+            raise ScannerOptionsError(
+                f"{type(self.options).__name__} handed to a scanner whose options are {kind.__name__}"
+            )
+        return self.options
 
 
 @dataclass
@@ -114,6 +169,7 @@ class ScanResult:
 class Scanner(abc.ABC):
     name: ClassVar[str]
     description: ClassVar[str] = ""
+    Options: ClassVar[type[ScannerOptions]] = NoOptions
 
     @abc.abstractmethod
     def version(self) -> str:
@@ -126,25 +182,3 @@ class Scanner(abc.ABC):
     @abc.abstractmethod
     def scan(self, ctx: ScanContext, files: Sequence[FileRef]) -> ScanResult:
         """Scan `files`; check `ctx.cancel` between units of work and return by `ctx.deadline`."""
-
-
-_REGISTRY: dict[str, Callable[[], Scanner]] = {}
-_LOCK = threading.Lock()
-
-
-def register_scanner(name: str, factory: Callable[[], Scanner]) -> None:
-    with _LOCK:
-        _REGISTRY[name] = factory
-
-
-def available_scanners() -> dict[str, Callable[[], Scanner]]:
-    with _LOCK:
-        return dict(_REGISTRY)
-
-
-def get_scanner(name: str) -> Scanner:
-    with _LOCK:
-        factory = _REGISTRY.get(name)
-    if factory is None:
-        raise ScannerError(f"unknown scanner {name!r}; available: {', '.join(sorted(_REGISTRY)) or 'none'}")
-    return factory()

@@ -9,7 +9,7 @@ hashes every file but hands only the changed ones to the detectors.
 Secrecy. No raw secret leaves a worker: findings carry the kind, the line, a masked preview (first
 4 and last 4 characters for values of 16 or more characters, else `***`), the line with the value
 masked as the snippet, and a keyed hash. The fingerprint is built from that keyed hash (HMAC-SHA256
-with `ctx.options["secret_key"]`, the store's key); without one a random per-process key is used,
+with `SecretsOptions.secret_key`, the store's key); without one a random per-process key is used,
 so fingerprints then hold only for the life of the process.
 
 Suppression. `pragma: allowlist secret` on the line (or `pragma: allowlist nextline secret` above
@@ -28,9 +28,11 @@ import os
 import secrets
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from importlib import metadata
 from typing import Any
+
+from pydantic import Field, field_validator
 
 from secaudit.tools.findings.model import Confidence, Finding, Severity, fingerprint
 from secaudit.tools.scanners.interface import (
@@ -39,8 +41,8 @@ from secaudit.tools.scanners.interface import (
     ScanContext,
     Scanner,
     ScannerError,
+    ScannerOptions,
     ScanResult,
-    register_scanner,
 )
 from secaudit.tools.scanners.secrets_detect import (
     KINDS,
@@ -52,7 +54,7 @@ from secaudit.tools.scanners.secrets_detect import (
     key_id,
 )
 
-__all__ = ["SCANNER_VERSION", "SecretsScanner", "findings_from_records", "load_baseline"]
+__all__ = ["SCANNER_VERSION", "SecretsOptions", "SecretsScanner", "findings_from_records", "load_baseline"]
 
 log = logging.getLogger(__name__)
 
@@ -149,26 +151,29 @@ def findings_from_records(rel: str, records: Sequence[SecretRecord]) -> list[Fin
     return findings
 
 
-def _config_from(options: Mapping[str, Any]) -> DetectConfig:
-    return DetectConfig(
-        tuned=bool(options.get("secrets_tuned", True)),
-        include_tests=bool(options.get("secrets_include_tests", False)),
-    )
+class SecretsOptions(ScannerOptions):
+    # The store's HMAC key for the fingerprints (at least 16 bytes); None: a per-process random key.
+    secret_key: bytes | None = Field(default=None, repr=False)
+    # False: detect-secrets' own behaviour, without our false-positive heuristics (the parity check).
+    tuned: bool = True
+    # True: keyword and entropy candidates under test folders are reported too.
+    include_tests: bool = False
+    max_file_bytes: int = Field(default=DEFAULT_MAX_FILE_BYTES, gt=0)
 
+    @field_validator("secret_key")
+    @classmethod
+    def _long_enough(cls, key: bytes | None) -> bytes | None:
+        if key is not None and len(key) < 16:
+            raise ValueError("must be at least 16 bytes (the store's HMAC key)")
+        return key
 
-def _key_from(options: Mapping[str, Any]) -> bytes:
-    key = options.get("secret_key")
-    if key is None:
-        return _PROCESS_KEY
-    if isinstance(key, str):
-        key = key.encode("utf-8")
-    if not isinstance(key, bytes | bytearray) or len(key) < 16:
-        raise ScannerError("options['secret_key'] must be at least 16 bytes (the store's HMAC key)")
-    return bytes(key)
+    def detect_config(self) -> DetectConfig:
+        return DetectConfig(tuned=self.tuned, include_tests=self.include_tests)
 
 
 class SecretsScanner(Scanner):
     name = "secrets"
+    Options = SecretsOptions
     description = (
         "Hardcoded secrets (cloud and SaaS tokens, private keys, JWTs, URL credentials, "
         "keyword and entropy) via detect-secrets, tuned for few false positives; never returns a raw value."
@@ -183,9 +188,10 @@ class SecretsScanner(Scanner):
 
     def scan(self, ctx: ScanContext, files: Sequence[FileRef]) -> ScanResult:
         result = ScanResult()
-        key = _key_from(ctx.options)
-        cfg = _config_from(ctx.options)
-        max_bytes = int(ctx.options.get("max_file_bytes", DEFAULT_MAX_FILE_BYTES))
+        options = ctx.options_as(SecretsOptions)
+        key = options.secret_key if options.secret_key is not None else _PROCESS_KEY
+        cfg = options.detect_config()
+        max_bytes = options.max_file_bytes
         baseline, note = load_baseline(ctx.root)
         if note:
             result.notes.append(note)
@@ -316,6 +322,3 @@ def _outcome_from_cache(rel: str, digest: str, value: dict[str, Any]) -> FileOut
         skip=value.get("skip"),
         dismissed={str(k): int(v) for k, v in dict(value.get("dismissed", {})).items()},
     )
-
-
-register_scanner(SecretsScanner.name, SecretsScanner)

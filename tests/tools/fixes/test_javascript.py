@@ -16,7 +16,7 @@ import pytest
 from secaudit.tools.errors import Conflict
 from secaudit.tools.findings.model import Finding, Severity, fingerprint
 from secaudit.tools.fixes.errors import FixNotApplicable
-from secaudit.tools.fixes.generators import SUPPORTED, generator_for
+from secaudit.tools.fixes.generators import generator_for, supported
 from secaudit.tools.fixes.javascript import (
     JS_FIXES,
     JWT_ALGORITHMS,
@@ -27,7 +27,6 @@ from secaudit.tools.fixes.javascript import (
     replace_math_random,
 )
 from secaudit.tools.fixes.model import FixStatus
-from secaudit.tools.fixes.verify import ScannerVerifier
 from secaudit.tools.scanners.interface import (
     FileRef,
     ScanContext,
@@ -529,7 +528,7 @@ def test_other_semgrep_rules_are_refused_with_their_recipe() -> None:
     bare = semgrep_finding("js-child-process-exec", "a.js", "exec(cmd)\n", "exec(cmd)")
     with pytest.raises(FixNotApplicable, match="fixes exist for: " + re.escape(", ".join(sorted(JS_FIXES)))):
         generator_for(bare)
-    assert SUPPORTED["semgrep"] == sorted(JS_FIXES) == sorted(FIXERS)
+    assert supported()["semgrep"] == sorted(JS_FIXES) == sorted(FIXERS)
     for rule in FIXERS:
         assert generator_for(semgrep_finding(rule, "a.js", "x\n", "x")) is fix_semgrep
 
@@ -661,11 +660,10 @@ def test_spans_reported_by_real_semgrep_are_fixed(tmp_path: Path) -> None:
 
 def _without_semgrep(monkeypatch: pytest.MonkeyPatch) -> None:
     """The scanner registry as on a machine without the semgrep plug-in."""
-    from secaudit.tools.scanners import interface
+    from secaudit.tools.scanners.builtin import SCANNERS
 
-    ScannerVerifier()  # loads the built-in scanners first, so they are in the copy
-    registry = {k: v for k, v in interface.available_scanners().items() if k != "semgrep"}
-    monkeypatch.setattr(interface, "_REGISTRY", registry)
+    registry = {k: v for k, v in SCANNERS._entries.items() if k != "semgrep"}
+    monkeypatch.setattr(SCANNERS, "_entries", registry)
 
 
 SERVICE_CASES = [c for c in CASES if c.name in ("tls-cjs", "xpb-esm-no-semicolons", "jwt-options-multiline-trailing-comma-ts", "rnd-cjs-adds-require-after-last")]  # fmt: skip
@@ -725,10 +723,9 @@ class _NoBinary(Scanner):
 def test_service_does_not_verify_when_the_semgrep_binary_is_missing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from secaudit.tools.scanners import interface
+    from secaudit.tools.scanners.builtin import SCANNERS
 
-    ScannerVerifier()
-    monkeypatch.setattr(interface, "_REGISTRY", {**interface.available_scanners(), "semgrep": _NoBinary})
+    monkeypatch.setattr(SCANNERS, "_entries", {**SCANNERS._entries, "semgrep": _NoBinary})
     case = CASES[0]
     repo = tmp_path / "repo"
     repo.mkdir()

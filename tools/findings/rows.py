@@ -1,0 +1,114 @@
+"""Rows to records, and the SQL fragments every findings query shares.
+
+A finding's effective status is its triage decision while that is live (not `open`, not expired),
+else its lifecycle; "latest" also counts a finding fixed since its last occurrence as `fixed`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from secaudit.tools.findings.model import Severity
+from secaudit.tools.findings.records import (
+    FindingSummary,
+    RunRecord,
+    RunSkip,
+    RunStatus,
+    ScannerCoverage,
+    TriageEntry,
+    TriageStatus,
+)
+
+__all__ = [
+    "EFFECTIVE_IN_RUN",
+    "EFFECTIVE_LATEST",
+    "SUMMARY_COLUMNS",
+    "finding_id",
+    "run_from_row",
+    "summary_from_row",
+    "triage_entry",
+]
+
+
+def finding_id(root: str, fp: str) -> str:
+    """Short stable id: the same problem in the same root always gets the same id."""
+    return hashlib.sha256(f"{root}\x00{fp}".encode()).hexdigest()[:16]
+
+
+EFFECTIVE_IN_RUN = (
+    "CASE WHEN t.status IS NOT NULL AND t.status != 'open' AND (t.expires_at IS NULL OR t.expires_at > :now)"
+    " THEN t.status ELSE o.lifecycle END"
+)
+EFFECTIVE_LATEST = (
+    "CASE WHEN f.fixed_at IS NOT NULL THEN 'fixed'"
+    " WHEN t.status IS NOT NULL AND t.status != 'open' AND (t.expires_at IS NULL OR t.expires_at > :now)"
+    " THEN t.status ELSE o.lifecycle END"
+)
+SUMMARY_COLUMNS = (
+    "f.id AS id, o.run_id AS run_id, o.scanner, o.rule_id, o.severity, o.severity_rank, o.confidence,"
+    " o.path, o.start_line, o.end_line, o.title, o.suppressed_in_code, o.lifecycle AS occ_lifecycle,"
+    " f.fixed_at, t.status AS triage_status, t.expires_at AS triage_expires"
+)
+
+
+def triage_entry(row: Any, now: str, *, log: bool = False) -> TriageEntry:
+    expires = row["expires_at"]
+    return TriageEntry(
+        status=TriageStatus(row["status"]),
+        reason=row["reason"],
+        expires_at=expires,
+        expired=expires is not None and expires <= now,
+        at=row["at"] if log else row["updated_at"],
+        actor=row["actor"],
+    )
+
+
+def summary_from_row(row: sqlite3.Row, now: str) -> FindingSummary:
+    triage_status = row["triage_status"]
+    lifecycle = "fixed" if row["status"] == "fixed" else str(row["occ_lifecycle"])
+    return FindingSummary(
+        id=row["id"],
+        run_id=int(row["run_id"]),
+        scanner=row["scanner"],
+        rule_id=row["rule_id"],
+        severity=Severity(row["severity"]),
+        confidence=row["confidence"],
+        path=row["path"],
+        start_line=row["start_line"],
+        end_line=row["end_line"],
+        title=row["title"],
+        status=row["status"],
+        lifecycle=lifecycle,
+        triage_status=TriageStatus(triage_status) if triage_status else None,
+        suppressed_in_code=bool(row["suppressed_in_code"]),
+    )
+
+
+def run_from_row(row: sqlite3.Row, skips: Sequence[sqlite3.Row], max_skips: int) -> RunRecord:
+    return RunRecord(
+        id=row["id"],
+        root=row["root"],
+        kind=row["kind"],
+        tool=row["tool"],
+        scanners=json.loads(row["scanners"]),
+        paths=None if row["paths"] is None else json.loads(row["paths"]),
+        status=RunStatus(row["status"]),
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        files_total=row["files_total"],
+        files_scanned=row["files_scanned"],
+        files_skipped=row["files_skipped"],
+        files_cached=row["files_cached"],
+        findings_total=row["findings_total"],
+        findings_new=row["findings_new"],
+        findings_fixed=row["findings_fixed"],
+        coverage=[ScannerCoverage.model_validate(c) for c in json.loads(row["coverage"])],
+        notes=json.loads(row["notes"]),
+        error=row["error"],
+        skips=[RunSkip(scanner=s["scanner"], path=s["path"], reason=s["reason"]) for s in skips[:max_skips]],
+        skips_truncated=len(skips) > max_skips,
+    )
