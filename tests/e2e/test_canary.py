@@ -29,8 +29,8 @@ import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
-from tests.canary_support import Canaries, Evidence, find_leaks, format_leaks
-from tests.http_support import ACCEPT, INIT, READY
+from tests.support.canary import Canaries, Evidence, find_leaks, format_leaks
+from tests.support.http import ACCEPT, INIT, READY
 
 # The CLI test alone runs ~36 fresh `secaudit` processes (about 110 s here). The suite-wide 300 s
 # bound left too little room: in one CI run a 60 s stall of the whole VM (kernel soft lockup,

@@ -13,7 +13,7 @@ import pytest
 
 from secaudit.server.cli import EXIT_BROKEN_PIPE, entry, main
 from secaudit.server.settings import Settings
-from tests.conftest import cli_env
+from tests.support.cli import cli_env
 
 
 class ClosedPipe(io.StringIO):

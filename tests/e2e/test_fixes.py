@@ -29,8 +29,8 @@ from secaudit.tools.fixes.errors import FixNotApplicable
 from secaudit.tools.fixes.model import FixStatus
 from secaudit.tools.schema import STORE_MIGRATIONS
 from secaudit.tools.store import Store
-from tests.conftest import cli_env
-from tests.fixes_support import import_osv, temp_files
+from tests.support.cli import cli_env
+from tests.support.fixes import import_osv, temp_files
 
 STRIPE = "sk_live_4eC39HqLyjWDarjtT1zdp7dc"
 

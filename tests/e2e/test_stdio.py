@@ -10,7 +10,7 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
 from secaudit.server.settings import Settings
-from tests.conftest import cli_env
+from tests.support.cli import cli_env
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 

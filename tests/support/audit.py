@@ -1,4 +1,8 @@
-"""Fixtures and builders shared by the audit, findings and SARIF tests (kept out of conftest.py)."""
+"""Builders for the audit, findings and SARIF tests: a vulnerable tree, bandit's own answer, settings.
+
+The fixtures built on these (`audit_root`, `audit_settings`, `audit_app`, `audit_client`) are in
+tests/conftest.py.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +12,12 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-from mcp import Client
-
-from secaudit.server.app import build_server
-from secaudit.server.context import AppContext, build_context
 from secaudit.server.settings import Settings, load_settings
+from tests.support import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_APP = REPO_ROOT / "examples" / "vulnerable-app"
 
 # Patterns for the parity fixture: every one trips at least one bandit check; several on purpose
@@ -138,39 +136,3 @@ def make_settings(tmp_path: Path, root: Path, **extra: Any) -> Settings:
         log_level="WARNING",
         **extra,
     )
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def audit_root(tmp_path: Path) -> Path:
-    return make_vulnerable_tree(tmp_path / "repo")
-
-
-@pytest.fixture
-def audit_settings(tmp_path: Path, audit_root: Path) -> Settings:
-    return make_settings(tmp_path, audit_root)
-
-
-@pytest.fixture
-def audit_app(audit_settings: Settings) -> Iterator[AppContext]:
-    ctx = build_context(audit_settings)
-    yield ctx
-    ctx.close()
-
-
-@pytest.fixture
-async def audit_client(audit_settings: Settings, audit_app: AppContext) -> AsyncIterator[Client]:
-    server = build_server(audit_settings, context=audit_app)
-    async with Client(server) as c:
-        yield c
-
-
-def env_for(settings: Settings) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SECAUDIT_")}
-    env["SECAUDIT_STORE"] = str(settings.store_path)
-    env["SECAUDIT_ALLOWED_ROOTS"] = os.pathsep.join(str(r) for r in settings.allowed_roots)
-    return env

@@ -1,7 +1,12 @@
-"""A child process for the fix crash and concurrency tests (run as a script by the tests).
+"""A child process for the fix crash and concurrency tests, run by them from the repository root:
 
-fixes_child.py loop TMP ROOT           plan+apply a two-file toggle fix forever (killed by the test)
-fixes_child.py apply TMP ROOT PLAN GO  wait for the GO file, apply PLAN once, print the outcome
+python -m tests.support.fixes_child loop TMP ROOT           plan+apply a two-file toggle fix forever
+                                                             (killed by the test)
+python -m tests.support.fixes_child apply TMP ROOT PLAN GO  wait for the GO file, apply PLAN once,
+                                                             print the outcome
+
+Run as a module, not as a script: a script's folder goes first on sys.path, and this folder holds
+`http.py`, which would shadow the standard library's `http` in the child.
 """
 
 from __future__ import annotations
@@ -11,12 +16,10 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from secaudit.tools.errors import Conflict
 from secaudit.tools.fixes.model import FileChange, Proposal, RepoView
 from secaudit.tools.fixes.verify import ScanSnapshot
-from tests.fixes_support import finding, make_service
+from tests.support.fixes import finding, make_service
 
 FILES = ("a/one.py", "two.py")
 A = b"value = 'A'\n" * 200

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from secaudit.server.settings import Settings
-from tests.conftest import cli_env
+from tests.support.cli import cli_env
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,7 @@ from mcp import Client
 from secaudit.server.context import AppContext
 from secaudit.server.settings import Settings
 from secaudit.tools.advisories import AdvisoryDB
-from tests.conftest import cli_env
+from tests.support.cli import cli_env
 
 RECORD = {
     "id": "PYSEC-TEST-1",

@@ -1,31 +1,20 @@
-"""The audit and findings tools through the SDK's in-memory Client, and one audit over real stdio."""
+"""The audit and findings tools through the SDK's in-memory Client.
 
-# Fixtures are imported from tests.audit_helpers; their parameters shadow the imports by design.
-# ruff: noqa: F811
+The same over real stdio, `secaudit serve` as a subprocess: tests/e2e/test_audit_stdio.py.
+"""
 
 from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 
-import anyio
 import pytest
 from mcp import Client
-from mcp.client.stdio import StdioServerParameters
 
 from secaudit.server.app import build_server
 from secaudit.server.settings import Settings
-from tests.audit_helpers import (  # noqa: F401 - fixtures
-    anyio_backend,
-    audit_app,
-    audit_client,
-    audit_root,
-    audit_settings,
-    env_for,
-)
-from tests.mcp_helpers import call, error_text
+from tests.support.mcp import call, error_text
 
 pytestmark = pytest.mark.anyio
 
@@ -152,64 +141,3 @@ async def test_bad_input_gives_clear_errors_and_the_server_keeps_serving(
     ok = await call(audit_client, "run_audit", {"path": str(audit_root), "scanners": ["bandit"]})
     reasons = {s["path"]: s["reason"] for s in ok["run"]["skips"]}
     assert "NUL" in reasons["nul.py"] and "FIFO" in reasons["fifo.py"]
-
-
-@pytest.mark.slow
-async def test_cancelling_the_call_over_stdio_cancels_the_run(
-    audit_settings: Settings, audit_root: Path
-) -> None:
-    for i in range(300):
-        (audit_root / "pkg" / f"gen_{i}.py").write_text("import os\n" * 200 + "eval(input())\n" * 50)
-    params = StdioServerParameters(
-        command=sys.executable, args=["-m", "secaudit.server", "serve"], env=env_for(audit_settings)
-    )
-    started = anyio.Event()
-
-    async def on_progress(done: float, total: float | None, message: str | None) -> None:
-        if done >= 3:
-            started.set()
-
-    with anyio.fail_after(120):
-        async with Client(params) as client:
-            async with anyio.create_task_group() as tg:
-
-                async def audit() -> None:
-                    await client.call_tool(
-                        "run_audit",
-                        {"path": str(audit_root), "scanners": ["bandit"]},
-                        progress_callback=on_progress,
-                    )
-
-                tg.start_soon(audit)
-                await started.wait()
-                tg.cancel_scope.cancel()
-            # The server records the run as cancelled once its workers are gone; poll, bounded above.
-            while True:
-                runs = await call(client, "list_runs", {})
-                if runs["runs"] and runs["runs"][0]["status"] != "running":
-                    break
-                await anyio.sleep(0.05)
-            assert runs["runs"][0]["status"] == "cancelled"
-            assert (await call(client, "security_summary", {}))["summary"] is not None
-
-
-@pytest.mark.slow
-async def test_audit_end_to_end_over_stdio(audit_settings: Settings, audit_root: Path) -> None:
-    params = StdioServerParameters(
-        command=sys.executable, args=["-m", "secaudit.server", "serve"], env=env_for(audit_settings)
-    )
-    progress: list[tuple[float, float | None, str | None]] = []
-
-    async def on_progress(done: float, total: float | None, message: str | None) -> None:
-        progress.append((done, total, message))
-
-    with anyio.fail_after(120):
-        async with Client(params) as client:
-            out = await call(client, "run_audit", {"path": str(audit_root)}, progress_callback=on_progress)
-            assert out["run"]["status"] in ("succeeded", "partial")
-            assert out["run"]["findings_total"] > 50
-            assert progress and progress[-1][0] == progress[-1][1] and progress[-1][1]
-            bad = await client.call_tool("run_audit", {"path": "/"})
-            assert bad.is_error
-            listed = await call(client, "list_findings", {"run_id": out["run"]["id"], "rule": ["B602"]})
-            assert listed["items"] and {i["rule_id"] for i in listed["items"]} == {"B602"}

@@ -12,9 +12,9 @@ from mcp import Client
 
 from secaudit.server.context import AppContext
 from secaudit.server.settings import Settings
-from tests.conftest import cli_env
-from tests.fixes_support import finding
-from tests.mcp_helpers import call
+from tests.support.cli import cli_env
+from tests.support.fixes import finding
+from tests.support.mcp import call
 
 WEB = b"from flask import Flask\napp = Flask(__name__)\napp.run(debug=True)\n"
 

@@ -13,7 +13,7 @@ import pytest
 from mcp import Client
 
 from secaudit.server.settings import Settings
-from tests.conftest import cli_env
+from tests.support.cli import cli_env
 
 _RNG = random.Random(20261124)
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from tests.mcp_helpers import call, error_text
+from tests.support.mcp import call, error_text
 
 pytestmark = pytest.mark.anyio
 

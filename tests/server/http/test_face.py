@@ -17,7 +17,7 @@ from mcp.client import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
-from tests.http_support import (
+from tests.support.http import (
     ACCEPT,
     INIT,
     SECURITY_HEADERS,

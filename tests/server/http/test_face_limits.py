@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from secaudit.tools.auth import identity_digest
-from tests.http_support import (
+from tests.support.http import (
     INIT,
     ServerProcess,
     auth,

@@ -1,20 +1,11 @@
 """Scan-cache retention: entries in use are refreshed, entries nobody used for the period go."""
 
-# Fixtures are imported from tests.audit_helpers; their parameters shadow the imports by design.
-# ruff: noqa: F811
-
 from __future__ import annotations
 
 from pathlib import Path
 
 from secaudit.server.context import AppContext
 from secaudit.tools.audit.cache import prune_cache
-from tests.audit_helpers import (  # noqa: F401 - fixtures
-    anyio_backend,
-    audit_app,
-    audit_root,
-    audit_settings,
-)
 
 OLD = "2020-01-01T00:00:00.000Z"
 

@@ -1,8 +1,5 @@
 """The audit engine and the bandit scanner: parity with bandit, cache, fingerprints, lifecycle, bad input."""
 
-# Fixtures are imported from tests.audit_helpers; their parameters shadow the imports by design.
-# ruff: noqa: F811
-
 from __future__ import annotations
 
 import os
@@ -18,13 +15,7 @@ from secaudit.server.context import AppContext
 from secaudit.tools.errors import InvalidInput, PathNotAllowed
 from secaudit.tools.findings import FindingRecord, RunStatus
 from secaudit.tools.scanners import CancelToken
-from tests.audit_helpers import (  # noqa: F401 - fixtures
-    anyio_backend,
-    audit_app,
-    audit_root,
-    audit_settings,
-    bandit_reference,
-)
+from tests.support.audit import bandit_reference
 
 
 def _all(app: AppContext, run_id: int) -> list[FindingRecord]:

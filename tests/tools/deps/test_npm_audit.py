@@ -20,8 +20,9 @@ from secaudit.tools.deps.npm_audit import npm_audit_check, parse_npm_audit
 from secaudit.tools.scanners.deps import DepsScanner
 from secaudit.tools.scanners.interface import CancelToken, FileRef, ScanContext, ScannerUnavailable
 from secaudit.tools.store import Store
+from tests.support import DATA
 
-FIXTURES = Path(__file__).parent / "fixtures" / "npm_audit"
+FIXTURES = DATA / "npm_audit"
 # The offline database knows two lodash advisories: one by its GHSA id, one (ReDoS) only through an
 # alias of another id. npm's report names both by GHSA id: neither is "online only".
 OFFLINE = [

@@ -1,8 +1,5 @@
 """SARIF 2.1.0: export validates against the official schema; import round-trips; hostile files."""
 
-# Fixtures are imported from tests.audit_helpers; their parameters shadow the imports by design.
-# ruff: noqa: F811
-
 from __future__ import annotations
 
 import json
@@ -15,13 +12,7 @@ import pytest
 from secaudit.server.context import AppContext
 from secaudit.tools.errors import InvalidInput, PathNotAllowed
 from secaudit.tools.findings.sarif import export_sarif, import_sarif
-from tests.audit_helpers import (  # noqa: F401 - fixtures
-    anyio_backend,
-    audit_app,
-    audit_root,
-    audit_settings,
-)
-from tests.shared_paths import sarif_schema_path
+from tests.support.shared import sarif_schema_path
 
 
 def _export(app: AppContext, root: Path) -> tuple[int, dict[str, Any]]:

@@ -1,8 +1,5 @@
 """The findings service: filters, cursor pagination, triage rules and expiry, summary metrics."""
 
-# Fixtures are imported from tests.audit_helpers; their parameters shadow the imports by design.
-# ruff: noqa: F811
-
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,12 +9,6 @@ import pytest
 from secaudit.server.context import AppContext
 from secaudit.tools.errors import InvalidInput, NotFound
 from secaudit.tools.findings import Finding, FindingsService, Severity
-from tests.audit_helpers import (  # noqa: F401 - fixtures
-    anyio_backend,
-    audit_app,
-    audit_root,
-    audit_settings,
-)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from secaudit.tools.fixes.errors import BackupUnavailable, FixNotApplicable
 from secaudit.tools.fixes.model import FileChange, FixStatus, Proposal, RepoView
 from secaudit.tools.fixes.service import FixService
 from secaudit.tools.fixes.verify import ScannerVerifier, Verifier
-from tests.fixes_support import (
+from tests.support.fixes import (
     PredicateVerifier,
     finding,
     import_osv,

@@ -21,16 +21,14 @@ import pytest
 from secaudit.tools.errors import Conflict
 from secaudit.tools.fixes.locks import RedisLocker
 from secaudit.tools.fixes.model import FixStatus
-from tests.fixes_child import FILES, TARGET, A, AlwaysGone, B, toggle
-from tests.fixes_support import finding, make_service, temp_files
-
-CHILD = Path(__file__).with_name("fixes_child.py")
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from tests.support import REPO_ROOT
+from tests.support.fixes import finding, make_service, temp_files
+from tests.support.fixes_child import FILES, TARGET, A, AlwaysGone, B, toggle
 
 
 def _spawn(*args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, str(CHILD), *args],
+        [sys.executable, "-m", "tests.support.fixes_child", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -16,6 +16,7 @@ import pytest
 
 from secaudit.tools.scanners.config_scanner import RULES, ConfigScanner
 from secaudit.tools.scanners.interface import CancelToken, FileRef, ScanContext, ScanResult, get_scanner
+from tests.support import REPO_ROOT
 
 RNG = random.Random(4242)
 
@@ -301,7 +302,7 @@ def test_cancelled_scan_is_not_clean(tmp_path: Path) -> None:
 
 
 def test_every_rule_is_documented() -> None:
-    docs = (Path(__file__).resolve().parents[1] / "docs" / "rules.md").read_text()
+    docs = (REPO_ROOT / "docs" / "rules.md").read_text()
     for rule_id in RULES:
         assert f"`{rule_id}`" in docs, rule_id
     assert get_scanner("config").name == "config"
