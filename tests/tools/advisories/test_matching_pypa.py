@@ -3,7 +3,6 @@ from the OSV rules, by a separate and deliberately simple implementation."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,32 +14,10 @@ from packaging.version import InvalidVersion, Version
 from secaudit.tools.advisories import AdvisoryDB, is_affected, smallest_safe_upgrade
 from secaudit.tools.deps import audit_dependencies
 from secaudit.tools.store import Store
+from tests.support.shared import require_shared
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 _LOADER: Any = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
-
-
-def _shared_vulns() -> Path | None:
-    candidates = []
-    if os.environ.get("SECAUDIT_SHARED_DIR"):
-        candidates.append(Path(os.environ["SECAUDIT_SHARED_DIR"]))
-    # ../shared beside the clone; a git worktree may sit deeper, so look up the ancestors too.
-    candidates += [parent / "shared" for parent in REPO_ROOT.parents]
-    for shared in candidates:
-        vulns = shared / "advisories" / "pypa" / "vulns"
-        if vulns.is_dir():
-            return vulns
-    return None
-
-
-VULNS = _shared_vulns()
-pytestmark = [
-    pytest.mark.shared,
-    pytest.mark.skipif(
-        VULNS is None,
-        reason="../shared/advisories/pypa/vulns (the real PyPA database) is absent; set SECAUDIT_SHARED_DIR",
-    ),
-]
+pytestmark = pytest.mark.shared
 
 PINS = [
     ("django", "2.2.0"), ("django", "3.2.0"), ("Django", "4.0rc1"), ("flask", "0.12"), ("Jinja2", "2.10"),
@@ -109,10 +86,15 @@ def _reference_affected(entry: dict[str, Any], version: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def reference() -> dict[str, list[dict[str, Any]]]:
-    assert VULNS is not None
+def vulns() -> Path:
+    """The real PyPA database: fails in CI when absent, skips elsewhere (tests.support.shared)."""
+    return require_shared("advisories/pypa/vulns")
+
+
+@pytest.fixture(scope="module")
+def reference(vulns: Path) -> dict[str, list[dict[str, Any]]]:
     by_name: dict[str, list[dict[str, Any]]] = {}
-    for path in VULNS.rglob("*.yaml"):
+    for path in vulns.rglob("*.yaml"):
         data = yaml.load(path.read_bytes(), Loader=_LOADER)
         if data.get("withdrawn"):
             continue
@@ -123,11 +105,10 @@ def reference() -> dict[str, list[dict[str, Any]]]:
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AdvisoryDB]:
-    assert VULNS is not None
+def db(tmp_path_factory: pytest.TempPathFactory, vulns: Path) -> Iterator[AdvisoryDB]:
     store = Store(tmp_path_factory.mktemp("pypa") / "store.db")
     database = AdvisoryDB(store)
-    report = database.import_path(VULNS)
+    report = database.import_path(vulns)
     assert report.errors == 0 and report.records >= 2600
     yield database
     store.close()

@@ -12,7 +12,7 @@ import pytest
 from secaudit.server.context import AppContext
 from secaudit.tools.errors import InvalidInput, PathNotAllowed
 from secaudit.tools.findings.sarif import export_sarif, import_sarif
-from tests.support.shared import sarif_schema_path
+from tests.support.shared import require_shared
 
 
 def _export(app: AppContext, root: Path) -> tuple[int, dict[str, Any]]:
@@ -21,10 +21,9 @@ def _export(app: AppContext, root: Path) -> tuple[int, dict[str, Any]]:
     return run.id, export_sarif(app.findings, run.id, tool_version="test")
 
 
+@pytest.mark.shared
 def test_export_validates_against_the_official_schema(audit_app: AppContext, audit_root: Path) -> None:
-    schema_path = sarif_schema_path()
-    if schema_path is None:
-        pytest.skip("../shared/schemas/sarif-schema-2.1.0.json is absent (set SECAUDIT_SHARED_DIR)")
+    schema_path = require_shared("schemas/sarif-schema-2.1.0.json")
     assert audit_app.findings is not None
     run_id, doc = _export(audit_app, audit_root)
     # A triaged finding exports as an external suppression: validate that shape too.
