@@ -1,8 +1,12 @@
-"""Shared fixtures: real database files in tmp_path, the real server, the SDK's in-memory Client."""
+"""Fixtures every area shares: real database files in tmp_path, the real server, the SDK's in-memory
+Client, and the audit fixtures (a vulnerable tree and an app context around it).
+
+Plain helpers live in the `tests.support` package; a fixture only one area uses lives in that area's
+conftest.py (or in its test module when only that module uses it).
+"""
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -12,8 +16,7 @@ from mcp import Client
 from secaudit.server.app import build_server
 from secaudit.server.context import AppContext, build_context
 from secaudit.server.settings import Settings, load_settings
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from tests.support.audit import make_settings, make_vulnerable_tree
 
 
 @pytest.fixture
@@ -52,10 +55,28 @@ async def client(settings: Settings, app_context: AppContext) -> AsyncIterator[C
         yield c
 
 
-def cli_env(settings: Settings, **extra: str) -> dict[str, str]:
-    """Environment for a `secaudit` subprocess pointing at the test's store and roots."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SECAUDIT_")}
-    env["SECAUDIT_STORE"] = str(settings.store_path)
-    env["SECAUDIT_ALLOWED_ROOTS"] = os.pathsep.join(str(r) for r in settings.allowed_roots)
-    env.update(extra)
-    return env
+# -- audit: a tree full of known-vulnerable patterns (tests.support.audit), and the app around it --
+
+
+@pytest.fixture
+def audit_root(tmp_path: Path) -> Path:
+    return make_vulnerable_tree(tmp_path / "repo")
+
+
+@pytest.fixture
+def audit_settings(tmp_path: Path, audit_root: Path) -> Settings:
+    return make_settings(tmp_path, audit_root)
+
+
+@pytest.fixture
+def audit_app(audit_settings: Settings) -> Iterator[AppContext]:
+    ctx = build_context(audit_settings)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+async def audit_client(audit_settings: Settings, audit_app: AppContext) -> AsyncIterator[Client]:
+    server = build_server(audit_settings, context=audit_app)
+    async with Client(server) as c:
+        yield c

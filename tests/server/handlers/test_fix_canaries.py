@@ -12,9 +12,9 @@ import pytest
 from mcp import Client
 
 from secaudit.server.context import AppContext
-from tests.canary_support import Canaries, Evidence, find_leaks, format_leaks
-from tests.fixes_support import import_osv
-from tests.mcp_helpers import call
+from tests.support.canary import Canaries, Evidence, find_leaks, format_leaks
+from tests.support.fixes import import_osv
+from tests.support.mcp import call
 
 
 def _plant(workspace: Path, c: Canaries) -> None:

@@ -34,7 +34,7 @@ from secaudit.tools.scanners.interface import (
     ScannerUnavailable,
     ScanResult,
 )
-from tests.fixes_support import PredicateVerifier, make_service, scanner_verifier
+from tests.support.fixes import PredicateVerifier, make_service, scanner_verifier
 
 XPB = "js-express-x-powered-by"
 TLS = "js-tls-reject-unauthorized-off"

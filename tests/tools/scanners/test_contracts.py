@@ -26,7 +26,7 @@ from secaudit.tools.scanners.deps import DepsScanner
 from secaudit.tools.scanners.interface import CancelToken, FileRef, ScanContext, Scanner
 from secaudit.tools.scanners.secrets_scanner import SecretsScanner
 from secaudit.tools.store import Store
-from tests.fixes_support import import_osv
+from tests.support.fixes import import_osv
 
 CONTRACTS: list[type[FindingProperties]] = [DepsAdvisoryProperties, SecretProperties]
 

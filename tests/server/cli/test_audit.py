@@ -1,0 +1,93 @@
+"""`secaudit audit` and `secaudit findings` as real subprocesses: formats, exit codes, coverage."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from secaudit.server.settings import Settings
+from tests.support.cli import cli_env
+
+pytestmark = pytest.mark.slow
+
+VULNERABLE = b"import subprocess\n\n\ndef run(cmd):\n    return subprocess.call(cmd, shell=True)\n\n\nresult = eval(input())\n"
+
+
+def secaudit(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "secaudit.server", *args],
+        env=cli_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture
+def repo(workspace: Path) -> Path:
+    (workspace / "app.py").write_bytes(VULNERABLE)
+    (workspace / "clean.py").write_text("def add(a, b):\n    return a + b\n")
+    return workspace
+
+
+def test_table_output_exit_1_and_coverage(settings: Settings, repo: Path) -> None:
+    proc = secaudit(settings, "audit", str(repo), "--scanners", "bandit")
+    assert proc.returncode == 1, proc.stderr
+    assert "B602" in proc.stdout and "B307" in proc.stdout
+    # The run says what it covered.
+    assert "2 files walked" in proc.stdout and "bandit" in proc.stdout
+    assert "\x1b[" not in proc.stdout  # no progress bar or colour when stdout is not a terminal
+
+
+def test_fail_on_threshold_and_none(settings: Settings, repo: Path) -> None:
+    assert (
+        secaudit(settings, "audit", str(repo), "--scanners", "bandit", "--fail-on", "critical").returncode
+        == 0
+    )
+    assert secaudit(settings, "audit", str(repo), "--scanners", "bandit", "--fail-on", "none").returncode == 0
+    assert secaudit(settings, "audit", str(repo), "--scanners", "bandit", "--fail-on", "high").returncode == 1
+
+
+def test_json_and_sarif_formats(settings: Settings, repo: Path) -> None:
+    as_json = secaudit(settings, "audit", str(repo), "--scanners", "bandit", "--format", "json")
+    data = json.loads(as_json.stdout)
+    assert as_json.returncode == 1
+    text = json.dumps(data)
+    assert "B602" in text and "succeeded" in text
+    sarif = secaudit(settings, "audit", str(repo), "--scanners", "bandit", "--format", "sarif")
+    doc = json.loads(sarif.stdout)
+    assert doc["version"] == "2.1.0"
+    rules = {r["ruleId"] for r in doc["runs"][0]["results"]}
+    assert {"bandit/B602", "bandit/B307"} <= rules
+
+
+def test_findings_list_and_triage_persist(settings: Settings, repo: Path) -> None:
+    secaudit(settings, "audit", str(repo), "--scanners", "bandit")
+    listed = json.loads(secaudit(settings, "findings", "list", "--json", "--rule", "B307").stdout)
+    items = listed["items"]
+    assert len(items) == 1
+    fid = items[0]["id"]
+    triaged = secaudit(
+        settings, "findings", "triage", fid, "--status", "accepted_risk", "--reason", "input is trusted"
+    )
+    assert triaged.returncode == 0, triaged.stderr
+    again = secaudit(settings, "audit", str(repo), "--scanners", "bandit", "--format", "json")
+    assert "accepted_risk" in again.stdout
+    first = json.loads(secaudit(settings, "findings", "runs", "--json", "--limit", "1").stdout)
+    second = json.loads(
+        secaudit(settings, "findings", "runs", "--json", "--cursor", first["next_cursor"]).stdout
+    )
+    assert [r["id"] for r in first["runs"] + second["runs"]] == [2, 1] and second["next_cursor"] is None
+    table = secaudit(settings, "findings", "runs")
+    assert table.returncode == 0 and "audit  succeeded" in table.stdout and str(repo) in table.stdout
+
+
+@pytest.mark.parametrize("target", ["does-not-exist", "app.py"])
+def test_bad_paths_exit_2(settings: Settings, repo: Path, target: str) -> None:
+    proc = secaudit(settings, "audit", str(repo / target))
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("secaudit: error:") and "Traceback" not in proc.stderr

@@ -1,0 +1,138 @@
+"""Builders for the audit, findings and SARIF tests: a vulnerable tree, bandit's own answer, settings.
+
+The fixtures built on these (`audit_root`, `audit_settings`, `audit_app`, `audit_client`) are in
+tests/conftest.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from secaudit.server.settings import Settings, load_settings
+from tests.support import REPO_ROOT
+
+EXAMPLE_APP = REPO_ROOT / "examples" / "vulnerable-app"
+
+# Patterns for the parity fixture: every one trips at least one bandit check; several on purpose
+# share a line, sit on multi-line calls, or carry a `# nosec` (blanket and per-test).
+PATTERNS = """\
+import hashlib
+import os
+import pickle
+import random
+import subprocess
+import tempfile
+import telnetlib
+import xml.etree.ElementTree as ET
+from urllib.request import urlopen
+
+import requests
+import yaml
+
+PASSWORD = "hunter2"
+token = "s3cr3t-t0k3n"
+
+
+def run(cmd, user_input):
+    subprocess.call(cmd, shell=True)
+    subprocess.Popen(
+        "ls " + user_input,
+        shell=True,
+    )
+    os.system("echo " + user_input)
+    os.popen(user_input)
+    eval(user_input)
+    exec(user_input)
+    return pickle.loads(user_input)
+
+
+def more(data, name):
+    yaml.load(data)
+    hashlib.md5(data)
+    hashlib.sha1(data).hexdigest()
+    requests.get("https://example.invalid", verify=False)
+    tempfile.mktemp()
+    ET.fromstring(data)
+    urlopen(name)
+    random.random()
+    query = "SELECT * FROM t WHERE name = '%s'" % name
+    assert data
+    try:
+        pass
+    except Exception:
+        pass
+    os.chmod("/tmp/x", 0o777)
+    eval(name)  # nosec
+    eval(data)  # nosec B307
+    exec(data)  # nosec B307
+    return query
+
+
+def connect(password="default-password"):
+    return password
+"""
+
+
+def make_vulnerable_tree(root: Path) -> Path:
+    """A small repository with many vulnerable patterns, in several files and folders."""
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(EXAMPLE_APP, root / "app", dirs_exist_ok=True)
+    (root / "pkg").mkdir(exist_ok=True)
+    (root / "pkg" / "__init__.py").write_text("")
+    (root / "pkg" / "patterns.py").write_text(PATTERNS)
+    (root / "pkg" / "twice.py").write_text(PATTERNS.replace("def run(", "def run2("))
+    # The repository's own bandit configuration tries to switch checks off: it must not win.
+    (root / ".bandit").write_text("[bandit]\nskips = B101,B602,B307\n")
+    (root / "pyproject.toml").write_text('[tool.bandit]\nskips = ["B101", "B602", "B307"]\n')
+    (root / "setup.cfg").write_text("[bandit]\nskips = B101,B602\n")
+    return root
+
+
+def bandit_reference(root: Path, *, ignore_nosec: bool) -> Counter[tuple[str, str, int]]:
+    """bandit's own JSON output over `root`: (path, rule, line) with multiplicity.
+
+    Run with an explicit empty config file so bandit, like us, ignores the repository's config.
+    """
+    empty = root.parent / "empty-bandit.yaml"
+    empty.write_text("{}\n")
+    ini = root.parent / "empty-bandit.ini"
+    ini.write_text("[bandit]\n")
+    argv = [
+        sys.executable,
+        "-m",
+        "bandit",
+        "-r",
+        ".",
+        "-f",
+        "json",
+        "-q",
+        "-c",
+        str(empty),
+        "--ini",
+        str(ini),
+    ]
+    if ignore_nosec:
+        argv.append("--ignore-nosec")
+    proc = subprocess.run(argv, cwd=root, capture_output=True, text=True, timeout=300, check=False)
+    data = json.loads(proc.stdout)
+    return Counter(
+        (os.path.normpath(r["filename"]).replace(os.sep, "/"), r["test_id"], int(r["line_number"]))
+        for r in data["results"]
+    )
+
+
+def make_settings(tmp_path: Path, root: Path, **extra: Any) -> Settings:
+    return load_settings(
+        environ={},
+        store_path=tmp_path / "store" / "secaudit.db",
+        allowed_roots=(root,),
+        log_level="WARNING",
+        **extra,
+    )
