@@ -1,7 +1,10 @@
 """The `deps` scanner: dependency advisories from the offline OSV database, as findings.
 
 One finding per (package, version, advisory), on the manifest line that lists the package; an
-info-level finding per unpinned requirement (it could not be checked). Options (`ScanContext.options`):
+info-level finding per unpinned requirement (it could not be checked). A malicious-package report
+(an OSV `MAL-` record) is a finding of its own kind: rule `deps.malicious-package`, critical, and
+its message says to remove the package and rotate credentials, never to upgrade it.
+Options (`ScanContext.options`):
 
 - `advisory_db`: an `AdvisoryDB`, or `store`: the `Store` holding it (required: without a database
   the scanner is unavailable rather than "clean");
@@ -24,6 +27,7 @@ from secaudit.tools.deps.audit import DepAuditResult, VulnerableDependency, audi
 from secaudit.tools.deps.interface import Dependency
 from secaudit.tools.deps.npm_audit import npm_audit_check
 from secaudit.tools.deps.online import pip_audit_check
+from secaudit.tools.deps.remedy import removal_steps
 from secaudit.tools.deps.sources import NpmLockSource, default_sources
 from secaudit.tools.findings.model import Confidence, Finding, Severity, fingerprint
 from secaudit.tools.scanners.interface import (
@@ -37,10 +41,11 @@ from secaudit.tools.scanners.interface import (
 )
 from secaudit.tools.store import Store
 
-__all__ = ["DepsScanner", "finding_for", "unpinned_finding"]
+__all__ = ["MALICIOUS_RULE", "DepsScanner", "finding_for", "unpinned_finding"]
 
 _SCANNER = "deps"
 _UNPINNED_RULE = "deps.unpinned"
+MALICIOUS_RULE = "deps.malicious-package"
 _MAX_NOTES = 200
 _ONLINE_BACKENDS = ("pypi", "osv", "npm")
 _MAX_NPM_LOCKFILES = 10
@@ -73,7 +78,75 @@ def _where(dep: Dependency) -> str:
     return text
 
 
+def _properties(hit: VulnerableDependency) -> dict[str, object]:
+    dep, adv = hit.dependency, hit.advisory
+    return {
+        "ecosystem": dep.ecosystem,
+        "package": dep.name,
+        "normalized_name": dep.normalized_name,
+        "version": dep.version,
+        "advisory_id": adv.id,
+        "aliases": list(hit.aliases),
+        "advisory_severity": hit.severity.level,
+        "cvss_score": hit.severity.score,
+        "cvss_vector": hit.severity.vector,
+        "severity_source": hit.severity.source,
+        "fixed_versions": list(hit.fixed_versions),
+        "smallest_safe_upgrade": None if hit.malicious else hit.upgrade.version,
+        "upgrade_note": hit.upgrade.note or None,
+        "direct": dep.direct,
+        "declared_in": dep.declared_in,
+        "declared_line": dep.declared_line,
+        "hashed": dep.hashed,
+        "source": dep.source,
+        "matched_by": hit.via,
+        "malicious": hit.malicious,
+        "match_notes": list(hit.notes),
+    }
+
+
+def _fingerprint(hit: VulnerableDependency) -> str:
+    dep = hit.dependency
+    return fingerprint(
+        _SCANNER, hit.advisory.id, dep.manifest, f"{dep.ecosystem}:{dep.normalized_name}@{dep.version}"
+    )
+
+
+def malicious_finding(hit: VulnerableDependency) -> Finding:
+    """A malicious package: removed, never upgraded (a bump keeps the attacker's package installed)."""
+    dep, adv = hit.dependency, hit.advisory
+    steps = removal_steps(dep.ecosystem, dep.name, dep.direct)
+    lines = [
+        f"{dep.name} {dep.version} ({dep.ecosystem}) is reported as a malicious package by {adv.id}"
+        + (f" ({', '.join(hit.aliases)})" if hit.aliases else "")
+        + ".",
+        "A malicious package is removed, not upgraded: no version of it is a fix, and its code may "
+        "already have run when it was installed.",
+        *(f"{i}. {step[0].upper()}{step[1:]}." for i, step in enumerate(steps, start=1)),
+        f"Listed in {_where(dep)}.",
+        *hit.notes,
+    ]
+    if adv.summary:
+        lines.append(f"Advisory summary: {adv.summary}")
+    return Finding(
+        scanner=_SCANNER,
+        rule_id=MALICIOUS_RULE,
+        severity=Severity.CRITICAL,
+        confidence=Confidence.HIGH,
+        path=dep.manifest,
+        start_line=dep.line,
+        end_line=dep.line,
+        title=f"{dep.name} {dep.version} is a malicious package: remove it (do not upgrade)",
+        message="\n".join(lines),
+        references=[r.url for r in adv.references],
+        fingerprint=_fingerprint(hit),
+        properties={**_properties(hit), "removal_steps": steps},
+    )
+
+
 def finding_for(hit: VulnerableDependency) -> Finding:
+    if hit.malicious:
+        return malicious_finding(hit)
     dep, adv = hit.dependency, hit.advisory
     upgrade = (
         f"smallest safe upgrade: {hit.upgrade.version}"
@@ -91,6 +164,7 @@ def finding_for(hit: VulnerableDependency) -> Finding:
         + (", ".join(hit.fixed_versions) if hit.fixed_versions else "no fixed version published"),
         upgrade[0].upper() + upgrade[1:] + ".",
         f"Listed in {_where(dep)}.",
+        *hit.notes,
     ]
     if adv.summary:
         lines.append(f"Advisory summary: {adv.summary}")
@@ -105,30 +179,8 @@ def finding_for(hit: VulnerableDependency) -> Finding:
         title=f"{dep.name} {dep.version}: {adv.summary or adv.id}",
         message="\n".join(lines),
         references=[r.url for r in adv.references],
-        fingerprint=fingerprint(
-            _SCANNER, adv.id, dep.manifest, f"{dep.ecosystem}:{dep.normalized_name}@{dep.version}"
-        ),
-        properties={
-            "ecosystem": dep.ecosystem,
-            "package": dep.name,
-            "normalized_name": dep.normalized_name,
-            "version": dep.version,
-            "advisory_id": adv.id,
-            "aliases": list(hit.aliases),
-            "advisory_severity": level,
-            "cvss_score": hit.severity.score,
-            "cvss_vector": hit.severity.vector,
-            "severity_source": hit.severity.source,
-            "fixed_versions": list(hit.fixed_versions),
-            "smallest_safe_upgrade": hit.upgrade.version,
-            "upgrade_note": hit.upgrade.note or None,
-            "direct": dep.direct,
-            "declared_in": dep.declared_in,
-            "declared_line": dep.declared_line,
-            "hashed": dep.hashed,
-            "source": dep.source,
-            "matched_by": hit.via,
-        },
+        fingerprint=_fingerprint(hit),
+        properties=_properties(hit),
     )
 
 
