@@ -3,7 +3,6 @@ from the OSV rules, by a separate and deliberately simple implementation."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,29 +14,16 @@ from packaging.version import InvalidVersion, Version
 from secaudit.tools.advisories import AdvisoryDB, is_affected, smallest_safe_upgrade
 from secaudit.tools.deps import audit_dependencies
 from secaudit.tools.store import Store
+from tests.shared_paths import in_ci, require_shared, shared_path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 _LOADER: Any = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
 
-
-def _shared_vulns() -> Path | None:
-    candidates = []
-    if os.environ.get("SECAUDIT_SHARED_DIR"):
-        candidates.append(Path(os.environ["SECAUDIT_SHARED_DIR"]))
-    # ../shared beside the clone; a git worktree may sit deeper, so look up the ancestors too.
-    candidates += [parent / "shared" for parent in REPO_ROOT.parents]
-    for shared in candidates:
-        vulns = shared / "advisories" / "pypa" / "vulns"
-        if vulns.is_dir():
-            return vulns
-    return None
-
-
-VULNS = _shared_vulns()
+VULNS = shared_path("advisories", "pypa", "vulns")
 pytestmark = [
     pytest.mark.shared,
+    # Skipped outside CI when absent; in CI the fixtures below fail instead (require_shared).
     pytest.mark.skipif(
-        VULNS is None,
+        VULNS is None and not in_ci(),
         reason="../shared/advisories/pypa/vulns (the real PyPA database) is absent; set SECAUDIT_SHARED_DIR",
     ),
 ]
@@ -110,9 +96,9 @@ def _reference_affected(entry: dict[str, Any], version: str) -> bool:
 
 @pytest.fixture(scope="module")
 def reference() -> dict[str, list[dict[str, Any]]]:
-    assert VULNS is not None
+    vulns = require_shared("advisories", "pypa", "vulns")
     by_name: dict[str, list[dict[str, Any]]] = {}
-    for path in VULNS.rglob("*.yaml"):
+    for path in vulns.rglob("*.yaml"):
         data = yaml.load(path.read_bytes(), Loader=_LOADER)
         if data.get("withdrawn"):
             continue
@@ -124,10 +110,10 @@ def reference() -> dict[str, list[dict[str, Any]]]:
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AdvisoryDB]:
-    assert VULNS is not None
+    vulns = require_shared("advisories", "pypa", "vulns")
     store = Store(tmp_path_factory.mktemp("pypa") / "store.db")
     database = AdvisoryDB(store)
-    report = database.import_path(VULNS)
+    report = database.import_path(vulns)
     assert report.errors == 0 and report.records >= 2600
     yield database
     store.close()

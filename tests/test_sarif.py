@@ -21,7 +21,7 @@ from tests.audit_helpers import (  # noqa: F401 - fixtures
     audit_root,
     audit_settings,
 )
-from tests.shared_paths import sarif_schema_path
+from tests.shared_paths import require_shared
 
 
 def _export(app: AppContext, root: Path) -> tuple[int, dict[str, Any]]:
@@ -31,9 +31,7 @@ def _export(app: AppContext, root: Path) -> tuple[int, dict[str, Any]]:
 
 
 def test_export_validates_against_the_official_schema(audit_app: AppContext, audit_root: Path) -> None:
-    schema_path = sarif_schema_path()
-    if schema_path is None:
-        pytest.skip("../shared/schemas/sarif-schema-2.1.0.json is absent (set SECAUDIT_SHARED_DIR)")
+    schema_path = require_shared("schemas", "sarif-schema-2.1.0.json")  # fails in CI when absent
     assert audit_app.findings is not None
     run_id, doc = _export(audit_app, audit_root)
     # A triaged finding exports as an external suppression: validate that shape too.

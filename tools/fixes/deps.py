@@ -759,7 +759,7 @@ def _fix_npm(finding: Finding, view: RepoView, package: str, target: str) -> Pro
     relock: list[str] = []
     prefix = _npm_save_prefix(edit.new_specs)
     if lockfile is not None:
-        command = npm_install_lock_only(package, target, save=prefix or "^")
+        command = npm_install_lock_only(package, target, save="^" if prefix is None else prefix)
         relock.append(
             f"{command}  (in {where}; re-locks {package} to exactly {target} in "
             f"{PurePosixPath(lockfile).name}; lockfiles are never edited by hand)"
