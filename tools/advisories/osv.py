@@ -94,6 +94,18 @@ class OsvDocument:
 
 
 def clean_line(value: object, limit: int) -> str:
+    # Most fields of a dump (ids, names, versions, dates) are short printable ASCII with single
+    # spaces, which the cleaner returns unchanged: skip its regex, split and NFC for those.
+    if (
+        isinstance(value, str)
+        and len(value) <= limit
+        and value.isascii()
+        and value.isprintable()
+        and "  " not in value
+        and value[:1] != " "
+        and value[-1:] != " "
+    ):
+        return value
     return _clean_line(value if isinstance(value, str) else str(value), limit)
 
 

@@ -10,8 +10,8 @@ and the caller says to act by hand.
 
 from __future__ import annotations
 
-import json
 import re
+from collections.abc import Sequence
 
 from secaudit.tools.advisories.names import NPM, PYPI
 
@@ -19,7 +19,7 @@ __all__ = [
     "npm_install_lock_only",
     "npm_name_ok",
     "npm_version_ok",
-    "override_entry",
+    "overrides_for",
     "removal_steps",
 ]
 
@@ -63,16 +63,24 @@ def npm_install_lock_only(name: str, version: str, *, save: str = "^") -> str | 
     return command
 
 
-def override_entry(name: str, installed: str, target: str) -> tuple[str, str] | None:
-    """The `overrides` member forcing `name` at `installed` to `target`: (key, JSON text).
+def overrides_for(
+    name: str, installed: str, target: str, parents: Sequence[str] = ()
+) -> dict[str, str | dict[str, str]] | None:
+    """The `overrides` members moving `name` at `installed` to `target`, or None when a name or
+    version is unsafe.
 
-    The key names the installed version (`"pkg@1.2.3"`), so only dependents whose range admits that
-    version are moved; copies of the package on other major lines stay as their dependents want.
+    Without `parents` the key names the installed version (`"pkg@1.2.3": T`), so only dependents
+    whose range admits that version are moved; copies on other major lines stay. npm refuses such a
+    key (EOVERRIDE) when the project also depends on the package directly with a range admitting the
+    installed version; for that case the caller names the dependents that pull the copy in, and each
+    gets a scoped rule (`"parent": {"pkg": T}`), which npm accepts beside the direct dependency.
     """
-    if not (npm_name_ok(name) and npm_version_ok(installed) and npm_version_ok(target)):
+    names = [name, *parents]
+    if not (all(npm_name_ok(n) for n in names) and npm_version_ok(installed) and npm_version_ok(target)):
         return None
-    key = f"{name}@{installed}"
-    return key, json.dumps({"overrides": {key: target}}, indent=2)
+    if parents:
+        return {parent: {name: target} for parent in parents}
+    return {f"{name}@{installed}": target}
 
 
 def removal_steps(ecosystem: str, name: str, direct: bool | None) -> list[str]:

@@ -31,7 +31,9 @@ npm specifics (`fix_dependency`):
 - a transitive one (in the lockfile only, or a nested copy of a package also declared directly):
   `add_npm_override` adds `"overrides": {"<pkg>@<installed>": "<T>"}` to package.json (the key names
   the installed version, so only dependents whose range admits it move), re-locked with
-  `npm install --package-lock-only`; the notes give the exact JSON;
+  `npm install --package-lock-only`; the notes give the exact JSON. When the project also depends on
+  the package directly, npm refuses that key (EOVERRIDE), so the rule is scoped to the packages the
+  lockfile installs the copy under: `{"<parent>": {"<pkg>": "<T>"}}`;
 - a malicious package (`deps.malicious-package`): no bump is ever planned; the refusal gives the
   removal recipe (`secaudit.tools.deps.remedy.removal_steps`).
 Package names and versions only enter command text after `remedy.npm_name_ok` / `npm_version_ok`.
@@ -41,6 +43,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from json.decoder import scanstring  # type: ignore[attr-defined]
 from pathlib import PurePosixPath
@@ -56,7 +59,7 @@ from secaudit.tools.deps.remedy import (
     npm_install_lock_only,
     npm_name_ok,
     npm_version_ok,
-    override_entry,
+    overrides_for,
     removal_steps,
 )
 from secaudit.tools.findings.model import Finding
@@ -539,17 +542,19 @@ def _indent_unit(text: str, top: int, members: list[tuple[str, int, int]]) -> st
     return "  "
 
 
-def add_npm_override(text: str, package: str, installed: str, target: str) -> TextEdit:
-    """Add `"<package>@<installed>": "<target>"` to package.json's `overrides` (created if absent),
-    editing the JSON text in place. Refused when an override for the package exists already: two
-    rules for one package are for a person to reconcile."""
-    entry = override_entry(package, installed, target)
-    if entry is None:
+def add_npm_override(
+    text: str, package: str, installed: str, target: str, parents: Sequence[str] = ()
+) -> TextEdit:
+    """Add the `overrides` members of `remedy.overrides_for` to package.json (creating `overrides`
+    when absent), editing the JSON text in place. Refused when a rule for the package (or for one of
+    `parents`) exists already: two rules for one package are for a person to reconcile."""
+    rules_to_add = overrides_for(package, installed, target, parents)
+    if rules_to_add is None:
         raise FixNotApplicable(
-            f"{package} {installed} -> {target}: the name or a version does not follow npm's rules; "
+            f"{package} {installed} -> {target}: a name or a version does not follow npm's rules; "
             "add an `overrides` entry by hand"
         )
-    key, snippet = entry
+    wanted = json.dumps({"overrides": rules_to_add})
     try:
         data = json.loads(text)
         top = _skip_ws(text, 1 if text.startswith("\ufeff") else 0)
@@ -561,14 +566,14 @@ def add_npm_override(text: str, package: str, installed: str, target: str) -> Te
     eol = dominant_eol(text)
     unit = _indent_unit(text, top, members)
     pretty = "\n" in text[top : members[0][1]] if members else False
-    member_text = f"{json.dumps(key)}: {json.dumps(target)}"
+    new_members = [f"{json.dumps(k)}: {json.dumps(v)}" for k, v in rules_to_add.items()]
     existing = next((m for m in members if m[0] == "overrides"), None)
     if existing is None:
         if pretty:
-            inner = f"{eol}{unit * 2}{member_text}{eol}{unit}"
-            insert = f',{eol}{unit}"overrides": {{{inner}}}'
+            inner = f",{eol}{unit * 2}".join(new_members)
+            insert = f',{eol}{unit}"overrides": {{{eol}{unit * 2}{inner}{eol}{unit}}}'
         else:
-            insert = f', "overrides": {{{member_text}}}'
+            insert = f', "overrides": {{{", ".join(new_members)}}}'
         if members:
             at = members[-1][2]
             out = text[:at] + insert + text[at:]
@@ -580,28 +585,93 @@ def add_npm_override(text: str, package: str, installed: str, target: str) -> Te
         if text[vstart] != "{":
             raise FixNotApplicable("package.json `overrides` is not an object; add the entry by hand")
         rules = _member_spans(text, vstart)
-        clash = [k for k, _, _ in rules if k == package or k.startswith(f"{package}@")]
+        named = {package, *parents}
+        clash = [k for k, _, _ in rules if k in named or _rule_name(k) in named]
         if clash:
             raise FixNotApplicable(
-                f"package.json already overrides {package} ({', '.join(repr(c) for c in clash[:3])}); "
-                f"reconcile it by hand with {json.dumps({key: target})}"
+                f"package.json already has override rules for {', '.join(repr(c) for c in clash[:3])}; "
+                f"reconcile them by hand with {wanted}"
             )
         if rules:
             at = rules[-1][2]
             indent = _line_indent(text, rules[-1][1])
-            sep = f",{eol}{indent}" if "\n" in text[vstart : rules[0][1]] else ", "
-            out = text[:at] + sep + member_text + text[at:]
+            multiline = "\n" in text[vstart : rules[0][1]]
+            sep = f",{eol}{indent}" if multiline else ", "
+            out = text[:at] + sep + sep.join(new_members) + text[at:]
         else:
             outer = _line_indent(text, vstart)
-            body = f"{{{eol}{outer}{unit}{member_text}{eol}{outer}}}" if pretty else f"{{{member_text}}}"
+            if pretty:
+                inner = f",{eol}{outer}{unit}".join(new_members)
+                body = f"{{{eol}{outer}{unit}{inner}{eol}{outer}}}"
+            else:
+                body = f"{{{', '.join(new_members)}}}"
             out = text[:vstart] + body + text[vend:]
     try:
         check = json.loads(out)
     except ValueError:
         check = None
-    if not isinstance(check, dict) or (check.get("overrides") or {}).get(key) != target:
-        raise FixNotApplicable("the override could not be added cleanly; add it by hand:\n" + snippet)
-    return TextEdit(out, notes=[f"adds to package.json: {json.dumps({'overrides': {key: target}})}"])
+    got = check.get("overrides") if isinstance(check, dict) else None
+    if not isinstance(got, dict) or any(got.get(k) != v for k, v in rules_to_add.items()):
+        raise FixNotApplicable(f"the override could not be added cleanly; add it by hand: {wanted}")
+    return TextEdit(out, notes=[f"adds to package.json: {wanted}"])
+
+
+def _rule_name(key: str) -> str:
+    """The package an override key names: `pkg`, `pkg@range`, `@scope/pkg@range` -> the name."""
+    at = key.find("@", 1)
+    return key if at < 0 else key[:at]
+
+
+def _declared_directly(text: str, package: str) -> bool:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return False
+    return isinstance(data, dict) and any(
+        isinstance(data.get(section), dict) and package in data[section] for section in _NPM_SECTIONS
+    )
+
+
+def _parent_name(install_path: str) -> str | None:
+    """`node_modules/a/node_modules/@s/b/node_modules/pkg` -> `@s/b`; None at the top level."""
+    parts = [p.rstrip("/") for p in install_path.split("node_modules/") if p.strip("/")]
+    return parts[-2] if len(parts) >= 2 else None
+
+
+def _nested_parents(lock_text: str, package: str, version: str) -> list[str]:
+    """The packages under which the lockfile installs `package` at `version` (v1, v2, v3)."""
+    try:
+        lock = json.loads(lock_text)
+    except (ValueError, RecursionError):
+        return []
+    if not isinstance(lock, dict):
+        return []
+    parents: list[str] = []
+    packages = lock.get("packages")
+    if isinstance(packages, dict):
+        for key, entry in packages.items():
+            if (
+                isinstance(key, str)
+                and key.endswith(f"node_modules/{package}")
+                and isinstance(entry, dict)
+                and entry.get("version") == version
+            ):
+                parent = _parent_name(key)
+                if parent is not None:
+                    parents.append(parent)
+        return list(dict.fromkeys(parents))
+    stack: list[tuple[str | None, Any, int]] = [(None, lock.get("dependencies"), 0)]
+    while stack:
+        owner, tree, depth = stack.pop()
+        if not isinstance(tree, dict) or depth > 200:
+            continue
+        for name, entry in tree.items():
+            if not isinstance(entry, dict):
+                continue
+            if name == package and entry.get("version") == version and owner is not None:
+                parents.append(owner)
+            stack.append((str(name), entry.get("dependencies"), depth + 1))
+    return sorted(set(parents))
 
 
 # -- the dependency fixer ------------------------------------------------------------------------
@@ -726,15 +796,37 @@ def _fix_npm(finding: Finding, view: RepoView, package: str, target: str) -> Pro
     if from_lock and direct is False:
         if not isinstance(current, str) or not npm_version_ok(current):
             raise FixNotApplicable(f"the installed version of {package} is unknown; add an override by hand")
-        edit = add_npm_override(text, package, current, target)
+        parents: list[str] = []
+        if _declared_directly(text, package):
+            # A version-keyed rule would clash with the direct dependency (npm: EOVERRIDE): scope
+            # the rule to the packages that pull this copy in.
+            lock_bytes = view.read(finding.path)
+            parents = _nested_parents(decode_text(lock_bytes), package, current) if lock_bytes else []
+            if not parents:
+                raise FixNotApplicable(
+                    f"{package} {current} is a nested copy of a package the project also depends on "
+                    f"directly, and {finding.path} does not say which package pulls it in; add an "
+                    f'override scoped to that package by hand ({{"overrides": {{"<parent>": '
+                    f'{{"{package}": "{target}"}}}}}})'
+                )
+        edit = add_npm_override(text, package, current, target, parents)
         alternative = npm_install_lock_only(package, target)
+        scope = (
+            f"under {', '.join(parents)} (the rule is scoped so that it leaves the project's own "
+            f"dependency on {package} alone)"
+            if parents
+            else f"wherever a dependent's range admits {current}"
+        )
         notes = [
             *edit.notes,
             f"{package} {current} is a transitive dependency: the override makes npm (8.3 or later) "
-            f"install {target} wherever a dependent's range admits {current}",
-            f"without an override, `{alternative}` also works but adds {package} as a direct "
-            "dependency of the project",
+            f"install {target} {scope}",
         ]
+        if not parents:
+            notes.append(
+                f"without an override, `{alternative}` also works but adds {package} as a direct "
+                "dependency of the project"
+            )
         risks = [
             *_major_risk(package, current, target, npm=True),
             f"an override replaces the version {package}'s dependents asked for; run their tests",

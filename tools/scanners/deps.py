@@ -22,7 +22,7 @@ from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as dist_version
 
 from secaudit.tools.advisories.db import AdvisoryDB
-from secaudit.tools.advisories.names import NPM, PYPI
+from secaudit.tools.advisories.names import NPM, PYPI, normalize_name
 from secaudit.tools.deps.audit import DepAuditResult, VulnerableDependency, audit_dependencies
 from secaudit.tools.deps.interface import Dependency
 from secaudit.tools.deps.npm_audit import npm_audit_check
@@ -340,7 +340,7 @@ def _npm_notes(ctx: ScanContext, audit: DepAuditResult) -> list[str]:
             notes.append(f"online check ({lockfile}): {exc.message}")
             continue
         offline_ids = _offline_ids(audit, NPM, lockfile)
-        extra = [a for a in online.advisories if (a.name, a.id) not in offline_ids]
+        extra = [a for a in online.advisories if (normalize_name(NPM, a.name), a.id) not in offline_ids]
         count = "" if online.dependencies is None else f"{online.dependencies} dependencies audited, "
         notes.append(
             f"online check (npm audit, {lockfile}): {count}{len(online.advisories)} advisories, "

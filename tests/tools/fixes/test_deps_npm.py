@@ -22,7 +22,7 @@ from secaudit.tools.deps.remedy import (
     npm_install_lock_only,
     npm_name_ok,
     npm_version_ok,
-    override_entry,
+    overrides_for,
     removal_steps,
 )
 from secaudit.tools.findings.model import Finding, Severity
@@ -129,7 +129,8 @@ def test_npm_names_accepted(name: str) -> None:
 def test_npm_names_refused_before_any_command(name: str) -> None:
     assert not npm_name_ok(name)
     assert npm_install_lock_only(name, "1.0.0") is None
-    assert override_entry(name, "1.0.0", "1.0.1") is None
+    assert overrides_for(name, "1.0.0", "1.0.1") is None
+    assert overrides_for("lodash", "1.0.0", "1.0.1", parents=[name]) is None
     assert not any(name and name in step for step in removal_steps("npm", name, True))
 
 
@@ -187,11 +188,21 @@ def test_override_indentation_follows_the_file() -> None:
     assert '\n\t"overrides": {\n\t\t"minimist@0.0.8": "0.2.4"\n\t}\n}\n' in edit.text
 
 
+def test_scoped_override_for_several_parents() -> None:
+    edit = add_npm_override('{\n  "name": "a"\n}\n', "minimist", "0.0.8", "0.2.4", ["mkdirp", "@s/opt"])
+    assert edit.text == (
+        '{\n  "name": "a",\n  "overrides": {\n    "mkdirp": {"minimist": "0.2.4"},\n'
+        '    "@s/opt": {"minimist": "0.2.4"}\n  }\n}\n'
+    )
+    with pytest.raises(FixNotApplicable, match="'mkdirp@1'"):
+        add_npm_override('{"overrides": {"mkdirp@1": {}}}', "minimist", "0.0.8", "0.2.4", ["mkdirp"])
+
+
 @pytest.mark.parametrize(
     ("text", "reason"),
     [
-        ('{"overrides": {"minimist": "1.2.6"}}', "already overrides minimist"),
-        ('{"overrides": {"minimist@<1": {".": "0.2.4"}}}', "already overrides minimist"),
+        ('{"overrides": {"minimist": "1.2.6"}}', "override rules for 'minimist'"),
+        ('{"overrides": {"minimist@<1": {".": "0.2.4"}}}', "override rules for 'minimist@<1'"),
         ('{"overrides": "nope"}', "not an object"),
         ("[1, 2]", "not a JSON object"),
         ("{not json", "not valid JSON"),
@@ -267,11 +278,13 @@ def test_transitive_gets_an_override_and_applies(service: FixService, repo: Path
     assert 'adds to package.json: {"overrides": {"minimist@0.0.8": "0.2.4"}}' in plan.notes
     assert plan.relock_commands[0].startswith("npm install --package-lock-only  (in web;")
     assert any("`npm install minimist@0.2.4 --package-lock-only`" in n for n in plan.notes)
-    # The nested copy of a package that is also a direct dependency is transitive too: the direct
-    # range is left alone, the override names the nested version.
+    # The nested copy of a package the project also depends on directly: a version-keyed rule would
+    # make npm refuse the install (EOVERRIDE, checked by hand with npm 11), so the rule is scoped to
+    # the package that pulls the copy in, read from the lockfile; the direct range is left alone.
     nested = found[("lodash", "4.17.4", "GHSA-test-lodash-0001")]
     plan = service.plan(nested, repo)
-    assert '+    "lodash@4.17.4": "4.17.21"' in plan.diff and '-    "lodash"' not in plan.diff
+    assert '+    "tool": {"lodash": "4.17.21"}' in plan.diff and '-    "lodash"' not in plan.diff
+    assert any("under tool" in n for n in plan.notes)
     # Applied for real: package.json gains the override; the lockfile (the finding's file) is
     # untouched until re-locked, so verification is inconclusive, never "verified".
     applied = service.apply(finding=minimist, root=repo, dry_run=False)
@@ -331,3 +344,34 @@ class _View:
     def read(self, rel: str) -> bytes | None:
         path = self.root / rel
         return path.read_bytes() if path.is_file() else None
+
+
+def test_v1_lockfile_nested_copy_of_a_direct_dependency(tmp_path: Path) -> None:
+    (tmp_path / "package.json").write_text(
+        '{\n  "dependencies": {\n    "minimist": "1.2.5",\n    "mkdirp": "0.5.1"\n  }\n}\n'
+    )
+    lock = {
+        "lockfileVersion": 1,
+        "dependencies": {
+            "minimist": {"version": "1.2.5"},
+            "mkdirp": {"version": "0.5.1", "dependencies": {"minimist": {"version": "0.0.8"}}},
+        },
+    }
+    (tmp_path / "package-lock.json").write_text(json.dumps(lock, indent=2))
+    finding = Finding(
+        scanner="deps",
+        rule_id="GHSA-test-minimist-01",
+        severity=Severity.HIGH,
+        path="package-lock.json",
+        start_line=9,
+        title="t",
+        fingerprint="0" * 64,
+        properties={"ecosystem": "npm", "package": "minimist", "version": "0.0.8", "direct": False,
+                    "smallest_safe_upgrade": "0.2.4"},
+    )  # fmt: skip
+    proposal = fix_dependency(finding, _View(tmp_path))
+    assert json.loads(proposal.changes[0].after)["overrides"] == {"mkdirp": {"minimist": "0.2.4"}}
+    # Not a direct dependency: the version-keyed rule.
+    (tmp_path / "package.json").write_text('{\n  "dependencies": {\n    "mkdirp": "0.5.1"\n  }\n}\n')
+    proposal = fix_dependency(finding, _View(tmp_path))
+    assert json.loads(proposal.changes[0].after)["overrides"] == {"minimist@0.0.8": "0.2.4"}
