@@ -20,7 +20,9 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     dsub = p.add_subparsers(dest="db_command", metavar="ACTION", required=True)
 
     imp = dsub.add_parser(
-        "import", parents=parents, help="import OSV records: a folder, a .json/.yaml, or all.zip"
+        "import",
+        parents=parents,
+        help="import OSV records: a folder, a .json/.yaml, or an OSV all.zip (streamed, any size)",
     )
     imp.add_argument("path", type=Path)
     imp.set_defaults(handler=_import)
@@ -41,11 +43,13 @@ def _db(args: argparse.Namespace) -> AdvisoryDB:
 def _print_report(report: ImportReport) -> None:
     print(
         f"{report.location}: {report.records} records ({report.inserted} new, {report.updated} updated, "
-        f"{report.unchanged} unchanged, {report.stale} older than stored), {report.errors} errors, "
-        f"{report.seconds:.1f}s"
+        f"{report.unchanged} unchanged, {report.stale} older than stored), {report.malicious} of them "
+        f"malicious-package reports (MAL-), {report.errors} skipped, {report.seconds:.1f}s"
     )
+    for reason, count in report.skipped.items():
+        print(f"  skipped {count}: {reason}")
     for sample in report.error_samples[:10]:
-        print(f"  error: {sample}")
+        print(f"  e.g. {sample}")
 
 
 def _import(args: argparse.Namespace) -> int:
@@ -76,8 +80,8 @@ def _status(args: argparse.Namespace) -> int:
         print("the advisory database is empty: `secaudit db import PATH` or `secaudit db update`")
         return 0
     print(
-        f"{status.advisories} advisories ({status.withdrawn} withdrawn), "
-        f"newest modified {status.newest_modified}"
+        f"{status.advisories} advisories ({status.withdrawn} withdrawn, {status.malicious} "
+        f"malicious-package reports), newest modified {status.newest_modified}"
     )
     for eco in status.ecosystems:
         print(f"  {eco.ecosystem:<8} {eco.advisories:>7} advisories for {eco.packages} packages")

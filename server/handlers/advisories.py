@@ -37,6 +37,7 @@ class DBStatusOutput(BaseModel):
     empty: bool
     advisories: int
     withdrawn: int
+    malicious: int = Field(description="non-withdrawn malicious-package reports (OSV `MAL-` records)")
     ecosystems: list[EcosystemOut]
     sources: list[SourceOut]
     last_import_at: str | None
@@ -60,6 +61,7 @@ async def db_status(app: AppContext, args: DBStatusInput, call: CallInfo) -> DBS
         empty=status.empty,
         advisories=status.advisories,
         withdrawn=status.withdrawn,
+        malicious=status.malicious,
         ecosystems=[
             EcosystemOut(ecosystem=e.ecosystem, advisories=e.advisories, packages=e.packages)
             for e in status.ecosystems
@@ -86,7 +88,8 @@ TOOLS = [
         title="Advisory database status",
         description=(
             "What the offline OSV advisory database holds: advisories per ecosystem (PyPI, npm), "
-            "withdrawn records, imported sources and the age of the last import. An empty database "
+            "withdrawn records, malicious-package reports, imported sources and the age of the last "
+            "import. An empty database "
             "or a missing ecosystem means the deps scanner cannot check those dependencies."
         ),
         input_model=DBStatusInput,

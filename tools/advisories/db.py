@@ -3,6 +3,10 @@
 Import is idempotent: a record is inserted when new, replaced when its content changed and its
 `modified` is not older than the stored one, and left alone otherwise. Nothing is ever removed by an
 import: a record missing from one source may come from another (withdrawal is how OSV retracts).
+
+Import streams: records are parsed one at a time from the source (a zip member at a time for an
+`all.zip`) and written in batches, each batch one transaction, so memory stays bounded by the batch
+caps below whatever the size of the dump.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from secaudit.tools.store import Migration, Store
 
 from .matching import Upgrade, smallest_safe_upgrade
 from .model import (
+    MALICIOUS_PREFIX,
     Advisory,
     AdvisoryFormatError,
     AffectedPackage,
@@ -30,7 +35,7 @@ from .model import (
     Reference,
     Severity,
 )
-from .names import SUPPORTED_ECOSYSTEMS, canonical_ecosystem, normalize_name
+from .names import NPM, SUPPORTED_ECOSYSTEMS, canonical_ecosystem, normalize_name
 from .osv import iter_documents, parse_record
 
 __all__ = [
@@ -46,10 +51,13 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 COMPONENT = "advisories"
-# Each chunk of an import is one transaction: a huge dump (npm's all.zip holds ~200k records, most of
+# Each batch of an import is one transaction: a huge dump (npm's all.zip holds ~200k records, most of
 # them malicious-package reports) does not hold the write lock or its parsed rows all at once, and a
-# re-run of an interrupted import completes it, since import is idempotent.
-_CHUNK = 25_000
+# re-run of an interrupted import completes it, since import is idempotent. A batch closes at
+# whichever cap it reaches first: the record count bounds the transaction, the bytes bound the
+# memory its parsed records take (a parsed record is a few times its source size).
+BATCH_RECORDS = 5_000
+BATCH_BYTES = 8 * 1024 * 1024
 _MAX_REPORTED_ERRORS = 50
 
 
@@ -79,13 +87,24 @@ def _migrate_v1(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT INTO advisory_meta (key, value) VALUES ('generation', '0')")
 
 
+def _migrate_v2(conn: sqlite3.Connection) -> None:
+    # npm names are now matched with ASCII case folded (names.normalize_name); SQLite's lower()
+    # folds ASCII only, the same folding.
+    conn.execute("UPDATE advisory_affected SET name = lower(name) WHERE ecosystem = ?", (NPM,))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(COMPONENT, 1, "advisories, affected packages by (ecosystem, name), sources", _migrate_v1),
+    Migration(COMPONENT, 2, "npm package names matched case-insensitively (ASCII)", _migrate_v2),
 )
 
 
 @dataclass(frozen=True)
 class ImportReport:
+    """What one import did. `records` were read and valid; each was inserted, updated, unchanged
+    or stale. `errors` were skipped, counted per reason in `skipped` (a few named in
+    `error_samples`). `malicious` of the records are malicious-package reports (`MAL-`)."""
+
     location: str
     records: int = 0
     inserted: int = 0
@@ -97,6 +116,9 @@ class ImportReport:
     error_samples: tuple[str, ...] = ()
     ecosystems: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    malicious: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    batches: int = 0
 
 
 @dataclass(frozen=True)
@@ -119,6 +141,8 @@ class SourceInfo:
 class DBStatus:
     advisories: int
     withdrawn: int
+    # Non-withdrawn malicious-package reports (`MAL-` ids) among `advisories`.
+    malicious: int
     ecosystems: tuple[EcosystemCount, ...]
     sources: tuple[SourceInfo, ...]
     last_import_at: str | None
@@ -206,15 +230,20 @@ class AdvisoryDB:
         path = Path(path)
         location = location or str(path.resolve())
         kind = "zip" if path.suffix.lower() == ".zip" else ("directory" if path.is_dir() else "file")
-        counts = {"records": 0, "inserted": 0, "updated": 0, "unchanged": 0, "stale": 0, "errors": 0}
+        counts = {
+            "records": 0, "inserted": 0, "updated": 0, "unchanged": 0, "stale": 0, "errors": 0,
+            "malicious": 0, "batches": 0,
+        }  # fmt: skip
         samples: list[str] = []
+        skipped: dict[str, int] = {}
         ecosystems: dict[str, int] = {}
         source_id = self._source_id(location, kind)
-        for chunk in self._parsed_chunks(path, counts, samples):
+        for chunk in self._parsed_chunks(path, counts, samples, skipped):
             for adv in chunk:
                 for eco in {a.ecosystem for a in adv.affected}:
                     ecosystems[eco] = ecosystems.get(eco, 0) + 1
             self._write_chunk(chunk, source_id, counts)
+            counts["batches"] += 1
         with self.store.write() as conn:
             conn.execute(
                 "UPDATE advisory_sources SET imported_at = ?, records = ?, inserted = ?, updated = ?,"
@@ -234,12 +263,15 @@ class AdvisoryDB:
             error_samples=tuple(samples),
             ecosystems=dict(sorted(ecosystems.items())),
             seconds=time.perf_counter() - started,
+            skipped=dict(sorted(skipped.items())),
             **counts,
         )
         log.info(
-            "advisory import %s: %d records, %d new, %d updated, %d unchanged, %d errors in %.2fs",
+            "advisory import %s: %d records (%d malicious), %d new, %d updated, %d unchanged, "
+            "%d skipped in %.2fs",
             kind,
             report.records,
+            report.malicious,
             report.inserted,
             report.updated,
             report.unchanged,
@@ -261,30 +293,37 @@ class AdvisoryDB:
             return int(cur.lastrowid or 0)
 
     def _parsed_chunks(
-        self, path: Path, counts: dict[str, int], samples: list[str]
+        self, path: Path, counts: dict[str, int], samples: list[str], skipped: dict[str, int]
     ) -> Iterator[list[Advisory]]:
+        def skip(exc: AdvisoryFormatError, origin: str | None = None) -> None:
+            counts["errors"] += 1
+            skipped[exc.reason] = skipped.get(exc.reason, 0) + 1
+            if len(samples) < _MAX_REPORTED_ERRORS:
+                samples.append(f"{origin}: {exc.message}" if origin else exc.message)
+
         chunk: dict[str, Advisory] = {}
+        held = 0
         for doc in iter_documents(path):
             if isinstance(doc, AdvisoryFormatError):
-                counts["errors"] += 1
-                if len(samples) < _MAX_REPORTED_ERRORS:
-                    samples.append(doc.message)
+                skip(doc)
                 continue
             try:
                 adv = parse_record(doc.data)
             except AdvisoryFormatError as exc:
-                counts["errors"] += 1
-                if len(samples) < _MAX_REPORTED_ERRORS:
-                    samples.append(f"{doc.origin}: {exc.message}")
+                skip(exc, doc.origin)
                 continue
             counts["records"] += 1
+            if adv.id.startswith(MALICIOUS_PREFIX):
+                counts["malicious"] += 1
             previous = chunk.get(adv.id)
             # The same id twice in one source: keep the newer copy.
             if previous is None or adv.modified >= previous.modified:
                 chunk[adv.id] = adv
-            if len(chunk) >= _CHUNK:
+            held += doc.size
+            if len(chunk) >= BATCH_RECORDS or held >= BATCH_BYTES:
                 yield list(chunk.values())
                 chunk = {}
+                held = 0
         if chunk:
             yield list(chunk.values())
 
@@ -371,8 +410,9 @@ class AdvisoryDB:
 
     def status(self) -> DBStatus:
         with self.store.read() as conn:
-            total, withdrawn, newest = conn.execute(
-                "SELECT count(*), count(withdrawn), max(modified) FROM advisories"
+            total, withdrawn, newest, malicious = conn.execute(
+                "SELECT count(*), count(withdrawn), max(modified),"
+                " coalesce(sum(withdrawn IS NULL AND substr(id, 1, 4) = 'MAL-'), 0) FROM advisories"
             ).fetchone()
             ecosystems = tuple(
                 EcosystemCount(eco, int(n), int(p))
@@ -397,6 +437,7 @@ class AdvisoryDB:
         return DBStatus(
             advisories=int(total),
             withdrawn=int(withdrawn),
+            malicious=int(malicious),
             ecosystems=ecosystems,
             sources=sources,
             last_import_at=last,

@@ -4,6 +4,7 @@ Semantics follow the OSV schema's evaluation rules: a version is affected when i
 `versions` or falls in any ECOSYSTEM/SEMVER range. A range's events are sorted by version; an
 `introduced` at or below the version turns "affected" on, a `fixed` at or below it (or a
 `last_affected` strictly below it) turns it off; `limit` events, if any, cap the range from above.
+Bounds are read with the scheme's `parse_bound` (npm's partial `1.0` is `1.0.0`).
 GIT ranges name commits, not versions, and are not evaluated here (OSV producers such as the PyPA
 database also enumerate the versions they cover in `versions`).
 """
@@ -71,7 +72,7 @@ def _prepared(
         if event.kind == "introduced" and event.version == "0":
             keyed.append(((0,), event.kind))
             continue
-        bound = scheme.parse(event.version)
+        bound = scheme.parse_bound(event.version)
         if bound is None:
             return (
                 (),
@@ -157,10 +158,12 @@ def smallest_safe_upgrade(entries: Sequence[AffectedPackage], current: str, ecos
     allow_pre = scheme.is_prerelease(cur)
     candidates: list[tuple[Any, str]] = []
     skipped_pre: list[str] = []
-    for text in _fixed_candidates(entries):
-        parsed = scheme.parse(text)
+    for raw in _fixed_candidates(entries):
+        parsed = scheme.parse_bound(raw)
         if parsed is None or parsed <= cur:
             continue
+        # A partial bound ("1.0" in an npm range) names the release it pads to: suggest that one.
+        text = raw if scheme.parse(raw) is not None else str(parsed)
         if scheme.is_prerelease(parsed) and not allow_pre:
             skipped_pre.append(text)
             continue

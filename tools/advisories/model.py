@@ -8,8 +8,14 @@ from typing import Literal
 from secaudit.tools.errors import InvalidInput, SecauditError
 
 __all__ = [
+    "MALICIOUS_PREFIX",
     "RANGE_TYPES",
     "SEVERITY_LEVELS",
+    "SKIP_INVALID",
+    "SKIP_REASONS",
+    "SKIP_TOO_LARGE",
+    "SKIP_UNDECODABLE",
+    "SKIP_UNREADABLE",
     "Advisory",
     "AdvisoryError",
     "AdvisoryFormatError",
@@ -23,6 +29,14 @@ __all__ = [
 ]
 
 EventKind = Literal["introduced", "fixed", "last_affected", "limit"]
+# Why an import skipped a record: the categories `ImportReport.skipped` counts by.
+SKIP_TOO_LARGE = "larger than the per-record cap"
+SKIP_UNDECODABLE = "not valid JSON or YAML"
+SKIP_UNREADABLE = "cannot be read (damaged, encrypted, unsupported compression, not a regular file)"
+SKIP_INVALID = "not a valid OSV record"
+SKIP_REASONS = (SKIP_TOO_LARGE, SKIP_UNDECODABLE, SKIP_UNREADABLE, SKIP_INVALID)
+# OSV's prefix for malicious-package reports (github.com/ossf/malicious-packages).
+MALICIOUS_PREFIX = "MAL-"
 RANGE_TYPES = ("ECOSYSTEM", "SEMVER", "GIT")
 # "unknown" is a level of its own: a record without a usable severity is never given a guessed one.
 SEVERITY_LEVELS = ("critical", "high", "medium", "low", "unknown")
@@ -35,9 +49,16 @@ class AdvisoryError(SecauditError):
 
 
 class AdvisoryFormatError(AdvisoryError, InvalidInput):
-    """One OSV record is malformed; the import skips it and reports where."""
+    """One OSV record is malformed; the import skips it and reports where.
+
+    `reason` is the category an import report counts skips by (one of SKIP_REASONS).
+    """
 
     code = "advisory_format"
+
+    def __init__(self, message: str, reason: str = "not a valid OSV record") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class DatabaseUpdateFailed(AdvisoryError):
@@ -114,3 +135,10 @@ class Advisory:
     @property
     def is_withdrawn(self) -> bool:
         return bool(self.withdrawn)
+
+    @property
+    def is_malicious(self) -> bool:
+        """A malicious-package report: a `MAL-` id, or a record that names one as an alias."""
+        return self.id.startswith(MALICIOUS_PREFIX) or any(
+            a.startswith(MALICIOUS_PREFIX) for a in self.aliases
+        )

@@ -21,15 +21,25 @@ def canonical_ecosystem(value: str) -> str:
 
 
 def normalize_name(ecosystem: str, name: str) -> str:
-    """PEP 503 for PyPI; npm names are compared exactly (the registry treats case as significant).
+    """The key a package is matched by: PEP 503 for PyPI; for npm, ASCII letters lower-cased.
+
+    npm: the registry refuses new names with capitals and names that differ from an existing one
+    only by case, so two live packages differing only by case can only be pre-2017 legacy names.
+    Advisory data, on the other hand, is sometimes mis-capitalised (GHSA-8hc4-vh64-cxmj names
+    `Axios` for the `axios` package): an exact comparison would silently miss it. Folding case
+    risks, at worst, a flagged false match between two legacy names (the finding says when the
+    advisory's spelling differs); exact comparison risks a silent miss, which a security audit must
+    not prefer. Other ecosystems keep the name as written.
 
     Only ASCII letters are lower-cased: `str.lower()` would fold look-alikes such as the Kelvin sign
-    (U+212A) into ASCII "k" and so make a non-ASCII name match a real package. Real PyPI names are
-    ASCII (PEP 508), so this is PEP 503 for every name that can exist on the index.
+    (U+212A) into ASCII "k" and so make a non-ASCII name match a real package. Real PyPI and npm
+    names are ASCII, so this is the registries' own folding for every name that can exist there.
     """
     name = name.strip()
     if ecosystem == PYPI:
         return _PEP503_SEPARATORS.sub("-", name).translate(_ASCII_UPPER)
+    if ecosystem == NPM:
+        return name.translate(_ASCII_UPPER)
     return name
 
 

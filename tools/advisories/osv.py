@@ -2,6 +2,10 @@
 
 Records are third-party input: every field is type-checked, text is bounded and cleaned, and lists
 are capped. A record that fails is reported by name and skipped; the others go on.
+
+A zip is streamed (`zipstream`): one member is in memory at a time, never the archive nor its
+directory, so a dump of any number of records is read in bounded memory; a member over
+MAX_RECORD_BYTES is skipped with that reason.
 """
 
 from __future__ import annotations
@@ -11,7 +15,6 @@ import json
 import os
 import re
 import stat
-import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -25,6 +28,10 @@ from secaudit.tools.text import clean_text as _clean_text
 
 from .model import (
     RANGE_TYPES,
+    SKIP_INVALID,
+    SKIP_TOO_LARGE,
+    SKIP_UNDECODABLE,
+    SKIP_UNREADABLE,
     Advisory,
     AdvisoryFormatError,
     AffectedPackage,
@@ -35,6 +42,7 @@ from .model import (
 )
 from .names import canonical_ecosystem, normalize_name
 from .severity import severity_of
+from .zipstream import ZipMemberError, ZipStreamError, iter_members, read_member
 
 __all__ = [
     "MAX_RECORD_BYTES",
@@ -46,9 +54,12 @@ __all__ = [
     "parse_record",
 ]
 
-MAX_RECORD_BYTES = 16 * 1024 * 1024
-MAX_ZIP_MEMBERS = 500_000
-MAX_ZIP_TOTAL_BYTES = 4 * 1024 * 1024 * 1024
+# Real OSV records are kilobytes (the largest PyPI and npm ones a few hundred); the cap bounds the
+# memory one record's parse can take, and with it the whole import's.
+MAX_RECORD_BYTES = 4 * 1024 * 1024
+# Not a memory bound (members are streamed) but a time bound against a zip bomb made of many small,
+# highly compressed members: far above any real dump (npm's expands to about 1 GiB).
+MAX_ZIP_TOTAL_BYTES = 64 * 1024 * 1024 * 1024
 
 _MAX_SUMMARY = 300
 _MAX_DETAILS = 8000
@@ -74,13 +85,27 @@ _YamlLoader: Any = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
 
 @dataclass(frozen=True, slots=True)
 class OsvDocument:
-    """One record's raw form: `origin` names it for error reports (relative path or zip member)."""
+    """One record's raw form: `origin` names it for error reports (relative path or zip member);
+    `size` is its share of the bytes it was decoded from (how much an import buffers)."""
 
     origin: str
     data: object
+    size: int = 0
 
 
 def clean_line(value: object, limit: int) -> str:
+    # Most fields of a dump (ids, names, versions, dates) are short printable ASCII with single
+    # spaces, which the cleaner returns unchanged: skip its regex, split and NFC for those.
+    if (
+        isinstance(value, str)
+        and len(value) <= limit
+        and value.isascii()
+        and value.isprintable()
+        and "  " not in value
+        and value[:1] != " "
+        and value[-1:] != " "
+    ):
+        return value
     return _clean_line(value if isinstance(value, str) else str(value), limit)
 
 
@@ -88,8 +113,8 @@ def clean_text(value: object, limit: int) -> str:
     return _clean_text(value if isinstance(value, str) else str(value), limit)
 
 
-def _fail(msg: str) -> AdvisoryFormatError:
-    return AdvisoryFormatError(msg)
+def _fail(msg: str, reason: str = SKIP_INVALID) -> AdvisoryFormatError:
+    return AdvisoryFormatError(msg, reason)
 
 
 def _opt_str(value: object, what: str, limit: int) -> str | None:
@@ -183,7 +208,12 @@ def _parse_range(raw: object, where: str) -> AffectedRange:
         kinds = [k for k in _EVENT_KINDS if k in event]
         if len(kinds) != 1:
             raise _fail(f"{where}.events[{j}] must have exactly one of {', '.join(_EVENT_KINDS)}")
-        events.append(Event(kinds[0], _version(event[kinds[0]], f"{where}.events[{j}].{kinds[0]}")))
+        value = event[kinds[0]]
+        if kinds[0] != "introduced" and (value is None or (isinstance(value, str) and not value.strip())):
+            # GitHub writes `fixed: ""` when no fix exists (malware reports): an end that names no
+            # version ends nothing, so the range stays open. Refusing the record would lose it.
+            continue
+        events.append(Event(kinds[0], _version(value, f"{where}.events[{j}].{kinds[0]}")))
     if not any(e.kind == "introduced" for e in events):
         raise _fail(f"{where} has no 'introduced' event")
     repo = _opt_str(rng.get("repo"), f"{where}.repo", _MAX_URL_LEN)
@@ -295,28 +325,35 @@ def parse_record(data: object) -> Advisory:
     )
 
 
+def _too_large(origin: str) -> AdvisoryFormatError:
+    return _fail(f"{origin}: larger than {MAX_RECORD_BYTES} bytes; skipped", SKIP_TOO_LARGE)
+
+
 def _decode(origin: str, raw: bytes) -> object:
     if len(raw) > MAX_RECORD_BYTES:
-        raise _fail(f"{origin}: larger than {MAX_RECORD_BYTES} bytes")
+        raise _too_large(origin)
     try:
         if origin.lower().endswith(".json"):
             return json.loads(raw)
         return yaml.load(raw, Loader=_YamlLoader)  # noqa: S506 - BaseLoader builds plain str/list/dict only
     except (ValueError, yaml.YAMLError, RecursionError) as exc:
         kind = "JSON" if origin.lower().endswith(".json") else "YAML"
-        raise _fail(f"{origin}: not valid {kind} ({type(exc).__name__})") from None
+        raise _fail(f"{origin}: not valid {kind} ({type(exc).__name__})", SKIP_UNDECODABLE) from None
 
 
-def _explode(origin: str, data: object) -> Iterator[OsvDocument]:
+def _explode(origin: str, data: object, size: int) -> Iterator[OsvDocument]:
     """A file may hold one record, a list of records, or an API-style {"vulns": [...]} answer."""
+    items: list[Any] | None = None
     if isinstance(data, list):
-        for i, item in enumerate(data):
-            yield OsvDocument(f"{origin}[{i}]", item)
+        items = data
     elif isinstance(data, Mapping) and "id" not in data and isinstance(data.get("vulns"), list):
-        for i, item in enumerate(data["vulns"]):
-            yield OsvDocument(f"{origin}[{i}]", item)
-    else:
-        yield OsvDocument(origin, data)
+        items = data["vulns"]
+    if items is None:
+        yield OsvDocument(origin, data, size)
+        return
+    share = size // max(len(items), 1)
+    for i, item in enumerate(items):
+        yield OsvDocument(f"{origin}[{i}]", item, share)
 
 
 def _read_regular(path: Path) -> bytes:
@@ -325,9 +362,9 @@ def _read_regular(path: Path) -> bytes:
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise _fail(f"{path.name}: not a regular file")
+            raise _fail(f"{path.name}: not a regular file", SKIP_UNREADABLE)
         if st.st_size > MAX_RECORD_BYTES:
-            raise _fail(f"{path.name}: larger than {MAX_RECORD_BYTES} bytes")
+            raise _too_large(path.name)
         with os.fdopen(fd, "rb", closefd=False) as fh:
             return fh.read(MAX_RECORD_BYTES + 1)
     finally:
@@ -336,38 +373,51 @@ def _read_regular(path: Path) -> bytes:
 
 def load_document(origin: str, raw: bytes) -> Iterator[OsvDocument]:
     """Decode one file's bytes; raises AdvisoryFormatError for undecodable input."""
-    yield from _explode(origin, _decode(origin, raw))
+    yield from _explode(origin, _decode(origin, raw), len(raw))
 
 
 def _iter_zip(path: Path) -> Iterator[OsvDocument | AdvisoryFormatError]:
-    try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise _fail(f"{path.name}: not a readable zip archive ({type(exc).__name__})") from None
     total = 0
-    with archive:
-        members = [
-            m for m in archive.infolist() if not m.is_dir() and m.filename.lower().endswith(_OSV_SUFFIXES)
-        ]
-        if len(members) > MAX_ZIP_MEMBERS:
-            raise _fail(f"{path.name}: more than {MAX_ZIP_MEMBERS} records")
-        for member in members:
-            origin = f"{path.name}:{clean_line(member.filename, 200)}"
-            if member.file_size > MAX_RECORD_BYTES:
-                yield _fail(f"{origin}: larger than {MAX_RECORD_BYTES} bytes")
-                continue
-            total += member.file_size
-            if total > MAX_ZIP_TOTAL_BYTES:
-                raise _fail(f"{path.name}: expands to more than {MAX_ZIP_TOTAL_BYTES} bytes")
-            try:
-                with archive.open(member) as fh:
-                    # Read one byte past the cap: a member whose header lies about its size is caught.
-                    raw = fh.read(MAX_RECORD_BYTES + 1)
-                yield from load_document(origin, raw)
-            except AdvisoryFormatError as exc:
-                yield exc
-            except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
-                yield _fail(f"{origin}: cannot be read from the archive ({type(exc).__name__})")
+    seen = 0
+    members = iter_members(path)
+    try:
+        with path.open("rb") as data:
+            while True:
+                try:
+                    member = next(members)
+                    seen += 1
+                except StopIteration:
+                    return
+                except ZipStreamError as exc:
+                    if seen == 0:
+                        raise _fail(
+                            f"{path.name}: not a readable zip archive ({exc})", SKIP_UNREADABLE
+                        ) from None
+                    # Damage found part way: what was read stands, and the report says the rest was not.
+                    yield _fail(f"{path.name}: {exc}; the members after it were not read", SKIP_UNREADABLE)
+                    return
+                if member.is_dir or not member.name.lower().endswith(_OSV_SUFFIXES):
+                    continue
+                origin = f"{path.name}:{clean_line(member.name, 200)}"
+                total += min(member.file_size, MAX_RECORD_BYTES + 1)
+                if total > MAX_ZIP_TOTAL_BYTES:
+                    raise _fail(f"{path.name}: expands to more than {MAX_ZIP_TOTAL_BYTES} bytes")
+                try:
+                    raw = read_member(data, member, MAX_RECORD_BYTES)
+                    yield from load_document(origin, raw)
+                except ZipMemberError as exc:
+                    if exc.too_large:
+                        yield _too_large(origin)
+                    else:
+                        yield _fail(f"{origin}: {exc}", SKIP_UNREADABLE)
+                except AdvisoryFormatError as exc:
+                    yield exc
+    except OSError as exc:
+        raise _fail(
+            f"{path.name}: cannot be read ({exc.strerror or type(exc).__name__})", SKIP_UNREADABLE
+        ) from None
+    finally:
+        members.close()
 
 
 def _iter_tree(root: Path) -> Iterator[OsvDocument | AdvisoryFormatError]:
@@ -386,7 +436,9 @@ def _iter_tree(root: Path) -> Iterator[OsvDocument | AdvisoryFormatError]:
             except AdvisoryFormatError as exc:
                 yield exc
             except OSError as exc:
-                yield _fail(f"{origin}: cannot be read ({exc.strerror or type(exc).__name__})")
+                yield _fail(
+                    f"{origin}: cannot be read ({exc.strerror or type(exc).__name__})", SKIP_UNREADABLE
+                )
 
 
 def iter_documents(path: Path) -> Iterator[OsvDocument | AdvisoryFormatError]:

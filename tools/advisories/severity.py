@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 
 import cvss  # type: ignore[import-untyped]
 from cvss.exceptions import CVSSError  # type: ignore[import-untyped]
@@ -44,8 +45,10 @@ def level_from_label(label: object) -> str | None:
     return _LABELS.get(label.strip().lower())
 
 
+@lru_cache(maxsize=4096)
 def score_vector(kind: str, vector: str) -> float | None:
-    """Base score of a CVSS vector, or None when the library refuses it."""
+    """Base score of a CVSS vector, or None when the library refuses it. Memoised: a dump repeats a
+    few thousand vectors over hundreds of thousands of records."""
     try:
         if kind == "CVSS_V4":
             return float(cvss.CVSS4(vector).base_score)

@@ -18,7 +18,7 @@ from typing import Any
 
 from secaudit.tools.advisories.db import AdvisoryDB, DBStatus, PackageAdvisory
 from secaudit.tools.advisories.matching import Upgrade, is_affected
-from secaudit.tools.advisories.model import Advisory, Severity
+from secaudit.tools.advisories.model import MALICIOUS_PREFIX, Advisory, AffectedPackage, Severity
 from secaudit.tools.advisories.names import NPM, PYPI
 from secaudit.tools.advisories.versions import scheme_for
 
@@ -60,6 +60,9 @@ class VulnerableDependency:
     upgrade: Upgrade  # smallest version >= current that no advisory for the package covers
     via: str  # "versions" (listed) or "range"
     notes: tuple[str, ...] = ()
+    # A malicious-package report (a `MAL-` id among the merged advisories): the package is to be
+    # removed, not upgraded.
+    malicious: bool = False
 
 
 @dataclass
@@ -121,8 +124,9 @@ def _context(root: Path) -> SourceContext:
     )
 
 
-def _preferred(ecosystem: str, ids: Iterable[str]) -> str:
-    prefs = _ID_PREFERENCE.get(ecosystem, ())
+def _preferred(ecosystem: str, ids: Iterable[str], *, malicious: bool = False) -> str:
+    # A malicious-package group is named by its MAL- id: that id is what says "malicious".
+    prefs = (MALICIOUS_PREFIX,) if malicious else _ID_PREFERENCE.get(ecosystem, ())
 
     def key(aid: str) -> tuple[int, str]:
         for rank, prefix in enumerate(prefs):
@@ -138,7 +142,7 @@ _Hit = tuple[PackageAdvisory, str, tuple[str, ...]]
 
 def _merge_aliases(
     ecosystem: str, hits: list[_Hit]
-) -> list[tuple[PackageAdvisory, str, tuple[str, ...], list[PackageAdvisory]]]:
+) -> list[tuple[PackageAdvisory, str, tuple[str, ...], list[PackageAdvisory], bool]]:
     """Group hits naming the same vulnerability (one's id or alias is another's) into one."""
     parent = list(range(len(hits)))
 
@@ -161,10 +165,21 @@ def _merge_aliases(
     out = []
     for members in groups.values():
         ids = [hits[i][0].advisory.id for i in members]
-        chosen = next(i for i in members if hits[i][0].advisory.id == _preferred(ecosystem, ids))
+        malicious = any(hits[i][0].advisory.is_malicious for i in members)
+        wanted = _preferred(ecosystem, ids, malicious=malicious)
+        chosen = next(i for i in members if hits[i][0].advisory.id == wanted)
         pa, via, notes = hits[chosen]
-        out.append((pa, via, notes, [hits[i][0] for i in members]))
+        out.append((pa, via, notes, [hits[i][0] for i in members], malicious))
     return out
+
+
+def _spelling_note(dep: Dependency, entry: AffectedPackage) -> tuple[str, ...]:
+    if entry.name == dep.name:
+        return ()
+    return (
+        f"the advisory spells the package {entry.name!r}; npm names are matched without ASCII case "
+        f"(the registry refuses names differing only by case), so it was taken to mean {dep.name!r}",
+    )
 
 
 def _sorted_versions(ecosystem: str, versions: Iterable[str]) -> tuple[str, ...]:
@@ -303,7 +318,8 @@ def _match(result: DepAuditResult, db: AdvisoryDB | None) -> None:
                     outcome = is_affected(entry, dep.version)
                     match_notes.extend(outcome.notes)
                     if outcome.affected:
-                        hits.append((pa, outcome.via, outcome.notes))
+                        spelling = _spelling_note(dep, entry) if eco == NPM else ()
+                        hits.append((pa, outcome.via, outcome.notes + spelling))
                         break
             if match_notes:
                 text = f"{dep.name} {dep.version}: " + "; ".join(dict.fromkeys(match_notes))
@@ -313,7 +329,7 @@ def _match(result: DepAuditResult, db: AdvisoryDB | None) -> None:
             key = (dep.normalized_name, dep.version)
             if key not in upgrades:
                 upgrades[key] = db.upgrade_for(eco, found, dep.version)
-            for pa, via, notes, group in _merge_aliases(eco, hits):
+            for pa, via, notes, group, malicious in _merge_aliases(eco, hits):
                 aliases = {a for g in group for a in (g.advisory.id, *g.advisory.aliases)}
                 aliases.discard(pa.advisory.id)
                 fixed = {v for g in group for e in g.entries for v in e.fixed_versions}
@@ -327,5 +343,6 @@ def _match(result: DepAuditResult, db: AdvisoryDB | None) -> None:
                         upgrade=upgrades[key],
                         via=via,
                         notes=notes,
+                        malicious=malicious,
                     )
                 )

@@ -23,12 +23,27 @@ when T < W; unions, hyphen ranges, x-ranges, tags, URLs and aliases are refused 
 
 A major-version change (or a minor change below 1.0) is reported as a risk. Lockfiles are never
 edited: the proposal names the command that re-locks.
+
+npm specifics (`fix_dependency`):
+- a direct dependency: its `package.json` range is raised, and the plan's re-lock command is exactly
+  `npm install <pkg>@<T> --package-lock-only` (with `--save-exact` or `--save-prefix=~` when the
+  edited range is exact or a tilde range, so npm leaves package.json as the plan made it);
+- a transitive one (in the lockfile only, or a nested copy of a package also declared directly):
+  `add_npm_override` adds `"overrides": {"<pkg>@<installed>": "<T>"}` to package.json (the key names
+  the installed version, so only dependents whose range admits it move), re-locked with
+  `npm install --package-lock-only`; the notes give the exact JSON. When the project also depends on
+  the package directly, npm refuses that key (EOVERRIDE), so the rule is scoped to the packages the
+  lockfile installs the copy under: `{"<parent>": {"<pkg>": "<T>"}}`;
+- a malicious package (`deps.malicious-package`): no bump is ever planned; the refusal gives the
+  removal recipe (`secaudit.tools.deps.remedy.removal_steps`).
+Package names and versions only enter command text after `remedy.npm_name_ok` / `npm_version_ok`.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from json.decoder import scanstring  # type: ignore[attr-defined]
 from pathlib import PurePosixPath
@@ -39,6 +54,14 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from secaudit.tools.advisories.names import NPM
+from secaudit.tools.deps.remedy import (
+    npm_install_lock_only,
+    npm_name_ok,
+    npm_version_ok,
+    overrides_for,
+    removal_steps,
+)
 from secaudit.tools.findings.model import Finding
 from secaudit.tools.fixes.errors import FixNotApplicable
 from secaudit.tools.fixes.model import (
@@ -48,6 +71,7 @@ from secaudit.tools.fixes.model import (
     Proposal,
     RepoView,
     decode_text,
+    dominant_eol,
     encode_text,
     eol_of,
     split_lines,
@@ -56,8 +80,10 @@ from secaudit.tools.scanners.contracts import DepsAdvisoryProperties, read_prope
 
 __all__ = [
     "LOCKFILES",
+    "MALICIOUS_RULE",
     "DepsFixer",
     "TextEdit",
+    "add_npm_override",
     "bump_npm_range",
     "bump_package_json",
     "bump_pep440",
@@ -74,6 +100,7 @@ class TextEdit:
     notes: list[str] = field(default_factory=list)
     risks: list[str] = field(default_factory=list)
     old_versions: list[str] = field(default_factory=list)
+    new_specs: list[str] = field(default_factory=list)  # the constraints written (package.json)
 
 
 def _version(text: str) -> Version:
@@ -478,6 +505,7 @@ def bump_package_json(text: str, package: str, target: str) -> TextEdit:
     replacements: list[tuple[int, int, str]] = []
     risks: list[str] = []
     old: list[str] = []
+    specs: list[str] = []
     for key, vstart, _vend in members:
         if key not in _NPM_SECTIONS or text[vstart] != "{":
             continue
@@ -489,6 +517,7 @@ def bump_package_json(text: str, package: str, target: str) -> TextEdit:
             replacements.append((dstart, dend, json.dumps(edit.text)))
             risks.extend(edit.risks)
             old.extend(edit.old_versions)
+            specs.append(edit.text)
     if not replacements:
         raise FixNotApplicable(
             f"package.json declares no dependency on {package}; it may be transitive "
@@ -497,7 +526,156 @@ def bump_package_json(text: str, package: str, target: str) -> TextEdit:
     out = text
     for start, end, new in sorted(replacements, reverse=True):
         out = out[:start] + new + out[end:]
-    return TextEdit(out, risks=_dedupe(risks), old_versions=old)
+    return TextEdit(out, risks=_dedupe(risks), old_versions=old, new_specs=specs)
+
+
+def _line_indent(text: str, pos: int) -> str:
+    start = text.rfind("\n", 0, pos) + 1
+    end = start
+    while end < len(text) and text[end] in " \t":
+        end += 1
+    return text[start:end]
+
+
+def _indent_unit(text: str, top: int, members: list[tuple[str, int, int]]) -> str:
+    """The indentation step of the file (from its first member), two spaces when it has none."""
+    if members:
+        indent = _line_indent(text, members[0][1])
+        if indent and "\n" in text[top : members[0][1]]:
+            return indent
+    return "  "
+
+
+def add_npm_override(
+    text: str, package: str, installed: str, target: str, parents: Sequence[str] = ()
+) -> TextEdit:
+    """Add the `overrides` members of `remedy.overrides_for` to package.json (creating `overrides`
+    when absent), editing the JSON text in place. Refused when a rule for the package (or for one of
+    `parents`) exists already: two rules for one package are for a person to reconcile."""
+    rules_to_add = overrides_for(package, installed, target, parents)
+    if rules_to_add is None:
+        raise FixNotApplicable(
+            f"{package} {installed} -> {target}: a name or a version does not follow npm's rules; "
+            "add an `overrides` entry by hand"
+        )
+    wanted = json.dumps({"overrides": rules_to_add})
+    try:
+        data = json.loads(text)
+        top = _skip_ws(text, 1 if text.startswith("\ufeff") else 0)
+        members = _member_spans(text, top) if isinstance(data, dict) else []
+    except (ValueError, IndexError):
+        raise FixNotApplicable("package.json is not valid JSON; fix its syntax first") from None
+    if not isinstance(data, dict):
+        raise FixNotApplicable("package.json is not a JSON object")
+    eol = dominant_eol(text)
+    unit = _indent_unit(text, top, members)
+    pretty = "\n" in text[top : members[0][1]] if members else False
+    new_members = [f"{json.dumps(k)}: {json.dumps(v)}" for k, v in rules_to_add.items()]
+    existing = next((m for m in members if m[0] == "overrides"), None)
+    if existing is None:
+        if pretty:
+            inner = f",{eol}{unit * 2}".join(new_members)
+            insert = f',{eol}{unit}"overrides": {{{eol}{unit * 2}{inner}{eol}{unit}}}'
+        else:
+            insert = f', "overrides": {{{", ".join(new_members)}}}'
+        if members:
+            at = members[-1][2]
+            out = text[:at] + insert + text[at:]
+        else:
+            close = text.index("}", top)
+            out = text[: top + 1] + insert[1:].lstrip(" ") + (eol if pretty else "") + text[close:]
+    else:
+        _, vstart, vend = existing
+        if text[vstart] != "{":
+            raise FixNotApplicable("package.json `overrides` is not an object; add the entry by hand")
+        rules = _member_spans(text, vstart)
+        named = {package, *parents}
+        clash = [k for k, _, _ in rules if k in named or _rule_name(k) in named]
+        if clash:
+            raise FixNotApplicable(
+                f"package.json already has override rules for {', '.join(repr(c) for c in clash[:3])}; "
+                f"reconcile them by hand with {wanted}"
+            )
+        if rules:
+            at = rules[-1][2]
+            indent = _line_indent(text, rules[-1][1])
+            multiline = "\n" in text[vstart : rules[0][1]]
+            sep = f",{eol}{indent}" if multiline else ", "
+            out = text[:at] + sep + sep.join(new_members) + text[at:]
+        else:
+            outer = _line_indent(text, vstart)
+            if pretty:
+                inner = f",{eol}{outer}{unit}".join(new_members)
+                body = f"{{{eol}{outer}{unit}{inner}{eol}{outer}}}"
+            else:
+                body = f"{{{', '.join(new_members)}}}"
+            out = text[:vstart] + body + text[vend:]
+    try:
+        check = json.loads(out)
+    except ValueError:
+        check = None
+    got = check.get("overrides") if isinstance(check, dict) else None
+    if not isinstance(got, dict) or any(got.get(k) != v for k, v in rules_to_add.items()):
+        raise FixNotApplicable(f"the override could not be added cleanly; add it by hand: {wanted}")
+    return TextEdit(out, notes=[f"adds to package.json: {wanted}"])
+
+
+def _rule_name(key: str) -> str:
+    """The package an override key names: `pkg`, `pkg@range`, `@scope/pkg@range` -> the name."""
+    at = key.find("@", 1)
+    return key if at < 0 else key[:at]
+
+
+def _declared_directly(text: str, package: str) -> bool:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return False
+    return isinstance(data, dict) and any(
+        isinstance(data.get(section), dict) and package in data[section] for section in _NPM_SECTIONS
+    )
+
+
+def _parent_name(install_path: str) -> str | None:
+    """`node_modules/a/node_modules/@s/b/node_modules/pkg` -> `@s/b`; None at the top level."""
+    parts = [p.rstrip("/") for p in install_path.split("node_modules/") if p.strip("/")]
+    return parts[-2] if len(parts) >= 2 else None
+
+
+def _nested_parents(lock_text: str, package: str, version: str) -> list[str]:
+    """The packages under which the lockfile installs `package` at `version` (v1, v2, v3)."""
+    try:
+        lock = json.loads(lock_text)
+    except (ValueError, RecursionError):
+        return []
+    if not isinstance(lock, dict):
+        return []
+    parents: list[str] = []
+    packages = lock.get("packages")
+    if isinstance(packages, dict):
+        for key, entry in packages.items():
+            if (
+                isinstance(key, str)
+                and key.endswith(f"node_modules/{package}")
+                and isinstance(entry, dict)
+                and entry.get("version") == version
+            ):
+                parent = _parent_name(key)
+                if parent is not None:
+                    parents.append(parent)
+        return list(dict.fromkeys(parents))
+    stack: list[tuple[str | None, Any, int]] = [(None, lock.get("dependencies"), 0)]
+    while stack:
+        owner, tree, depth = stack.pop()
+        if not isinstance(tree, dict) or depth > 200:
+            continue
+        for name, entry in tree.items():
+            if not isinstance(entry, dict):
+                continue
+            if name == package and entry.get("version") == version and owner is not None:
+                parents.append(owner)
+            stack.append((str(name), entry.get("dependencies"), depth + 1))
+    return sorted(set(parents))
 
 
 # -- the dependency fixer ------------------------------------------------------------------------
@@ -513,6 +691,10 @@ LOCKFILES: dict[str, str] = {
     "pnpm-lock.yaml": "pnpm install --lockfile-only",
 }
 _PY_LOCKS = ("poetry.lock", "uv.lock", "Pipfile.lock", "pdm.lock", "pylock.toml")
+_NPM_LOCKS = ("package-lock.json", "npm-shrinkwrap.json")
+_NPM_FILES = ("package.json", *_NPM_LOCKS, "yarn.lock", "pnpm-lock.yaml")
+# The rule id the deps scanner gives malicious-package findings (secaudit.tools.scanners.deps).
+MALICIOUS_RULE = "deps.malicious-package"
 
 
 def _target(props: DepsAdvisoryProperties) -> str:
@@ -547,17 +729,163 @@ def _relock(view: RepoView, folder: str, requirements_file: str | None = None) -
     return commands
 
 
+def _malicious_refusal(finding: Finding, package: str) -> FixNotApplicable:
+    props = read_properties(DepsAdvisoryProperties, finding)
+    ecosystem = props.ecosystem or NPM
+    steps = removal_steps(ecosystem, package, props.direct)
+    advisory = (props.advisory_id or finding.rule_id)[:80]
+    return FixNotApplicable(
+        f"{package} is a malicious package ({advisory}): no version of it is safe, so no version bump "
+        "is planned. Remove it instead: "
+        + " ".join(f"({i}) {step}." for i, step in enumerate(steps, start=1))
+    )
+
+
+def _npm_save_prefix(specs: list[str]) -> str | None:
+    """The save prefix npm must use to write back what the plan wrote; None for a `>=` range."""
+    spec = specs[0] if specs else ""
+    if spec.startswith("^"):
+        return "^"
+    if spec.startswith("~"):
+        return "~"
+    if spec[:1].isdigit() or spec[:1] in ("=", "v"):
+        return ""
+    return None
+
+
+def _folder_of(rel: str) -> str:
+    folder = str(PurePosixPath(rel).parent)
+    return "" if folder == "." else folder
+
+
+def _in(folder: str, name: str) -> str:
+    return f"{folder}/{name}" if folder else name
+
+
+def _fix_npm(finding: Finding, view: RepoView, package: str, target: str) -> Proposal:
+    props = read_properties(DepsAdvisoryProperties, finding)
+    declared = props.declared_in
+    folder = _folder_of(declared if declared is not None else finding.path)
+    where = folder or "."
+    current = props.version
+    direct = props.direct
+    if not npm_name_ok(package):
+        raise FixNotApplicable(
+            f"the package name {package[:80]!r} does not follow npm's naming rules, so no command or "
+            "edit is built from it; change it by hand"
+        )
+    if not npm_version_ok(target):
+        raise FixNotApplicable(f"the target {target[:40]!r} is not a plain SemVer version")
+    from_lock = PurePosixPath(finding.path).name in _NPM_LOCKS
+    lockfile = next((_in(folder, n) for n in _NPM_LOCKS if view.read(_in(folder, n)) is not None), None)
+    manifest = _in(folder, "package.json")
+    data = view.read(manifest)
+    if data is None:
+        command = npm_install_lock_only(package, target)
+        raise FixNotApplicable(
+            f"{package} is pinned only in {finding.path} and no package.json was found beside it, so "
+            f"there is nothing to edit; re-lock it with `{command}` (in {where})"
+        )
+    text = decode_text(data)
+    others = [c for c in _relock(view, folder) if not c.startswith("npm ")]
+    if from_lock and direct is False:
+        if not isinstance(current, str) or not npm_version_ok(current):
+            raise FixNotApplicable(f"the installed version of {package} is unknown; add an override by hand")
+        parents: list[str] = []
+        if _declared_directly(text, package):
+            # A version-keyed rule would clash with the direct dependency (npm: EOVERRIDE): scope
+            # the rule to the packages that pull this copy in.
+            lock_bytes = view.read(finding.path)
+            parents = _nested_parents(decode_text(lock_bytes), package, current) if lock_bytes else []
+            if not parents:
+                raise FixNotApplicable(
+                    f"{package} {current} is a nested copy of a package the project also depends on "
+                    f"directly, and {finding.path} does not say which package pulls it in; add an "
+                    f'override scoped to that package by hand ({{"overrides": {{"<parent>": '
+                    f'{{"{package}": "{target}"}}}}}})'
+                )
+        edit = add_npm_override(text, package, current, target, parents)
+        alternative = npm_install_lock_only(package, target)
+        scope = (
+            f"under {', '.join(parents)} (the rule is scoped so that it leaves the project's own "
+            f"dependency on {package} alone)"
+            if parents
+            else f"wherever a dependent's range admits {current}"
+        )
+        notes = [
+            *edit.notes,
+            f"{package} {current} is a transitive dependency: the override makes npm (8.3 or later) "
+            f"install {target} {scope}",
+        ]
+        if not parents:
+            notes.append(
+                f"without an override, `{alternative}` also works but adds {package} as a direct "
+                "dependency of the project"
+            )
+        risks = [
+            *_major_risk(package, current, target, npm=True),
+            f"an override replaces the version {package}'s dependents asked for; run their tests",
+        ]
+        return Proposal(
+            kind="dependency-override",
+            summary=f"override transitive {package} {current} -> {target} (package.json `overrides`)",
+            changes=[FileChange(manifest, data, encode_text(edit.text))],
+            notes=notes,
+            risks=risks,
+            relock=[
+                f"npm install --package-lock-only  (in {where}; applies the override to "
+                f"{PurePosixPath(lockfile).name if lockfile else 'a new lockfile'}; lockfiles are never "
+                "edited by hand)",
+                *others,
+            ],
+        )
+    edit = bump_package_json(text, package, target)
+    if edit.text == text:
+        raise FixNotApplicable(f"{manifest} already requires {package} >= {target}; re-lock to pick it up")
+    notes = [*edit.notes]
+    relock: list[str] = []
+    prefix = _npm_save_prefix(edit.new_specs)
+    if lockfile is not None:
+        command = npm_install_lock_only(package, target, save="^" if prefix is None else prefix)
+        relock.append(
+            f"{command}  (in {where}; re-locks {package} to exactly {target} in "
+            f"{PurePosixPath(lockfile).name}; lockfiles are never edited by hand)"
+        )
+        if prefix is None:
+            notes.append(
+                f"npm writes `^{target}` into package.json when it runs that command; to keep the "
+                f"plan's `{edit.new_specs[0]}`, run `npm install --package-lock-only` instead"
+            )
+    relock.extend(others)
+    if not relock:
+        notes.append(
+            "no npm lockfile found beside package.json; run `npm install` to install the new version"
+        )
+    return Proposal(
+        kind="dependency-bump",
+        summary=f"raise {package} to {target}" + (f" (from {current})" if isinstance(current, str) else ""),
+        changes=[FileChange(manifest, data, encode_text(edit.text))],
+        notes=notes,
+        risks=edit.risks,
+        relock=relock,
+    )
+
+
 def fix_dependency(finding: Finding, view: RepoView) -> Proposal:
     props = read_properties(DepsAdvisoryProperties, finding)
     package = props.package
     if package is None:
         raise FixNotApplicable("the finding does not say which package is affected")
+    if finding.rule_id == MALICIOUS_RULE or props.malicious:
+        raise _malicious_refusal(finding, package)
     if props.hashed:
         raise FixNotApplicable(
             f"{package} is pinned with --hash in {finding.path}: a hash-pinned file is regenerated, not "
             "edited (e.g. `pip-compile --generate-hashes`), so the new hash is the one the index serves"
         )
     target = _target(props)
+    if props.ecosystem == NPM or PurePosixPath(finding.path).name in _NPM_FILES:
+        return _fix_npm(finding, view, package, target)
     # The deps scanner reports a locked version on the lockfile line (the finding's path); for a
     # direct dependency it names the manifest that declares it, which is the file to edit.
     declared = props.declared_in

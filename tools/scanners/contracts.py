@@ -66,6 +66,10 @@ class DepsAdvisoryProperties(FindingProperties):
     hashed: bool = False  # pinned with --hash: regenerated, never edited
     declared_in: str | None = None  # for a locked direct dependency: the manifest declaring it
     declared_line: int | None = None
+    ecosystem: str | None = None  # "npm" takes the npm path (package.json, overrides, re-lock)
+    direct: bool | None = None  # a direct dependency (True), transitive (False), unknown (None)
+    malicious: bool = False  # an OSV MAL- record: remove the package, never bump it
+    advisory_id: str | None = None
 
 
 class SecretProperties(FindingProperties):

@@ -1,7 +1,9 @@
 """The `deps` scanner: dependency advisories from the offline OSV database, as findings.
 
 One finding per (package, version, advisory), on the manifest line that lists the package; an
-info-level finding per unpinned requirement (it could not be checked).
+info-level finding per unpinned requirement (it could not be checked). A malicious-package report
+(an OSV `MAL-` record) is a finding of its own kind: rule `deps.malicious-package`, critical, and
+its message says to remove the package and rotate credentials, never to upgrade it.
 
 The advisory database is the one in the run's store (`ScanContext.store`), or `advisory_db` from the
 options; without one the scanner is unavailable rather than "clean". Options: `DepsOptions`.
@@ -17,11 +19,12 @@ from importlib.metadata import version as dist_version
 from pydantic import field_validator
 
 from secaudit.tools.advisories.db import AdvisoryDB
-from secaudit.tools.advisories.names import NPM, PYPI
+from secaudit.tools.advisories.names import NPM, PYPI, normalize_name
 from secaudit.tools.deps.audit import DepAuditResult, VulnerableDependency, audit_dependencies
 from secaudit.tools.deps.interface import AdvisoryBackendUnavailable, Dependency
 from secaudit.tools.deps.npm_audit import npm_audit_check
 from secaudit.tools.deps.online import pip_audit_check
+from secaudit.tools.deps.remedy import removal_steps
 from secaudit.tools.deps.sources import NpmLockSource, default_sources
 from secaudit.tools.findings.model import Confidence, Finding, Severity, fingerprint
 from secaudit.tools.scanners.interface import (
@@ -34,10 +37,11 @@ from secaudit.tools.scanners.interface import (
     ScanResult,
 )
 
-__all__ = ["DepsOptions", "DepsScanner", "finding_for", "unpinned_finding"]
+__all__ = ["MALICIOUS_RULE", "DepsOptions", "DepsScanner", "finding_for", "unpinned_finding"]
 
 _SCANNER = "deps"
 _UNPINNED_RULE = "deps.unpinned"
+MALICIOUS_RULE = "deps.malicious-package"
 _MAX_NOTES = 200
 _ONLINE_BACKENDS = ("pypi", "osv", "npm")
 _MAX_NPM_LOCKFILES = 10
@@ -70,7 +74,75 @@ def _where(dep: Dependency) -> str:
     return text
 
 
+def _properties(hit: VulnerableDependency) -> dict[str, object]:
+    dep, adv = hit.dependency, hit.advisory
+    return {
+        "ecosystem": dep.ecosystem,
+        "package": dep.name,
+        "normalized_name": dep.normalized_name,
+        "version": dep.version,
+        "advisory_id": adv.id,
+        "aliases": list(hit.aliases),
+        "advisory_severity": hit.severity.level,
+        "cvss_score": hit.severity.score,
+        "cvss_vector": hit.severity.vector,
+        "severity_source": hit.severity.source,
+        "fixed_versions": list(hit.fixed_versions),
+        "smallest_safe_upgrade": None if hit.malicious else hit.upgrade.version,
+        "upgrade_note": hit.upgrade.note or None,
+        "direct": dep.direct,
+        "declared_in": dep.declared_in,
+        "declared_line": dep.declared_line,
+        "hashed": dep.hashed,
+        "source": dep.source,
+        "matched_by": hit.via,
+        "malicious": hit.malicious,
+        "match_notes": list(hit.notes),
+    }
+
+
+def _fingerprint(hit: VulnerableDependency) -> str:
+    dep = hit.dependency
+    return fingerprint(
+        _SCANNER, hit.advisory.id, dep.manifest, f"{dep.ecosystem}:{dep.normalized_name}@{dep.version}"
+    )
+
+
+def malicious_finding(hit: VulnerableDependency) -> Finding:
+    """A malicious package: removed, never upgraded (a bump keeps the attacker's package installed)."""
+    dep, adv = hit.dependency, hit.advisory
+    steps = removal_steps(dep.ecosystem, dep.name, dep.direct)
+    lines = [
+        f"{dep.name} {dep.version} ({dep.ecosystem}) is reported as a malicious package by {adv.id}"
+        + (f" ({', '.join(hit.aliases)})" if hit.aliases else "")
+        + ".",
+        "A malicious package is removed, not upgraded: no version of it is a fix, and its code may "
+        "already have run when it was installed.",
+        *(f"{i}. {step[0].upper()}{step[1:]}." for i, step in enumerate(steps, start=1)),
+        f"Listed in {_where(dep)}.",
+        *hit.notes,
+    ]
+    if adv.summary:
+        lines.append(f"Advisory summary: {adv.summary}")
+    return Finding(
+        scanner=_SCANNER,
+        rule_id=MALICIOUS_RULE,
+        severity=Severity.CRITICAL,
+        confidence=Confidence.HIGH,
+        path=dep.manifest,
+        start_line=dep.line,
+        end_line=dep.line,
+        title=f"{dep.name} {dep.version} is a malicious package: remove it (do not upgrade)",
+        message="\n".join(lines),
+        references=[r.url for r in adv.references],
+        fingerprint=_fingerprint(hit),
+        properties={**_properties(hit), "removal_steps": steps},
+    )
+
+
 def finding_for(hit: VulnerableDependency) -> Finding:
+    if hit.malicious:
+        return malicious_finding(hit)
     dep, adv = hit.dependency, hit.advisory
     upgrade = (
         f"smallest safe upgrade: {hit.upgrade.version}"
@@ -88,6 +160,7 @@ def finding_for(hit: VulnerableDependency) -> Finding:
         + (", ".join(hit.fixed_versions) if hit.fixed_versions else "no fixed version published"),
         upgrade[0].upper() + upgrade[1:] + ".",
         f"Listed in {_where(dep)}.",
+        *hit.notes,
     ]
     if adv.summary:
         lines.append(f"Advisory summary: {adv.summary}")
@@ -102,30 +175,8 @@ def finding_for(hit: VulnerableDependency) -> Finding:
         title=f"{dep.name} {dep.version}: {adv.summary or adv.id}",
         message="\n".join(lines),
         references=[r.url for r in adv.references],
-        fingerprint=fingerprint(
-            _SCANNER, adv.id, dep.manifest, f"{dep.ecosystem}:{dep.normalized_name}@{dep.version}"
-        ),
-        properties={
-            "ecosystem": dep.ecosystem,
-            "package": dep.name,
-            "normalized_name": dep.normalized_name,
-            "version": dep.version,
-            "advisory_id": adv.id,
-            "aliases": list(hit.aliases),
-            "advisory_severity": level,
-            "cvss_score": hit.severity.score,
-            "cvss_vector": hit.severity.vector,
-            "severity_source": hit.severity.source,
-            "fixed_versions": list(hit.fixed_versions),
-            "smallest_safe_upgrade": hit.upgrade.version,
-            "upgrade_note": hit.upgrade.note or None,
-            "direct": dep.direct,
-            "declared_in": dep.declared_in,
-            "declared_line": dep.declared_line,
-            "hashed": dep.hashed,
-            "source": dep.source,
-            "matched_by": hit.via,
-        },
+        fingerprint=_fingerprint(hit),
+        properties=_properties(hit),
     )
 
 
@@ -299,7 +350,7 @@ def _npm_notes(ctx: ScanContext, audit: DepAuditResult) -> list[str]:
             notes.append(f"online check ({lockfile}): {exc.message}")
             continue
         offline_ids = _offline_ids(audit, NPM, lockfile)
-        extra = [a for a in online.advisories if (a.name, a.id) not in offline_ids]
+        extra = [a for a in online.advisories if (normalize_name(NPM, a.name), a.id) not in offline_ids]
         count = "" if online.dependencies is None else f"{online.dependencies} dependencies audited, "
         notes.append(
             f"online check (npm audit, {lockfile}): {count}{len(online.advisories)} advisories, "

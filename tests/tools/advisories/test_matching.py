@@ -150,7 +150,9 @@ def test_names_pep503_and_lookalikes() -> None:
     assert normalize_name("PyPI", cyrillic) != "requests"
     # str.lower() would fold the Kelvin sign into ASCII "k"; we must not.
     assert normalize_name("PyPI", "\u212aeyring") != "keyring"
-    assert normalize_name("npm", "JSONStream") == "JSONStream"
+    # npm: ASCII case folded (advisory data such as `Axios` for axios), non-ASCII kept as written.
+    assert normalize_name("npm", "JSONStream") == "jsonstream"
+    assert normalize_name("npm", "\u212aeyv") != "keyv"
 
 
 def test_smallest_safe_upgrade_across_advisories() -> None:
