@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from secaudit.tools.audit.cache import StoreCache, prune_cache
-from secaudit.tools.audit.walker import check_paths, walk
+from secaudit.tools.audit.walker import walk
 from secaudit.tools.errors import Cancelled, InvalidInput
 from secaudit.tools.findings.model import Finding
 from secaudit.tools.findings.records import RunRecord, RunSkip, RunStatus, ScannerCoverage
 from secaudit.tools.findings.service import FindingsService, RunCoverage
-from secaudit.tools.paths import confine_dir
+from secaudit.tools.paths import check_paths, confine_dir
 from secaudit.tools.scanners.builtin import load_builtin_scanners
 from secaudit.tools.scanners.interface import (
     CancelToken,

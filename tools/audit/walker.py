@@ -13,17 +13,15 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pathspec
 
-from secaudit.tools.errors import InvalidInput
 from secaudit.tools.paths import path_in_scope
 from secaudit.tools.scanners.interface import CancelToken, FileRef, FileSkip
 
-__all__ = ["DEFAULT_EXCLUDED_DIRS", "WalkResult", "check_paths", "walk"]
+__all__ = ["DEFAULT_EXCLUDED_DIRS", "WalkResult", "walk"]
 
 DEFAULT_EXCLUDED_DIRS = frozenset(
     {
@@ -33,7 +31,6 @@ DEFAULT_EXCLUDED_DIRS = frozenset(
     }
 )  # fmt: skip
 _MAX_IGNORE_FILE_BYTES = 1024 * 1024
-_MAX_PATHS = 200
 
 
 @dataclass
@@ -46,23 +43,6 @@ class WalkResult:
     capped: bool = False
     cancelled: bool = False
     seen: set[str] = field(default_factory=set)  # every path met, kept or skipped
-
-
-def check_paths(paths: Sequence[str] | None) -> list[str] | None:
-    """Validate a `paths` restriction: repository-relative paths or globs, never leaving the root."""
-    if paths is None:
-        return None
-    if len(paths) > _MAX_PATHS:
-        raise InvalidInput(f"paths: at most {_MAX_PATHS} entries")
-    out: list[str] = []
-    for raw in paths:
-        text = raw.strip().replace("\\", "/").strip("/")
-        if not text or len(text) > 1000 or "\x00" in raw:
-            raise InvalidInput("paths: each entry is a relative path or glob of 1 to 1000 characters")
-        if raw.startswith("/") or any(part == ".." for part in text.split("/")):
-            raise InvalidInput("paths: entries are relative to the audited folder and cannot contain '..'")
-        out.append(text.removeprefix("./"))
-    return out
 
 
 def _wanted(rel: str, paths: list[str] | None) -> bool:

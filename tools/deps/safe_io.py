@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import errno
 import os
-import posixpath
 import stat
 from pathlib import Path
 
-from secaudit.tools.paths import is_within
+from secaudit.tools.errors import InvalidInput, PathNotAllowed
+from secaudit.tools.paths import is_within, normalize_relpath
 
 from .interface import SourceError
 
@@ -29,13 +29,13 @@ _NOCTTY = getattr(os, "O_NOCTTY", 0)
 
 
 def safe_relpath(rel: str) -> str:
-    """Normalise a repo-relative POSIX path; SourceError if it is absolute or climbs out."""
-    if not rel or "\x00" in rel or rel.startswith("/") or (len(rel) > 1 and rel[1] == ":"):
-        raise SourceError(f"{rel[:200]!r} is not a path inside the audited root")
-    norm = posixpath.normpath(rel)
-    if norm == ".." or norm.startswith("../"):
-        raise SourceError(f"{rel[:200]!r} points outside the audited root; not opened")
-    return norm
+    """Normalise a repo-relative POSIX path (`paths.normalize_relpath`); SourceError if it leaves."""
+    try:
+        return normalize_relpath(rel)
+    except PathNotAllowed:
+        raise SourceError(f"{rel[:200]!r} points outside the audited root; not opened") from None
+    except InvalidInput:
+        raise SourceError(f"{rel[:200]!r} is not a path inside the audited root") from None
 
 
 def _open_nofollow(root: Path, rel: str) -> int:

@@ -16,7 +16,7 @@ import json
 import os
 import re
 import stat
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlparse
 
@@ -25,7 +25,7 @@ from secaudit.tools.findings.model import Confidence, Finding, Severity, fingerp
 from secaudit.tools.findings.records import FindingRecord, RunRecord, RunSkip, RunStatus, ScannerCoverage
 from secaudit.tools.findings.service import FindingsService, RunCoverage
 from secaudit.tools.masking import get_redactor
-from secaudit.tools.paths import confine, is_within
+from secaudit.tools.paths import confine, is_within, normalize_relpath
 from secaudit.tools.text import clean_line
 
 __all__ = ["SARIF_SCHEMA_URI", "export_sarif", "import_sarif"]
@@ -268,12 +268,10 @@ def _rel_path(uri: str, base_uri: str | None, root: Path) -> str | None:
                 return None
             prefix = base_path.relative_to(root).as_posix()
             text = f"{prefix}/{text}" if prefix not in ("", ".") else text
-    if text.startswith("/"):
+    try:
+        return normalize_relpath(text)
+    except InvalidInput:
         return None
-    norm = os.path.normpath(text)
-    if norm.startswith("..") or norm == ".":
-        return None
-    return PurePosixPath(norm).as_posix()
 
 
 def _file_context(root: Path, rel: str, start: int | None, end: int | None) -> str | None:

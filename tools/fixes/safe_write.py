@@ -24,9 +24,10 @@ import secrets
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from secaudit.tools.errors import Conflict, InvalidInput, PathNotAllowed
+from secaudit.tools.paths import check_relpath
 
 __all__ = [
     "TEMP_MARK",
@@ -52,12 +53,7 @@ def sha256_bytes(data: bytes) -> str:
 
 def check_rel_path(rel: str) -> tuple[str, ...]:
     """Split a repository-relative POSIX path; refuse absolute paths, `..` and empty parts."""
-    if not rel or "\x00" in rel or "\\" in rel or len(rel) > 4096:
-        raise InvalidInput("a fix path must be a repository-relative POSIX path without NUL or backslash")
-    pure = PurePosixPath(rel)
-    if pure.is_absolute() or any(part in ("", ".", "..") for part in rel.split("/")):
-        raise PathNotAllowed("a fix path must stay inside the repository root (no absolute path, no '..')")
-    return pure.parts
+    return check_relpath(rel, "a fix path")
 
 
 def real_target(root: Path, rel: str) -> Path:
