@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlparse
 
+from secaudit.tools.confined_io import read_bytes
 from secaudit.tools.errors import InvalidInput
 from secaudit.tools.findings.model import Confidence, Finding, Severity, fingerprint
 from secaudit.tools.findings.records import FindingRecord, RunRecord, RunSkip, RunStatus, ScannerCoverage
@@ -277,14 +278,11 @@ def _rel_path(uri: str, base_uri: str | None, root: Path) -> str | None:
 def _file_context(root: Path, rel: str, start: int | None, end: int | None) -> str | None:
     if not start:
         return None
-    path = root / rel
     try:
-        st = path.lstat()
-        if not stat.S_ISREG(st.st_mode) or st.st_size > 4 * 1024 * 1024:
-            return None
-        lines = path.read_bytes().decode("utf-8", errors="replace").splitlines()
-    except OSError:
+        data = read_bytes(root, rel, 4 * 1024 * 1024, follow_links=False)
+    except (InvalidInput, OSError):
         return None
+    lines = data.decode("utf-8", errors="replace").splitlines()
     last = min(end or start, start + 19)
     return "\n".join(lines[start - 1 : last]) or None
 

@@ -30,6 +30,15 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
+from secaudit.tools.confined_io import (
+    MissingFolder,
+    cleanup_temps,
+    open_parent,
+    read_current,
+    real_target,
+    sha256_bytes,
+    write_atomic,
+)
 from secaudit.tools.errors import Conflict, InvalidInput, NotFound, SecauditError
 from secaudit.tools.findings.model import Finding
 from secaudit.tools.fixes.errors import BackupUnavailable, FixError, FixNotApplicable
@@ -45,22 +54,12 @@ from secaudit.tools.fixes.model import (
     Verification,
     decode_text,
 )
-from secaudit.tools.fixes.safe_write import (
-    MissingFolder,
-    check_rel_path,
-    cleanup_temps,
-    open_parent,
-    read_current,
-    real_target,
-    sha256_bytes,
-    write_atomic,
-)
 from secaudit.tools.fixes.tables import MIGRATIONS
 from secaudit.tools.fixes.vault import BlobCipher
 from secaudit.tools.fixes.verify import ScanSnapshot, Verifier, evaluate, syntax_error
 from secaudit.tools.masking import get_redactor
 from secaudit.tools.pagination import check_limit, decode_cursor, encode_cursor, query_digest
-from secaudit.tools.paths import confine_dir
+from secaudit.tools.paths import check_relpath, confine_dir
 from secaudit.tools.store import Store
 
 __all__ = ["MIGRATIONS", "ApplyResult", "FindingSource", "FixPage", "FixService", "unified_diff"]
@@ -179,7 +178,7 @@ class FixService:
 
     def plan(self, finding: Finding, root: str | Path) -> FixPlan:
         real_root = confine_dir(root, self.roots)
-        check_rel_path(finding.path)
+        check_relpath(finding.path, "a fix path")
         proposal = self.generator_lookup(finding)(finding, _SafeView(real_root))
         return self._store_plan(finding, real_root, proposal)
 
@@ -190,7 +189,7 @@ class FixService:
             raise FixError(f"a fix may touch at most {_MAX_FILES_PER_PLAN} files")
         seen: set[str] = set()
         for change in proposal.changes:
-            check_rel_path(change.rel)
+            check_relpath(change.rel, "a fix path")
             if change.rel in seen:
                 raise FixError("a fix plan names the same file twice")
             seen.add(change.rel)

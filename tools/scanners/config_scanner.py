@@ -22,6 +22,7 @@ from pathlib import Path
 import pathspec
 import yaml
 
+from secaudit.tools.confined_io import FileRefused, read_bytes, read_head
 from secaudit.tools.findings.model import Confidence, Finding, Severity, fingerprint
 from secaudit.tools.scanners.interface import (
     FileRef,
@@ -251,14 +252,12 @@ def _is_env_template(name: str) -> bool:
     return any(name.endswith(s) or f"{s}." in name for s in _ENV_TEMPLATE_SUFFIXES)
 
 
-def _read_text(path: Path, limit: int = MAX_TEXT_BYTES) -> str:
+def _read_text(root: Path, rel: str, limit: int = MAX_TEXT_BYTES) -> str:
+    # The walk found a regular file; a link swapped in since is refused, not followed.
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(limit + 1)
-    except OSError as exc:
-        raise _Skip(f"unreadable: {exc.strerror or type(exc).__name__}") from None
-    if len(data) > limit:
-        raise _Skip(f"larger than {limit} bytes")
+        data = read_bytes(root, rel, limit, follow_links=False)
+    except FileRefused as exc:
+        raise _Skip(exc.reason) from None
     if b"\x00" in data:
         raise _Skip("binary content (NUL bytes)")
     try:
@@ -817,12 +816,11 @@ class _GitIgnore:
             names = [".gitignore"] + ([".git/info/exclude"] if directory == "" else [])
             lines: list[str] = []
             for name in names:
-                path = self.root / directory / name
-                if path.is_file() and not path.is_symlink():
-                    try:
-                        lines.extend(_read_text(path, 256 * 1024).splitlines())
-                    except _Skip:
-                        continue
+                rel = f"{directory}/{name}" if directory else name
+                try:
+                    lines.extend(_read_text(self.root, rel, 256 * 1024).splitlines())
+                except _Skip:
+                    continue
             self._specs[directory] = pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
         return self._specs[directory]
 
@@ -906,7 +904,7 @@ class ConfigScanner(Scanner):
                 result.complete = False
                 break
             try:
-                hits = self._scan_file(file, ignore, tracked)
+                hits = self._scan_file(ctx.root, file, ignore, tracked)
             except _Skip as skip:
                 result.skipped.append(FileSkip(file.rel, str(skip)))
             else:
@@ -923,7 +921,9 @@ class ConfigScanner(Scanner):
             ctx.progress(done % 64)
         return result
 
-    def _scan_file(self, file: FileRef, ignore: _GitIgnore, tracked: set[str] | None) -> list[_Hit]:
+    def _scan_file(
+        self, root: Path, file: FileRef, ignore: _GitIgnore, tracked: set[str] | None
+    ) -> list[_Hit]:
         name = _basename(file.rel)
         hits: list[_Hit] = []
         if file.mode & stat.S_IWOTH:
@@ -943,34 +943,34 @@ class ConfigScanner(Scanner):
                             "env-not-ignored",
                         )
                     )
-                for line, key, value in _dotenv_pairs(_read_text(file.path)):
+                for line, key, value in _dotenv_pairs(_read_text(root, file.rel)):
                     hit = _weak_password_hit(key, value, line, "env")
                     if hit:
                         hits.append(hit)
         elif _DOCKERFILE.match(name):
-            hits.extend(_scan_dockerfile(file.rel, _read_text(file.path)))
+            hits.extend(_scan_dockerfile(file.rel, _read_text(root, file.rel)))
         elif _COMPOSE.match(name):
-            hits.extend(_scan_compose(file.rel, _read_text(file.path)))
+            hits.extend(_scan_compose(file.rel, _read_text(root, file.rel)))
         elif _KEY_NAMES.match(name) or _KEYSTORE_NAMES.match(name):
-            hits.extend(_key_file(file, name))
+            hits.extend(_key_file(root, file, name))
         elif name.endswith(".py") and not is_test_path(file.rel):
             # Test settings legitimately hardcode a key and turn DEBUG on (documented).
-            head = _read_python(file.path)
+            head = _read_python(root, file.rel)
             if head is not None:
                 hits.extend(_scan_python(file.rel, head))
         return hits
 
 
-def _read_python(path: Path) -> str | None:
+def _read_python(root: Path, rel: str) -> str | None:
     """The file's text when it could hold a setting these rules read; None (not parsed) otherwise."""
-    text = _read_text(path)
+    text = _read_text(root, rel)
     data = text.encode("utf-8", "surrogatepass")
     if not any(hint in data for hint in _SETTINGS_HINTS):
         return None
     return text
 
 
-def _key_file(file: FileRef, name: str) -> list[_Hit]:
+def _key_file(root: Path, file: FileRef, name: str) -> list[_Hit]:
     if _KEYSTORE_NAMES.match(name):
         return [
             _Hit(
@@ -982,10 +982,9 @@ def _key_file(file: FileRef, name: str) -> list[_Hit]:
             )
         ]
     try:
-        with open(file.path, "rb") as handle:
-            head = handle.read(MAX_KEY_PROBE)
-    except OSError as exc:
-        raise _Skip(f"unreadable: {exc.strerror or type(exc).__name__}") from None
+        head = read_head(root, file.rel, MAX_KEY_PROBE, follow_links=False)
+    except FileRefused as exc:
+        raise _Skip(exc.reason) from None
     match = _PRIVATE_KEY_HEADER.search(head)
     if match is None:
         return []  # a certificate or public key: nothing secret
