@@ -8,9 +8,7 @@ be read are all listed in the result.
 
 from __future__ import annotations
 
-import os
 import posixpath
-import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,25 +19,19 @@ from secaudit.tools.advisories.matching import Upgrade, is_affected
 from secaudit.tools.advisories.model import Advisory, Severity
 from secaudit.tools.advisories.names import NPM, PYPI
 from secaudit.tools.advisories.versions import scheme_for
+from secaudit.tools.audit.walker import walk
 
 from .interface import Dependency, DependencySource, FileNote, SourceContext, SourceError
-from .safe_io import is_regular_within, read_text_within
+from .safe_io import MAX_MANIFEST_BYTES, is_regular_within, read_text_within
 from .sources import InstalledEnvironmentSource, default_sources
 
 __all__ = [
-    "DEFAULT_EXCLUDED_DIRS",
     "DepAuditResult",
     "VulnerableDependency",
     "audit_dependencies",
     "discover_manifests",
 ]
 
-DEFAULT_EXCLUDED_DIRS = frozenset(
-    {
-        ".git", ".hg", ".svn", "node_modules", ".venv", "venv", ".tox", ".nox", "__pycache__",
-        ".mypy_cache", ".pytest_cache", ".ruff_cache", "site-packages", ".eggs", "build", "dist",
-    }
-)  # fmt: skip
 MAX_MANIFESTS = 2000
 _MAX_WALK_ENTRIES = 200_000
 _SEVERITY_RANK = {"critical": 4, "high": 3, "medium": 2, "low": 1, "unknown": 0}
@@ -81,36 +73,16 @@ class DepAuditResult:
 
 
 def discover_manifests(root: Path, sources: Sequence[DependencySource] | None = None) -> list[str]:
-    """Repo-relative paths of files some source reads, walking without following links.
+    """Repo-relative paths of files some source reads, found by the audit's own walk (the same
+    default excludes and .gitignore rules; no link followed).
 
-    Links and FIFOs with a manifest's name are listed too, so the audit reports why each is refused.
+    Links, FIFOs and oversized files with a manifest's name are listed too, so the audit reports
+    why each is refused.
     """
     sources = list(sources or default_sources())
-    found: list[str] = []
-    stack = [""]
-    seen = 0
-    while stack:
-        rel_dir = stack.pop()
-        try:
-            with os.scandir(root / rel_dir if rel_dir else root) as entries:
-                items = sorted(entries, key=lambda e: e.name)
-        except OSError:
-            continue
-        for entry in items:
-            seen += 1
-            if seen > _MAX_WALK_ENTRIES or len(found) >= MAX_MANIFESTS:
-                return sorted(found)
-            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
-            try:
-                mode = entry.stat(follow_symlinks=False).st_mode
-            except OSError:
-                continue
-            if stat.S_ISDIR(mode):
-                if entry.name not in DEFAULT_EXCLUDED_DIRS:
-                    stack.append(rel)
-            elif any(s.matches(rel) for s in sources):
-                found.append(rel)
-    return sorted(found)
+    walked = walk(root, max_files=_MAX_WALK_ENTRIES, max_file_bytes=MAX_MANIFEST_BYTES)
+    rels = [f.rel for f in walked.files] + [s.path for s in walked.skips]
+    return sorted(rel for rel in rels if any(s.matches(rel) for s in sources))[:MAX_MANIFESTS]
 
 
 def _context(root: Path) -> SourceContext:

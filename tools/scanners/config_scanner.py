@@ -22,6 +22,7 @@ from pathlib import Path
 import pathspec
 import yaml
 
+from secaudit.tools.audit.walker import GitIgnore
 from secaudit.tools.confined_io import FileRefused, read_bytes, read_head
 from secaudit.tools.findings.model import Confidence, Finding, Severity, fingerprint
 from secaudit.tools.scanners.interface import (
@@ -804,41 +805,6 @@ def _flask_cors(node: ast.Call, snippet: Callable[[int], str]) -> list[_Hit]:
 # -------------------------------------------------------------------------------------- scanner
 
 
-class _GitIgnore:
-    """The root's .gitignore files (and .git/info/exclude), applied as git would, per directory."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self._specs: dict[str, pathspec.GitIgnoreSpec | None] = {}
-
-    def _spec(self, directory: str) -> pathspec.GitIgnoreSpec | None:
-        if directory not in self._specs:
-            names = [".gitignore"] + ([".git/info/exclude"] if directory == "" else [])
-            lines: list[str] = []
-            for name in names:
-                rel = f"{directory}/{name}" if directory else name
-                try:
-                    lines.extend(_read_text(self.root, rel, 256 * 1024).splitlines())
-                except _Skip:
-                    continue
-            self._specs[directory] = pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
-        return self._specs[directory]
-
-    def ignored(self, rel: str) -> bool:
-        parts = rel.split("/")
-        decision = False
-        # Outer files first: a deeper .gitignore that matches overrides them, as in git.
-        for depth in range(len(parts)):
-            directory = "/".join(parts[:depth])
-            spec = self._spec(directory)
-            if spec is None:
-                continue
-            result = spec.check_file("/".join(parts[depth:]))
-            if result.include is not None:
-                decision = bool(result.include)
-        return decision
-
-
 def _git_tracked(root: Path, rels: list[str]) -> set[str] | None:
     """Which of `rels` git tracks; None when that cannot be told (no repository, no git)."""
     if not rels or not (root / ".git").exists():
@@ -885,7 +851,7 @@ class ConfigScanner(Scanner):
 
     def scan(self, ctx: ScanContext, files: Sequence[FileRef]) -> ScanResult:
         result = ScanResult()
-        ignore = _GitIgnore(ctx.root)
+        ignore = GitIgnore(ctx.root)
         env_files = [
             f.rel for f in files if _is_env_file(_basename(f.rel)) and not _is_env_template(_basename(f.rel))
         ]
@@ -922,7 +888,7 @@ class ConfigScanner(Scanner):
         return result
 
     def _scan_file(
-        self, root: Path, file: FileRef, ignore: _GitIgnore, tracked: set[str] | None
+        self, root: Path, file: FileRef, ignore: GitIgnore, tracked: set[str] | None
     ) -> list[_Hit]:
         name = _basename(file.rel)
         hits: list[_Hit] = []
