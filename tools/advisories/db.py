@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from secaudit.tools.store import Migration, Store
+from secaudit.tools.timefmt import now_us as _now
+from secaudit.tools.timefmt import parse_time
 
 from .matching import Upgrade, smallest_safe_upgrade
 from .model import (
@@ -140,10 +142,6 @@ class PackageAdvisory:
 
     advisory: Advisory
     entries: tuple[AffectedPackage, ...]
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _ranges_json(pkg: AffectedPackage) -> str:
@@ -392,7 +390,7 @@ class AdvisoryDB:
         last = max((s.imported_at for s in sources), default=None)
         age = None
         if last:
-            then = datetime.strptime(last, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+            then = parse_time(last)
             age = max((datetime.now(UTC) - then).total_seconds(), 0.0)
         return DBStatus(
             advisories=int(total),

@@ -45,28 +45,14 @@ from secaudit.tools.pagination import check_limit, decode_cursor, encode_cursor,
 from secaudit.tools.paths import path_in_scope
 from secaudit.tools.store import Store
 from secaudit.tools.text import clean_line, clean_text
+from secaudit.tools.timefmt import iso_ms, parse_time
+from secaudit.tools.timefmt import now_ms as now_iso
 
-__all__ = ["FindingsService", "RunCoverage", "finding_id", "iso_ms", "now_iso", "parse_time"]
+__all__ = ["FindingsService", "RunCoverage", "finding_id"]
 
 MAX_REASON = 2000
 MAX_SKIPS_STORED = 50_000
 _MAX_FILTER_ITEMS = 50
-
-
-def iso_ms(at: datetime) -> str:
-    """The one stored time format: UTC, milliseconds, `Z`; stamps compare correctly as strings."""
-    return at.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def now_iso() -> str:
-    return iso_ms(datetime.now(UTC))
-
-
-def parse_time(text: str) -> datetime:
-    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
 
 
 def finding_id(root: str, fp: str) -> str:

@@ -61,16 +61,13 @@ from secaudit.tools.masking import get_redactor
 from secaudit.tools.pagination import check_limit, decode_cursor, encode_cursor, query_digest
 from secaudit.tools.paths import check_relpath, confine_dir
 from secaudit.tools.store import Store
+from secaudit.tools.timefmt import iso_us, now_us
 
 __all__ = ["MIGRATIONS", "ApplyResult", "FindingSource", "FixPage", "FixService", "unified_diff"]
 
 log = logging.getLogger("secaudit.fixes")
 
 _MAX_FILES_PER_PLAN = 20
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class ApplyResult(BaseModel):
@@ -204,7 +201,7 @@ class FixService:
             )
             for c in proposal.changes
         ]
-        created = _now()
+        created = now_us()
         with self.store.write() as conn:
             conn.execute(
                 "INSERT INTO fix_plans (plan_id, created_at, root, kind, summary, finding_fingerprint,"
@@ -418,7 +415,7 @@ class FixService:
             scan_paths = list(dict.fromkeys([*rels, finding.path]))
             baseline = self._scan(root, finding, scan_paths)
             fix_id = uuid.uuid4().hex
-            now = _now()
+            now = now_us()
             with self.store.write() as conn:
                 conn.execute(
                     "INSERT INTO fixes (fix_id, plan_id, status, message, created_at, updated_at)"
@@ -518,13 +515,13 @@ class FixService:
             if verification is None:
                 conn.execute(
                     "UPDATE fixes SET status = ?, message = ?, updated_at = ? WHERE fix_id = ?",
-                    (status, message, _now(), fix_id),
+                    (status, message, now_us(), fix_id),
                 )
             else:
                 conn.execute(
                     "UPDATE fixes SET status = ?, message = ?, verification_json = ?, updated_at = ?"
                     " WHERE fix_id = ?",
-                    (status, message, verification.model_dump_json(), _now(), fix_id),
+                    (status, message, verification.model_dump_json(), now_us(), fix_id),
                 )
 
     # -- revert ---------------------------------------------------------------------------------
@@ -643,7 +640,7 @@ class FixService:
     def purge_backups(self, *, older_than_days: int | None = None) -> int:
         """Drop sealed contents older than the retention (backups of settled fixes, plan contents)."""
         days = self.backup_retention_days if older_than_days is None else older_than_days
-        cutoff = (datetime.now(UTC) - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        cutoff = iso_us(datetime.now(UTC) - timedelta(days=days))
         with self.store.write() as conn:
             cur = conn.execute(
                 "UPDATE fix_backups SET before_sealed = NULL, purged = 1 WHERE purged = 0 AND fix_id IN"

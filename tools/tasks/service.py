@@ -19,6 +19,7 @@ from secaudit.tools.errors import Conflict, IncompatibleSchema, InvalidInput, No
 from secaudit.tools.pagination import check_limit, decode_cursor, encode_cursor, query_digest
 from secaudit.tools.store import Migration, Store
 from secaudit.tools.tasks.models import Claim, Task, TaskPage, TaskStatus, status_name
+from secaudit.tools.timefmt import sql_ms
 
 __all__ = ["MIGRATIONS", "TaskService"]
 
@@ -84,14 +85,13 @@ def _timestamp(after: str | None) -> str:
     CURRENT_TIMESTAMP has one-second resolution, too coarse for `expected_updatedat`: two updates in
     one second would look like none. Moving strictly forward makes every change visible.
     """
-    now = datetime.now(UTC).replace(tzinfo=None)
-    text = now.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    text = sql_ms(datetime.now(UTC))
     if after is not None and text <= after:
         try:
             previous = datetime.fromisoformat(after)
         except ValueError:
             return text
-        text = (previous + timedelta(milliseconds=1)).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+        text = sql_ms(previous + timedelta(milliseconds=1))
     return text
 
 
