@@ -26,11 +26,11 @@ from .matching import Upgrade, smallest_safe_upgrade
 from .model import (
     Advisory,
     AdvisoryFormatError,
+    AdvisorySeverity,
     AffectedPackage,
     AffectedRange,
     Event,
     Reference,
-    Severity,
 )
 from .names import SUPPORTED_ECOSYSTEMS, canonical_ecosystem, normalize_name
 from .osv import iter_documents, parse_record
@@ -494,7 +494,9 @@ class AdvisoryDB:
                             summary=summary,
                             details=details,
                             references=tuple(Reference(t, u) for t, u in json.loads(refs)),
-                            severity=Severity(level=level, score=score, vector=vector, source=sev_source),
+                            severity=AdvisorySeverity(
+                                level=level, score=score, vector=vector, source=sev_source
+                            ),
                             content_hash=digest,
                         )
                         per_pkg[aid] = (adv, [])

@@ -6,26 +6,24 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from secaudit.tools.errors import InvalidInput, SecauditError
+from secaudit.tools.severity import UNKNOWN
 
 __all__ = [
     "RANGE_TYPES",
-    "SEVERITY_LEVELS",
     "Advisory",
     "AdvisoryError",
     "AdvisoryFormatError",
+    "AdvisorySeverity",
     "AffectedPackage",
     "AffectedRange",
     "DatabaseUpdateFailed",
     "Event",
     "EventKind",
     "Reference",
-    "Severity",
 ]
 
 EventKind = Literal["introduced", "fixed", "last_affected", "limit"]
 RANGE_TYPES = ("ECOSYSTEM", "SEMVER", "GIT")
-# "unknown" is a level of its own: a record without a usable severity is never given a guessed one.
-SEVERITY_LEVELS = ("critical", "high", "medium", "low", "unknown")
 
 
 class AdvisoryError(SecauditError):
@@ -89,8 +87,11 @@ class Reference:
 
 
 @dataclass(frozen=True, slots=True)
-class Severity:
-    level: str = "unknown"
+class AdvisorySeverity:
+    """The publisher's assessment. `level` is a `secaudit.tools.severity.ADVISORY_LEVELS` name:
+    "unknown" is a level of its own, a record without a usable severity is never given a guess."""
+
+    level: str = UNKNOWN
     score: float | None = None
     vector: str | None = None
     # Where the level came from: "CVSS_V4", "CVSS_V3", "CVSS_V2", "database_specific" or "none".
@@ -108,7 +109,7 @@ class Advisory:
     details: str = ""
     affected: tuple[AffectedPackage, ...] = ()
     references: tuple[Reference, ...] = ()
-    severity: Severity = field(default_factory=Severity)
+    severity: AdvisorySeverity = field(default_factory=AdvisorySeverity)
     content_hash: str = ""
 
     @property

@@ -16,10 +16,11 @@ from typing import Any
 
 from secaudit.tools.advisories.db import AdvisoryDB, DBStatus, PackageAdvisory
 from secaudit.tools.advisories.matching import Upgrade, is_affected
-from secaudit.tools.advisories.model import Advisory, Severity
+from secaudit.tools.advisories.model import Advisory, AdvisorySeverity
 from secaudit.tools.advisories.names import NPM, PYPI
 from secaudit.tools.advisories.versions import scheme_for
 from secaudit.tools.audit.walker import walk
+from secaudit.tools.severity import level_rank
 
 from .interface import Dependency, DependencySource, FileNote, SourceContext, SourceError
 from .safe_io import MAX_MANIFEST_BYTES, is_regular_within, read_text_within
@@ -34,7 +35,6 @@ __all__ = [
 
 MAX_MANIFESTS = 2000
 _MAX_WALK_ENTRIES = 200_000
-_SEVERITY_RANK = {"critical": 4, "high": 3, "medium": 2, "low": 1, "unknown": 0}
 # Manifests whose declared ranges give way to a lockfile of the same ecosystem in the same folder.
 _MANIFEST_SOURCES = frozenset({"pyproject", "package.json"})
 _ID_PREFERENCE = {PYPI: ("PYSEC-", "GHSA-"), NPM: ("GHSA-",)}
@@ -47,7 +47,7 @@ class VulnerableDependency:
     dependency: Dependency
     advisory: Advisory
     aliases: tuple[str, ...]
-    severity: Severity
+    severity: AdvisorySeverity
     fixed_versions: tuple[str, ...]  # versions this advisory names as fixed for this package
     upgrade: Upgrade  # smallest version >= current that no advisory for the package covers
     via: str  # "versions" (listed) or "range"
@@ -149,9 +149,9 @@ def _sorted_versions(ecosystem: str, versions: Iterable[str]) -> tuple[str, ...]
     return tuple(sorted(set(versions), key=key))
 
 
-def _group_severity(group: list[PackageAdvisory]) -> Severity:
+def _group_severity(group: list[PackageAdvisory]) -> AdvisorySeverity:
     # Aliases may carry different assessments; the most severe known one is kept (never a guess).
-    return max((pa.advisory.severity for pa in group), key=lambda s: _SEVERITY_RANK.get(s.level, 0))
+    return max((pa.advisory.severity for pa in group), key=lambda s: level_rank(s.level))
 
 
 def _drop_superseded(

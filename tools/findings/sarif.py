@@ -27,6 +27,7 @@ from secaudit.tools.findings.records import FindingRecord, RunRecord, RunSkip, R
 from secaudit.tools.findings.service import FindingsService, RunCoverage
 from secaudit.tools.masking import get_redactor
 from secaudit.tools.paths import confine, is_within, normalize_relpath
+from secaudit.tools.severity import severity_from_sarif_level, severity_from_score
 from secaudit.tools.text import clean_line
 
 __all__ = ["SARIF_SCHEMA_URI", "export_sarif", "import_sarif"]
@@ -226,25 +227,12 @@ def _severity(result: dict[str, Any], rule: dict[str, Any]) -> Severity:
                 score = float(str(props["security-severity"]))
             except ValueError:
                 continue
-            if score >= 9.0:
-                return Severity.CRITICAL
-            if score >= 7.0:
-                return Severity.HIGH
-            if score >= 4.0:
-                return Severity.MEDIUM
-            if score > 0.0:
-                return Severity.LOW
-            return Severity.INFO
+            return severity_from_score(score)
     level = result.get("level")
     if not isinstance(level, str):
         conf = rule.get("defaultConfiguration")
         level = conf.get("level") if isinstance(conf, dict) else None
-    return {
-        "error": Severity.HIGH,
-        "warning": Severity.MEDIUM,
-        "note": Severity.LOW,
-        "none": Severity.INFO,
-    }.get(level if isinstance(level, str) else "warning", Severity.MEDIUM)
+    return severity_from_sarif_level(level)
 
 
 def _rel_path(uri: str, base_uri: str | None, root: Path) -> str | None:
