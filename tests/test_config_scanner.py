@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from secaudit.tools.scanners.config_scanner import RULES, ConfigScanner
+from secaudit.tools.scanners.config import RULES, ConfigScanner
 from secaudit.tools.scanners.interface import CancelToken, FileRef, ScanContext, ScanResult, get_scanner
 
 RNG = random.Random(4242)

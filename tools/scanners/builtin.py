@@ -13,7 +13,7 @@ BUILTIN_SCANNER_MODULES: list[str] = [
     "secaudit.tools.scanners.bandit_scanner",
     "secaudit.tools.scanners.deps",
     "secaudit.tools.scanners.secrets_scanner",
-    "secaudit.tools.scanners.config_scanner",
+    "secaudit.tools.scanners.config.scanner",
 ]
 
 
