@@ -58,6 +58,7 @@ __all__ = [
     "LinkRefused",
     "MissingFolder",
     "cleanup_temps",
+    "file_kind",
     "is_regular",
     "open_parent",
     "read_bytes",
@@ -108,14 +109,15 @@ def real_target(root: Path, rel: str) -> Path:
     return root.joinpath(*check_relpath(rel, "a fix path"))
 
 
-def _kind(mode: int) -> str:
+def file_kind(mode: int) -> str:
+    """What a non-regular file is, for a skip reason: "a FIFO (named pipe)", "a socket", ..."""
     if stat.S_ISFIFO(mode):
-        return "is a FIFO"
+        return "a FIFO (named pipe)"
     if stat.S_ISSOCK(mode):
-        return "is a socket"
+        return "a socket"
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "is a device file"
-    return "is not a regular file"
+        return "a device file"
+    return "not a regular file"
 
 
 def _read_fd(fd: int, rel: str, max_bytes: int, *, head: bool = False) -> tuple[bytes, os.stat_result]:
@@ -123,7 +125,7 @@ def _read_fd(fd: int, rel: str, max_bytes: int, *, head: bool = False) -> tuple[
     larger file is refused, also one that grew past the cap after fstat)."""
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode):
-        raise FileRefused(rel, f"{_kind(st.st_mode)}; not read")
+        raise FileRefused(rel, f"is {file_kind(st.st_mode)}; not read")
     if not head and st.st_size > max_bytes:
         raise FileRefused(rel, f"larger than {max_bytes} bytes; not read")
     chunks: list[bytes] = []

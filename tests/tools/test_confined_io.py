@@ -69,7 +69,7 @@ def test_fifo_is_refused_without_blocking(root: Path) -> None:
     os.mkfifo(root / "pipe")
     with pytest.raises(cio.FileRefused) as caught:
         cio.read_bytes(root, "pipe")
-    assert caught.value.reason == "is a FIFO; not read"
+    assert caught.value.reason == "is a FIFO (named pipe); not read"
 
 
 def test_size_cap_and_head(root: Path) -> None:

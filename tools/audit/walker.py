@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pathspec
 
-from secaudit.tools.confined_io import read_bytes
+from secaudit.tools.confined_io import file_kind, read_bytes
 from secaudit.tools.errors import InvalidInput
 from secaudit.tools.paths import path_in_scope
 from secaudit.tools.scanners.interface import CancelToken, FileRef, FileSkip
@@ -138,16 +138,6 @@ class GitIgnore:
         return _matches(self.chain("/".join(parts[:-1])), rel, is_dir)
 
 
-def _kind(mode: int) -> str:
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device file"
-    return "not a regular file"
-
-
 def walk(
     root: Path,
     *,
@@ -207,7 +197,7 @@ def walk(
                 result.skips.append(FileSkip(rel, "symbolic link, not followed"))
                 continue
             if not stat.S_ISREG(mode):
-                result.skips.append(FileSkip(rel, f"{_kind(mode)}, not read"))
+                result.skips.append(FileSkip(rel, f"{file_kind(mode)}, not read"))
                 continue
             if st.st_size > max_file_bytes:
                 result.skips.append(

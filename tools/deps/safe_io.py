@@ -7,6 +7,8 @@ manifest is a per-file skip and the audit goes on.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 from secaudit.tools import confined_io
@@ -30,20 +32,22 @@ def safe_relpath(rel: str) -> str:
         raise SourceError(f"{rel[:200]!r} is not a path inside the audited root") from None
 
 
-def read_bytes_within(root: Path, rel: str, max_bytes: int = MAX_MANIFEST_BYTES) -> bytes:
-    rel = safe_relpath(rel)
+@contextlib.contextmanager
+def _as_source_error() -> Iterator[None]:
     try:
-        return confined_io.read_bytes(root, rel, max_bytes)
+        yield
     except InvalidInput as exc:
         raise SourceError(exc.message) from None
+
+
+def read_bytes_within(root: Path, rel: str, max_bytes: int = MAX_MANIFEST_BYTES) -> bytes:
+    with _as_source_error():
+        return confined_io.read_bytes(root, safe_relpath(rel), max_bytes)
 
 
 def read_text_within(root: Path, rel: str, max_bytes: int = MAX_MANIFEST_BYTES) -> str:
-    rel = safe_relpath(rel)
-    try:
-        return confined_io.read_text(root, rel, max_bytes)
-    except InvalidInput as exc:
-        raise SourceError(exc.message) from None
+    with _as_source_error():
+        return confined_io.read_text(root, safe_relpath(rel), max_bytes)
 
 
 def is_regular_within(root: Path, rel: str) -> bool:

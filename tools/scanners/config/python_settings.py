@@ -41,6 +41,13 @@ def _literal(node: ast.AST) -> object:
 _NOT_LITERAL = object()
 
 
+def _simple_name(node: ast.AST) -> str:
+    """`x` for `x` or `a.b.x`, else empty."""
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return node.id if isinstance(node, ast.Name) else ""
+
+
 def _target_name(target: ast.AST) -> str | None:
     """The setting a target assigns: `NAME`, `app.debug` / `app.secret_key`, `app.config["NAME"]`."""
     if isinstance(target, ast.Name):
@@ -52,16 +59,8 @@ def _target_name(target: ast.AST) -> str | None:
     ):
         return target.attr.upper() if target.attr in ("debug", "secret_key", "config") else None
     if isinstance(target, ast.Subscript) and isinstance(target.slice, ast.Constant):
-        owner = target.value
-        owner_name = (
-            owner.attr
-            if isinstance(owner, ast.Attribute)
-            else owner.id
-            if isinstance(owner, ast.Name)
-            else ""
-        )
         key = target.slice.value
-        return key if isinstance(key, str) and owner_name.lower() == "config" else None
+        return key if isinstance(key, str) and _simple_name(target.value).lower() == "config" else None
     return None
 
 
@@ -111,13 +110,7 @@ def scan_python(rel: str, text: str) -> list[Hit]:
                 assignments.append((name, node.value, node.lineno))
         elif isinstance(node, ast.Call):
             func = node.func
-            func_name = (
-                func.attr
-                if isinstance(func, ast.Attribute)
-                else func.id
-                if isinstance(func, ast.Name)
-                else ""
-            )
+            func_name = _simple_name(func)
             if (
                 func_name == "update"
                 and isinstance(func, ast.Attribute)
