@@ -8,25 +8,14 @@ such as ids), and is used only when a caller asks `mask_secrets` for it.
 
 from __future__ import annotations
 
-import re
 from urllib.parse import unquote, urlsplit
 
 from secaudit.server.errors import set_text_redactor
 from secaudit.server.settings import Settings
+from secaudit.tools.auth import raw_tokens
 from secaudit.tools.masking import Redactor, install_redactor
 
 __all__ = ["configured_secrets", "setup_redaction"]
-
-
-def _raw_tokens(text: str) -> list[str]:
-    """The token of each `name:scopes:token` entry of SECAUDIT_HTTP_TOKENS (its syntax is checked,
-    with proper messages, where the HTTP face parses it). `sha256:` digests are not secrets."""
-    tokens = []
-    for part in re.split(r"[;\n]", text):
-        pieces = part.strip().split(":", 2)
-        if len(pieces) == 3 and pieces[2] and not pieces[2].startswith("sha256:"):
-            tokens.append(pieces[2])
-    return tokens
 
 
 def configured_secrets(settings: Settings) -> list[str]:
@@ -41,7 +30,7 @@ def configured_secrets(settings: Settings) -> list[str]:
         if password:
             values += [password, unquote(password)]
     if settings.http_tokens is not None:
-        values += _raw_tokens(settings.http_tokens.get_secret_value())
+        values += raw_tokens(settings.http_tokens.get_secret_value())
     return list(dict.fromkeys(values))
 
 

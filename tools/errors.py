@@ -10,7 +10,12 @@ is a bug, reported to the caller as a generic message with a correlation id.
     │                                the wrong type; also a ScannerError
     ├── InvalidInput                 a caller-supplied value is refused (what, and what is accepted)
     │   ├── PathNotAllowed           a path outside the allowed roots, or through a link leading out
-    │   ├── MissingFolder            (tools/fixes/safe_write.py) a folder on a fix's path does not exist
+    │   │   └── LinkRefused          (tools/confined_io.py) a link on a write's way, one leading out of
+    │   │                            the root on a read, or a second hard link; also a FileRefused
+    │   ├── FileRefused              (tools/confined_io.py) a file under the root was not opened or
+    │   │   │                        read; `reason` says why, without the path
+    │   │   └── LinkRefused          (see PathNotAllowed)
+    │   ├── MissingFolder            (tools/confined_io.py) a folder on a fix's path does not exist
     │   ├── AdvisoryFormatError      (tools/advisories/model.py) one OSV record is malformed; also an
     │   │                            AdvisoryError
     │   ├── FixNotApplicable         (tools/fixes/errors.py) no safe mechanical fix here; the message

@@ -1,22 +1,45 @@
-"""Confinement of caller-supplied paths to the allowed roots.
+"""Path validation, in one place: caller paths confined to the allowed roots, and the one rule for
+repository-relative paths.
 
-A path is resolved (every symlink followed, `..` folded) before it is compared with the roots, so
-neither `../` nor a link inside a root that points outside it gets through. Messages never echo a
-path that resolved outside the roots: that would tell a caller what exists elsewhere.
+- `confine` / `confine_dir`: a caller-supplied path (absolute, or relative to the first root) is
+  resolved (every symlink followed, `..` folded) before it is compared with the roots, so neither
+  `../` nor a link inside a root that points outside it gets through. Messages never echo a path
+  that resolved outside the roots: that would tell a caller what exists elsewhere.
+- `check_relpath`: the rule for a repository-relative path that is opened or written (a finding's
+  path, a manifest, a fix target): POSIX separators, relative, no drive letter, no NUL or
+  backslash, no empty, `.` or `..` component. Nothing is folded: `a/../b` is refused, not read as
+  `b`, so what is checked is exactly what is opened.
+- `normalize_relpath`: a reference written relative to another file (`-r ../base.txt`, a SARIF
+  uri) is folded first, then held to the same rule; what still climbs out is refused.
+- `check_paths`: a run's `paths` restriction (paths or globs), held to the same rule.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import os
+import posixpath
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
 from secaudit.tools.errors import InvalidInput, PathNotAllowed
 
-__all__ = ["confine", "confine_dir", "is_within", "path_in_scope", "relative_to_root"]
+__all__ = [
+    "check_paths",
+    "check_relpath",
+    "confine",
+    "confine_dir",
+    "is_within",
+    "normalize_relpath",
+    "path_in_scope",
+    "relative_to_root",
+]
 
 _MAX_PATH_CHARS = 4096
+_MAX_SCOPE_PATHS = 200
+_MAX_SCOPE_CHARS = 1000
+_DRIVE = re.compile(r"^[A-Za-z]:")
 
 
 def is_within(path: Path, root: Path) -> bool:
@@ -65,3 +88,62 @@ def path_in_scope(rel: str, paths: Sequence[str] | None) -> bool:
     if paths is None:
         return True
     return any(rel == p or rel.startswith(p + "/") or fnmatch.fnmatchcase(rel, p) for p in paths)
+
+
+def check_relpath(rel: str, what: str = "the path") -> tuple[str, ...]:
+    """Hold a repository-relative path to the one rule; return its components.
+
+    InvalidInput for a malformed value (empty, too long, NUL, backslash), PathNotAllowed for one
+    that would leave the root (absolute, a drive letter, `..`) or names no single file (`.` or an
+    empty component). `what` names the value in the message ("a fix path", ...).
+    """
+    if not rel or len(rel) > _MAX_PATH_CHARS or "\x00" in rel or "\\" in rel:
+        raise InvalidInput(
+            f"{what} must be a repository-relative POSIX path of 1 to {_MAX_PATH_CHARS} characters "
+            "without NUL or backslash"
+        )
+    parts = tuple(rel.split("/"))
+    if rel.startswith("/") or _DRIVE.match(rel) or any(part in ("", ".", "..") for part in parts):
+        raise PathNotAllowed(
+            f"{what} must stay inside the repository root (no absolute path, no drive, no '.' or '..')"
+        )
+    return parts
+
+
+def normalize_relpath(rel: str, what: str = "the path") -> str:
+    """Fold `./` and `a/../` out of a path written relative to the root, then apply `check_relpath`."""
+    if not rel or len(rel) > _MAX_PATH_CHARS or "\x00" in rel:
+        check_relpath(rel, what)  # raises, with the rule's message
+    norm = posixpath.normpath(rel)
+    check_relpath(norm, what)
+    return norm
+
+
+def check_paths(paths: Sequence[str] | None) -> list[str] | None:
+    """Validate a `paths` restriction: repository-relative paths or globs, never leaving the root.
+
+    Separators are forgiven (a backslash becomes `/`, surrounding slashes and a leading `./` go),
+    then each entry is held to `check_relpath`'s rule.
+    """
+    if paths is None:
+        return None
+    if len(paths) > _MAX_SCOPE_PATHS:
+        raise InvalidInput(f"paths: at most {_MAX_SCOPE_PATHS} entries")
+    out: list[str] = []
+    for raw in paths:
+        text = raw.strip().replace("\\", "/").strip("/").removeprefix("./")
+        if not text or len(text) > _MAX_SCOPE_CHARS or "\x00" in raw:
+            raise InvalidInput(
+                f"paths: each entry is a relative path or glob of 1 to {_MAX_SCOPE_CHARS} characters"
+            )
+        if raw.startswith("/"):
+            raise InvalidInput("paths: entries are relative to the audited folder and cannot contain '..'")
+        try:
+            check_relpath(text)
+        except InvalidInput:
+            raise InvalidInput(
+                "paths: entries are relative to the audited folder and cannot contain '..', '.' or "
+                "empty components"
+            ) from None
+        out.append(text)
+    return out

@@ -32,7 +32,7 @@ __all__ = ["collect_findings", "print_coverage", "register"]
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 _TABLE_ROWS = 200
-_SEVERITIES = ["critical", "high", "medium", "low", "info"]
+_SEVERITIES = [s.value for s in Severity]
 _STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
 

@@ -12,13 +12,13 @@ from secaudit.server.handlers.audit import PathText, RunId, ScannerName, finding
 from secaudit.server.toolkit import StrictInput, ToolSpec, tool_spec
 from secaudit.tools.findings import Comparison, FindingRecord, FindingSummary, SecuritySummary, Severity
 from secaudit.tools.paths import confine
+from secaudit.tools.severity import SeverityName
 
 __all__ = ["TOOLS"]
 
 FindingRef = Annotated[
     StrictStr, Field(min_length=16, max_length=64, pattern=r"^[0-9a-fA-F]+$", description="finding id")
 ]
-SeverityName = Literal["critical", "high", "medium", "low", "info"]
 StatusName = Literal["new", "open", "fixed", "false_positive", "accepted_risk", "wont_fix"]
 TriageName = Literal["open", "false_positive", "accepted_risk", "wont_fix"]
 

@@ -14,12 +14,12 @@ from secaudit.tools.advisories.model import (
     Advisory,
     AdvisoryError,
     AdvisoryFormatError,
+    AdvisorySeverity,
     AffectedPackage,
     AffectedRange,
     DatabaseUpdateFailed,
     Event,
     Reference,
-    Severity,
 )
 from secaudit.tools.advisories.names import NPM, PYPI, SUPPORTED_ECOSYSTEMS, normalize_name
 from secaudit.tools.advisories.osv import iter_documents, parse_record
@@ -33,6 +33,7 @@ __all__ = [
     "AdvisoryDB",
     "AdvisoryError",
     "AdvisoryFormatError",
+    "AdvisorySeverity",
     "AffectedPackage",
     "AffectedRange",
     "DBStatus",
@@ -43,7 +44,6 @@ __all__ = [
     "MatchResult",
     "PackageAdvisory",
     "Reference",
-    "Severity",
     "SourceInfo",
     "Upgrade",
     "is_affected",

@@ -23,17 +23,19 @@ from pathlib import Path
 from typing import Any
 
 from secaudit.tools.store import Migration, Store
+from secaudit.tools.timefmt import now_us as _now
+from secaudit.tools.timefmt import parse_time
 
 from .matching import Upgrade, smallest_safe_upgrade
 from .model import (
     MALICIOUS_PREFIX,
     Advisory,
     AdvisoryFormatError,
+    AdvisorySeverity,
     AffectedPackage,
     AffectedRange,
     Event,
     Reference,
-    Severity,
 )
 from .names import NPM, SUPPORTED_ECOSYSTEMS, canonical_ecosystem, normalize_name
 from .osv import iter_documents, parse_record
@@ -164,10 +166,6 @@ class PackageAdvisory:
 
     advisory: Advisory
     entries: tuple[AffectedPackage, ...]
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _ranges_json(pkg: AffectedPackage) -> str:
@@ -432,7 +430,7 @@ class AdvisoryDB:
         last = max((s.imported_at for s in sources), default=None)
         age = None
         if last:
-            then = datetime.strptime(last, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+            then = parse_time(last)
             age = max((datetime.now(UTC) - then).total_seconds(), 0.0)
         return DBStatus(
             advisories=int(total),
@@ -537,7 +535,9 @@ class AdvisoryDB:
                             summary=summary,
                             details=details,
                             references=tuple(Reference(t, u) for t, u in json.loads(refs)),
-                            severity=Severity(level=level, score=score, vector=vector, source=sev_source),
+                            severity=AdvisorySeverity(
+                                level=level, score=score, vector=vector, source=sev_source
+                            ),
                             content_hash=digest,
                         )
                         per_pkg[aid] = (adv, [])

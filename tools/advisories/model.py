@@ -6,11 +6,11 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from secaudit.tools.errors import InvalidInput, SecauditError
+from secaudit.tools.severity import UNKNOWN
 
 __all__ = [
     "MALICIOUS_PREFIX",
     "RANGE_TYPES",
-    "SEVERITY_LEVELS",
     "SKIP_INVALID",
     "SKIP_REASONS",
     "SKIP_TOO_LARGE",
@@ -19,13 +19,13 @@ __all__ = [
     "Advisory",
     "AdvisoryError",
     "AdvisoryFormatError",
+    "AdvisorySeverity",
     "AffectedPackage",
     "AffectedRange",
     "DatabaseUpdateFailed",
     "Event",
     "EventKind",
     "Reference",
-    "Severity",
 ]
 
 EventKind = Literal["introduced", "fixed", "last_affected", "limit"]
@@ -38,8 +38,6 @@ SKIP_REASONS = (SKIP_TOO_LARGE, SKIP_UNDECODABLE, SKIP_UNREADABLE, SKIP_INVALID)
 # OSV's prefix for malicious-package reports (github.com/ossf/malicious-packages).
 MALICIOUS_PREFIX = "MAL-"
 RANGE_TYPES = ("ECOSYSTEM", "SEMVER", "GIT")
-# "unknown" is a level of its own: a record without a usable severity is never given a guessed one.
-SEVERITY_LEVELS = ("critical", "high", "medium", "low", "unknown")
 
 
 class AdvisoryError(SecauditError):
@@ -110,8 +108,11 @@ class Reference:
 
 
 @dataclass(frozen=True, slots=True)
-class Severity:
-    level: str = "unknown"
+class AdvisorySeverity:
+    """The publisher's assessment. `level` is a `secaudit.tools.severity.ADVISORY_LEVELS` name:
+    "unknown" is a level of its own, a record without a usable severity is never given a guess."""
+
+    level: str = UNKNOWN
     score: float | None = None
     vector: str | None = None
     # Where the level came from: "CVSS_V4", "CVSS_V3", "CVSS_V2", "database_specific" or "none".
@@ -129,7 +130,7 @@ class Advisory:
     details: str = ""
     affected: tuple[AffectedPackage, ...] = ()
     references: tuple[Reference, ...] = ()
-    severity: Severity = field(default_factory=Severity)
+    severity: AdvisorySeverity = field(default_factory=AdvisorySeverity)
     content_hash: str = ""
 
     @property

@@ -25,6 +25,7 @@ import yaml
 
 from secaudit.tools.text import clean_line as _clean_line
 from secaudit.tools.text import clean_text as _clean_text
+from secaudit.tools.timefmt import iso_us
 
 from .model import (
     RANGE_TYPES,
@@ -159,7 +160,7 @@ def canonical_timestamp(text: str) -> str | None:
         sign = 1 if tz[0] == "+" else -1
         digits = tz[1:].replace(":", "")
         value -= sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return iso_us(value)
 
 
 def _timestamp(value: datetime | date) -> str:

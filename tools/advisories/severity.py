@@ -1,5 +1,6 @@
 """Severity of an advisory: a CVSS vector scored with the `cvss` library, else the publisher's own
-label, else "unknown". A level is never guessed from prose."""
+label, else "unknown". A level is never guessed from prose. Scores and labels are read by
+`secaudit.tools.severity`, the one home of the vocabularies."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from functools import lru_cache
 import cvss  # type: ignore[import-untyped]
 from cvss.exceptions import CVSSError  # type: ignore[import-untyped]
 
-from .model import Severity
+from secaudit.tools.severity import Severity, severity_from_label, severity_from_score
+
+from .model import AdvisorySeverity
 
 __all__ = ["level_from_label", "level_from_score", "score_vector", "severity_of"]
 
@@ -18,31 +21,18 @@ log = logging.getLogger(__name__)
 
 # Prefer the newest CVSS version the publisher gave: it is their most recent assessment.
 _CVSS_PREFERENCE = ("CVSS_V4", "CVSS_V3", "CVSS_V2")
-_LABELS = {
-    "critical": "critical",
-    "high": "high",
-    "important": "high",
-    "moderate": "medium",
-    "medium": "medium",
-    "low": "low",
-}
 
 
 def level_from_score(score: float) -> str:
     """CVSS qualitative rating scale. 0.0 ("None") maps to low: a published advisory is kept visible."""
-    if score >= 9.0:
-        return "critical"
-    if score >= 7.0:
-        return "high"
-    if score >= 4.0:
-        return "medium"
-    return "low"
+    level = severity_from_score(score)
+    return Severity.LOW.value if level is Severity.INFO else level.value
 
 
 def level_from_label(label: object) -> str | None:
-    if not isinstance(label, str):
-        return None
-    return _LABELS.get(label.strip().lower())
+    """A publisher's word for the level; "info" is not an assessment of a vulnerability: unknown."""
+    level = severity_from_label(label)
+    return None if level is None or level is Severity.INFO else level.value
 
 
 @lru_cache(maxsize=4096)
@@ -63,7 +53,7 @@ def score_vector(kind: str, vector: str) -> float | None:
 
 def severity_of(
     entries: Iterable[tuple[str, str]], database_specific: Iterable[Mapping[str, object]]
-) -> Severity:
+) -> AdvisorySeverity:
     """`entries`: (type, vector) pairs from the record's `severity` lists (top level, then affected).
 
     `database_specific`: the record's and its affected entries' `database_specific` /
@@ -76,9 +66,11 @@ def severity_of(
         for vector in by_kind.get(kind, ()):
             score = score_vector(kind, vector)
             if score is not None:
-                return Severity(level=level_from_score(score), score=score, vector=vector, source=kind)
+                return AdvisorySeverity(
+                    level=level_from_score(score), score=score, vector=vector, source=kind
+                )
     for mapping in database_specific:
         level = level_from_label(mapping.get("severity"))
         if level is not None:
-            return Severity(level=level, source="database_specific")
-    return Severity()
+            return AdvisorySeverity(level=level, source="database_specific")
+    return AdvisorySeverity()

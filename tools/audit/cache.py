@@ -17,8 +17,8 @@ import json
 import threading
 from typing import Any
 
-from secaudit.tools.findings.service import iso_ms, now_iso
 from secaudit.tools.store import Store
+from secaudit.tools.timefmt import iso_ms, now_ms
 
 __all__ = ["StoreCache", "prune_cache"]
 
@@ -88,7 +88,7 @@ class StoreCache:
             self._used.clear()
         if not items and not used:
             return
-        stamp = now_iso()
+        stamp = now_ms()
         with self.store.write() as conn:
             conn.executemany(
                 "INSERT OR REPLACE INTO audit_cache (scanner, key, value, stored_at) VALUES (?, ?, ?, ?)",

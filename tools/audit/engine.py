@@ -23,12 +23,12 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from secaudit.tools.audit.cache import StoreCache, prune_cache
-from secaudit.tools.audit.walker import check_paths, walk
+from secaudit.tools.audit.walker import walk
 from secaudit.tools.errors import Cancelled, InvalidInput
 from secaudit.tools.findings.model import Finding
 from secaudit.tools.findings.records import RunRecord, RunSkip, RunStatus, ScannerCoverage
 from secaudit.tools.findings.service import FindingsService, RunCoverage
-from secaudit.tools.paths import confine_dir
+from secaudit.tools.paths import check_paths, confine_dir
 from secaudit.tools.scanners.builtin import SCANNERS, get_scanner, validate_scanner_options
 from secaudit.tools.scanners.interface import (
     CancelToken,

@@ -1,11 +1,18 @@
 """The one walk of an audited tree: regular files only, ignore rules applied, sizes and counts capped.
 
+It is also the one home of what every walk of a repository shares: the folders left out by default
+(`DEFAULT_EXCLUDED_DIRS`) and git's ignore rules (`GitIgnore`, `gitignore_ignores`). The
+dependency audit's manifest discovery, the config scanner and the .gitignore fix all use these.
+
 Why it works the way it does:
 - `lstat` only, never `stat`: a symbolic link is reported and not followed, so no link can lead the
   audit out of the root, and a link loop cannot make it spin.
 - FIFOs, sockets and devices are skipped with their kind: opening a FIFO would block the audit.
 - `.gitignore` files are read in every folder (and `.git/info/exclude`), with git's own matching
-  rules (pathspec's GitIgnoreSpec), deeper files overriding shallower ones as in git.
+  rules (pathspec's GitIgnoreSpec), deeper files overriding shallower ones and a folder's
+  `.gitignore` overriding `.git/info/exclude`, as in git. An ignore file is read through the
+  confined reader without following any link, at most 1 MiB; bytes that are not UTF-8 are
+  replaced (git reads bytes: the other lines still apply).
 - Ignored files are counted, not listed: a `node_modules` can hold a million of them.
 """
 
@@ -13,17 +20,17 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pathspec
 
+from secaudit.tools.confined_io import file_kind, read_bytes
 from secaudit.tools.errors import InvalidInput
 from secaudit.tools.paths import path_in_scope
 from secaudit.tools.scanners.interface import CancelToken, FileRef, FileSkip
 
-__all__ = ["DEFAULT_EXCLUDED_DIRS", "WalkResult", "check_paths", "walk"]
+__all__ = ["DEFAULT_EXCLUDED_DIRS", "GitIgnore", "WalkResult", "gitignore_ignores", "is_excluded_dir", "walk"]
 
 DEFAULT_EXCLUDED_DIRS = frozenset(
     {
@@ -33,7 +40,6 @@ DEFAULT_EXCLUDED_DIRS = frozenset(
     }
 )  # fmt: skip
 _MAX_IGNORE_FILE_BYTES = 1024 * 1024
-_MAX_PATHS = 200
 
 
 @dataclass
@@ -46,23 +52,6 @@ class WalkResult:
     capped: bool = False
     cancelled: bool = False
     seen: set[str] = field(default_factory=set)  # every path met, kept or skipped
-
-
-def check_paths(paths: Sequence[str] | None) -> list[str] | None:
-    """Validate a `paths` restriction: repository-relative paths or globs, never leaving the root."""
-    if paths is None:
-        return None
-    if len(paths) > _MAX_PATHS:
-        raise InvalidInput(f"paths: at most {_MAX_PATHS} entries")
-    out: list[str] = []
-    for raw in paths:
-        text = raw.strip().replace("\\", "/").strip("/")
-        if not text or len(text) > 1000 or "\x00" in raw:
-            raise InvalidInput("paths: each entry is a relative path or glob of 1 to 1000 characters")
-        if raw.startswith("/") or any(part == ".." for part in text.split("/")):
-            raise InvalidInput("paths: entries are relative to the audited folder and cannot contain '..'")
-        out.append(text.removeprefix("./"))
-    return out
 
 
 def _wanted(rel: str, paths: list[str] | None) -> bool:
@@ -80,21 +69,23 @@ def _dir_may_hold(rel: str, paths: list[str] | None) -> bool:
     return False
 
 
-def _load_ignore(path: Path) -> pathspec.GitIgnoreSpec | None:
-    try:
-        st = path.lstat()
-        if not stat.S_ISREG(st.st_mode) or st.st_size > _MAX_IGNORE_FILE_BYTES:
-            return None
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return None
+def is_excluded_dir(name: str) -> bool:
+    """Whether a folder of this name is left out by default (VCS, virtualenvs, build output, caches)."""
+    return name in DEFAULT_EXCLUDED_DIRS or name.endswith(".egg-info")
+
+
+_Chain = tuple[tuple[str, pathspec.GitIgnoreSpec], ...]
+
+
+def _spec(lines: list[str]) -> pathspec.GitIgnoreSpec | None:
     spec = pathspec.GitIgnoreSpec.from_lines(lines)
     return spec if len(spec) else None
 
 
-def _ignored(rel: str, is_dir: bool, specs: list[tuple[str, pathspec.GitIgnoreSpec]]) -> bool:
+def _matches(chain: _Chain, rel: str, is_dir: bool) -> bool:
+    """git's verdict for `rel` under `chain` (outer files first): the last rule that matches wins."""
     verdict = False
-    for base, spec in specs:
+    for base, spec in chain:
         sub = rel if not base else rel[len(base) + 1 :]
         result = spec.check_file(sub + "/" if is_dir else sub)
         if result.include is not None:
@@ -102,14 +93,49 @@ def _ignored(rel: str, is_dir: bool, specs: list[tuple[str, pathspec.GitIgnoreSp
     return verdict
 
 
-def _kind(mode: int) -> str:
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device file"
-    return "not a regular file"
+def gitignore_ignores(text: str, rel: str) -> bool:
+    """Whether the text of a root `.gitignore` ignores file `rel` (git's semantics)."""
+    spec = _spec(text.splitlines())
+    return spec is not None and _matches((("", spec),), rel, False)
+
+
+class GitIgnore:
+    """The ignore files of a tree, read once per folder, applied as git applies them."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._chains: dict[str, _Chain] = {}
+
+    def _load(self, rel: str) -> pathspec.GitIgnoreSpec | None:
+        try:
+            data = read_bytes(self.root, rel, _MAX_IGNORE_FILE_BYTES, follow_links=False)
+        except (InvalidInput, OSError):
+            return None
+        return _spec(data.decode("utf-8", errors="replace").splitlines())
+
+    def chain(self, rel_dir: str, *, present: bool = True) -> _Chain:
+        """The specs in force in folder `rel_dir`; `present=False`: it has no `.gitignore` of its own."""
+        chain = self._chains.get(rel_dir)
+        if chain is None:
+            if not rel_dir:
+                names = (".git/info/exclude", ".gitignore") if present else (".git/info/exclude",)
+                chain = tuple(("", spec) for name in names if (spec := self._load(name)) is not None)
+            else:
+                chain = self.chain(rel_dir.rpartition("/")[0])
+                spec = self._load(f"{rel_dir}/.gitignore") if present else None
+                if spec is not None:
+                    chain = (*chain, (rel_dir, spec))
+            self._chains[rel_dir] = chain
+        return chain
+
+    def ignored(self, rel: str, *, is_dir: bool = False) -> bool:
+        """Whether `rel` is ignored: by a rule of its own, or because a folder above it is."""
+        parts = rel.split("/")
+        for depth in range(1, len(parts)):
+            folder = "/".join(parts[:depth])
+            if _matches(self.chain("/".join(parts[: depth - 1])), folder, True):
+                return True
+        return _matches(self.chain("/".join(parts[:-1])), rel, is_dir)
 
 
 def walk(
@@ -121,17 +147,13 @@ def walk(
     cancel: CancelToken | None = None,
 ) -> WalkResult:
     result = WalkResult()
-    specs_root: list[tuple[str, pathspec.GitIgnoreSpec]] = []
-    for name in (".git/info/exclude", ".gitignore"):
-        spec = _load_ignore(root / name)
-        if spec is not None:
-            specs_root.append(("", spec))
-    stack: list[tuple[Path, str, list[tuple[str, pathspec.GitIgnoreSpec]]]] = [(root, "", specs_root)]
+    ignore = GitIgnore(root)
+    stack: list[tuple[Path, str]] = [(root, "")]
     while stack:
         if cancel is not None and cancel.is_cancelled():
             result.cancelled = True
             break
-        folder, rel_dir, specs = stack.pop()
+        folder, rel_dir = stack.pop()
         try:
             with os.scandir(folder) as it:
                 entries = sorted(it, key=lambda e: e.name)
@@ -140,11 +162,9 @@ def walk(
                 FileSkip(rel_dir or ".", f"folder cannot be read: {exc.strerror or type(exc).__name__}")
             )
             continue
-        if rel_dir:
-            spec = _load_ignore(folder / ".gitignore")
-            if spec is not None:
-                specs = [*specs, (rel_dir, spec)]
-        subdirs: list[tuple[Path, str, list[tuple[str, pathspec.GitIgnoreSpec]]]] = []
+        # The listing says whether the folder has a .gitignore: no read is tried where it has none.
+        specs = ignore.chain(rel_dir, present=any(e.name == ".gitignore" for e in entries))
+        subdirs: list[tuple[Path, str]] = []
         for entry in entries:
             rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
             try:
@@ -155,21 +175,21 @@ def walk(
                 continue
             mode = st.st_mode
             if stat.S_ISDIR(mode):
-                if entry.name in DEFAULT_EXCLUDED_DIRS or entry.name.endswith(".egg-info"):
+                if is_excluded_dir(entry.name):
                     result.excluded_dirs.append(rel)
                     continue
                 if (Path(entry.path) / "pyvenv.cfg").exists():
                     result.excluded_dirs.append(rel)  # a virtualenv under another name
                     continue
-                if _ignored(rel, True, specs):
+                if _matches(specs, rel, True):
                     result.ignored += 1
                     continue
                 if _dir_may_hold(rel, paths):
-                    subdirs.append((Path(entry.path), rel, specs))
+                    subdirs.append((Path(entry.path), rel))
                 continue
             if not _wanted(rel, paths):
                 continue
-            if _ignored(rel, False, specs):
+            if _matches(specs, rel, False):
                 result.ignored += 1
                 continue
             result.seen.add(rel)
@@ -177,7 +197,7 @@ def walk(
                 result.skips.append(FileSkip(rel, "symbolic link, not followed"))
                 continue
             if not stat.S_ISREG(mode):
-                result.skips.append(FileSkip(rel, f"{_kind(mode)}, not read"))
+                result.skips.append(FileSkip(rel, f"{file_kind(mode)}, not read"))
                 continue
             if st.st_size > max_file_bytes:
                 result.skips.append(

@@ -11,6 +11,7 @@ from secaudit.tools.auth.tokens import (
     new_token,
     parse_token_env,
     parse_token_file,
+    raw_tokens,
 )
 
 __all__ = [
@@ -24,4 +25,5 @@ __all__ = [
     "new_token",
     "parse_token_env",
     "parse_token_file",
+    "raw_tokens",
 ]

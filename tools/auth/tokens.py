@@ -43,6 +43,7 @@ __all__ = [
     "new_token",
     "parse_token_env",
     "parse_token_file",
+    "raw_tokens",
 ]
 
 log = logging.getLogger("secaudit.auth")
@@ -130,19 +131,35 @@ def _name(name: object, where: str) -> str:
     return name
 
 
+def _env_entries(text: str) -> list[tuple[str, str, str] | None]:
+    """The one reading of the `name:scopes:token` syntax: each non-blank entry (separated by ';'
+    or newlines) split into its three fields, None for an entry that does not have three."""
+    out: list[tuple[str, str, str] | None] = []
+    for part in re.split(r"[;\n]", text):
+        part = part.strip()
+        if part:
+            pieces = part.split(":", 2)
+            out.append((pieces[0], pieces[1], pieces[2]) if len(pieces) == 3 else None)
+    return out
+
+
+def raw_tokens(text: str) -> list[str]:
+    """The plain tokens in a SECAUDIT_HTTP_TOKENS value, for the redactor. Lenient on purpose: an
+    entry `parse_token_env` refuses still has its token masked; `sha256:` digests are not secrets."""
+    return [f[2] for f in _env_entries(text) if f is not None and f[2] and not f[2].startswith("sha256:")]
+
+
 def parse_token_env(text: str, var: str = "SECAUDIT_HTTP_TOKENS") -> list[TokenEntry]:
     """`name:scope,scope:TOKEN` entries separated by ';' or newlines. TOKEN may be `sha256:<hex>`.
 
     Error messages give the entry's position, never its content.
     """
     entries: list[TokenEntry] = []
-    parts = [p.strip() for p in re.split(r"[;\n]", text) if p.strip()]
-    for index, part in enumerate(parts, 1):
+    for index, fields in enumerate(_env_entries(text), 1):
         where = f"{var} entry {index}"
-        pieces = part.split(":", 2)
-        if len(pieces) != 3:
+        if fields is None:
             raise ConfigError(f"{where}: use name:scope[,scope]:token")
-        name, scopes, secret = pieces
+        name, scopes, secret = fields
         entries.append(
             TokenEntry(
                 name=_name(name, where),

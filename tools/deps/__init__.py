@@ -2,7 +2,6 @@
 advisory database (`secaudit.tools.advisories`)."""
 
 from secaudit.tools.deps.audit import (
-    DEFAULT_EXCLUDED_DIRS,
     DepAuditResult,
     VulnerableDependency,
     audit_dependencies,
@@ -19,7 +18,6 @@ from secaudit.tools.deps.interface import (
 )
 
 __all__ = [
-    "DEFAULT_EXCLUDED_DIRS",
     "AdvisoryBackendUnavailable",
     "DepAuditResult",
     "Dependency",

@@ -8,9 +8,7 @@ be read are all listed in the result.
 
 from __future__ import annotations
 
-import os
 import posixpath
-import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,31 +16,25 @@ from typing import Any
 
 from secaudit.tools.advisories.db import AdvisoryDB, DBStatus, PackageAdvisory
 from secaudit.tools.advisories.matching import Upgrade, is_affected
-from secaudit.tools.advisories.model import MALICIOUS_PREFIX, Advisory, AffectedPackage, Severity
+from secaudit.tools.advisories.model import MALICIOUS_PREFIX, Advisory, AdvisorySeverity, AffectedPackage
 from secaudit.tools.advisories.names import NPM, PYPI
 from secaudit.tools.advisories.versions import scheme_for
+from secaudit.tools.audit.walker import walk
+from secaudit.tools.severity import level_rank
 
 from .interface import Dependency, DependencySource, FileNote, SourceContext, SourceError
-from .safe_io import is_regular_within, read_text_within
+from .safe_io import MAX_MANIFEST_BYTES, is_regular_within, read_text_within
 from .sources import InstalledEnvironmentSource, default_sources
 
 __all__ = [
-    "DEFAULT_EXCLUDED_DIRS",
     "DepAuditResult",
     "VulnerableDependency",
     "audit_dependencies",
     "discover_manifests",
 ]
 
-DEFAULT_EXCLUDED_DIRS = frozenset(
-    {
-        ".git", ".hg", ".svn", "node_modules", ".venv", "venv", ".tox", ".nox", "__pycache__",
-        ".mypy_cache", ".pytest_cache", ".ruff_cache", "site-packages", ".eggs", "build", "dist",
-    }
-)  # fmt: skip
 MAX_MANIFESTS = 2000
 _MAX_WALK_ENTRIES = 200_000
-_SEVERITY_RANK = {"critical": 4, "high": 3, "medium": 2, "low": 1, "unknown": 0}
 # Manifests whose declared ranges give way to a lockfile of the same ecosystem in the same folder.
 _MANIFEST_SOURCES = frozenset({"pyproject", "package.json"})
 _ID_PREFERENCE = {PYPI: ("PYSEC-", "GHSA-"), NPM: ("GHSA-",)}
@@ -55,7 +47,7 @@ class VulnerableDependency:
     dependency: Dependency
     advisory: Advisory
     aliases: tuple[str, ...]
-    severity: Severity
+    severity: AdvisorySeverity
     fixed_versions: tuple[str, ...]  # versions this advisory names as fixed for this package
     upgrade: Upgrade  # smallest version >= current that no advisory for the package covers
     via: str  # "versions" (listed) or "range"
@@ -84,36 +76,16 @@ class DepAuditResult:
 
 
 def discover_manifests(root: Path, sources: Sequence[DependencySource] | None = None) -> list[str]:
-    """Repo-relative paths of files some source reads, walking without following links.
+    """Repo-relative paths of files some source reads, found by the audit's own walk (the same
+    default excludes and .gitignore rules; no link followed).
 
-    Links and FIFOs with a manifest's name are listed too, so the audit reports why each is refused.
+    Links, FIFOs and oversized files with a manifest's name are listed too, so the audit reports
+    why each is refused.
     """
     sources = list(sources or default_sources())
-    found: list[str] = []
-    stack = [""]
-    seen = 0
-    while stack:
-        rel_dir = stack.pop()
-        try:
-            with os.scandir(root / rel_dir if rel_dir else root) as entries:
-                items = sorted(entries, key=lambda e: e.name)
-        except OSError:
-            continue
-        for entry in items:
-            seen += 1
-            if seen > _MAX_WALK_ENTRIES or len(found) >= MAX_MANIFESTS:
-                return sorted(found)
-            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
-            try:
-                mode = entry.stat(follow_symlinks=False).st_mode
-            except OSError:
-                continue
-            if stat.S_ISDIR(mode):
-                if entry.name not in DEFAULT_EXCLUDED_DIRS:
-                    stack.append(rel)
-            elif any(s.matches(rel) for s in sources):
-                found.append(rel)
-    return sorted(found)
+    walked = walk(root, max_files=_MAX_WALK_ENTRIES, max_file_bytes=MAX_MANIFEST_BYTES)
+    rels = [f.rel for f in walked.files] + [s.path for s in walked.skips]
+    return sorted(rel for rel in rels if any(s.matches(rel) for s in sources))[:MAX_MANIFESTS]
 
 
 def _context(root: Path) -> SourceContext:
@@ -192,9 +164,9 @@ def _sorted_versions(ecosystem: str, versions: Iterable[str]) -> tuple[str, ...]
     return tuple(sorted(set(versions), key=key))
 
 
-def _group_severity(group: list[PackageAdvisory]) -> Severity:
+def _group_severity(group: list[PackageAdvisory]) -> AdvisorySeverity:
     # Aliases may carry different assessments; the most severe known one is kept (never a guess).
-    return max((pa.advisory.severity for pa in group), key=lambda s: _SEVERITY_RANK.get(s.level, 0))
+    return max((pa.advisory.severity for pa in group), key=lambda s: level_rank(s.level))
 
 
 def _drop_superseded(

@@ -21,6 +21,7 @@ from secaudit.tools.errors import InvalidInput
 from secaudit.tools.masking import get_redactor
 from secaudit.tools.store import Migration, Store
 from secaudit.tools.text import clean_line
+from secaudit.tools.timefmt import iso_us, now_us, parse_time
 
 __all__ = ["EVENT_KINDS", "MIGRATIONS", "EventLog", "SecurityEvent", "args_digest"]
 
@@ -71,25 +72,17 @@ def _parse_since(text: str) -> str:
     """An ISO 8601 time (a date alone, or with a time; no zone means UTC) in the stored format,
     so that the text comparison in SQL orders correctly; anything else is refused."""
     try:
-        when = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        when = parse_time(text)
     except ValueError:
         raise InvalidInput(
             "since must be an ISO 8601 time such as 2026-01-31 or 2026-01-31T12:00:00Z"
         ) from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _now() -> str:
-    # The stored format %Y-%m-%dT%H:%M:%S.%fZ; isoformat builds it several times faster than
-    # strftime, and this runs once per event on the event loop.
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    return iso_us(when)
 
 
 class SecurityEvent(BaseModel):
     id: int | None = None
-    at: str = Field(default_factory=_now)
+    at: str = Field(default_factory=now_us)
     kind: str
     identity: str | None = None
     transport: str | None = None
@@ -214,9 +207,7 @@ class EventLog:
         """Delete events older than `retention_days` (0 keeps everything); return how many went."""
         if retention_days <= 0:
             return 0
-        cutoff = (dt.datetime.now(dt.UTC) - dt.timedelta(days=retention_days)).strftime(
-            "%Y-%m-%dT%H:%M:%S.%fZ"
-        )
+        cutoff = iso_us(dt.datetime.now(dt.UTC) - dt.timedelta(days=retention_days))
         with self.store.write() as conn:
             cur = conn.execute("DELETE FROM security_events WHERE at < ?", (cutoff,))
             return int(cur.rowcount)

@@ -16,10 +16,11 @@ from secaudit.tools.findings.records import (
 )
 from secaudit.tools.findings.rows import EFFECTIVE_IN_RUN, EFFECTIVE_LATEST, SUMMARY_COLUMNS, summary_from_row
 from secaudit.tools.findings.runs import Runs
-from secaudit.tools.findings.timestamps import now_iso, parse_time
 from secaudit.tools.pagination import check_limit
 from secaudit.tools.paths import path_in_scope
 from secaudit.tools.store import Store
+from secaudit.tools.timefmt import now_ms as now_iso
+from secaudit.tools.timefmt import parse_time
 
 __all__ = ["Metrics"]
 

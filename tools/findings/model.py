@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from secaudit.tools.masking import get_redactor
+from secaudit.tools.severity import Severity
 from secaudit.tools.text import clean_line, clean_text
 
 __all__ = ["Confidence", "Finding", "Severity", "fingerprint", "normalise_context"]
@@ -23,25 +24,6 @@ MAX_TITLE = 300
 MAX_MESSAGE = 4000
 MAX_SNIPPET = 2000
 MAX_REFERENCES = 20
-
-
-class Severity(enum.StrEnum):
-    CRITICAL = "critical"
-    HIGH = "high"
-    MEDIUM = "medium"
-    LOW = "low"
-    INFO = "info"
-
-    @property
-    def rank(self) -> int:
-        return _RANK[self]
-
-    @classmethod
-    def parse(cls, value: str) -> Severity:
-        return cls(value.strip().lower())
-
-
-_RANK = {Severity.CRITICAL: 4, Severity.HIGH: 3, Severity.MEDIUM: 2, Severity.LOW: 1, Severity.INFO: 0}
 
 
 class Confidence(enum.StrEnum):

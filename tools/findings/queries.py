@@ -24,9 +24,9 @@ from secaudit.tools.findings.rows import (
     triage_entry,
 )
 from secaudit.tools.findings.runs import Runs
-from secaudit.tools.findings.timestamps import now_iso
 from secaudit.tools.pagination import check_limit, decode_cursor, encode_cursor, query_digest
 from secaudit.tools.store import Store
+from secaudit.tools.timefmt import now_ms as now_iso
 
 __all__ = ["FindingQueries"]
 

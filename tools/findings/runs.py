@@ -28,9 +28,9 @@ from secaudit.tools.findings.records import (
     ScannerCoverage,
 )
 from secaudit.tools.findings.rows import finding_id, run_from_row
-from secaudit.tools.findings.timestamps import now_iso
 from secaudit.tools.pagination import check_limit, decode_cursor, encode_cursor, query_digest
 from secaudit.tools.store import Store
+from secaudit.tools.timefmt import now_ms as now_iso
 
 __all__ = ["MAX_SKIPS_STORED", "RunCoverage", "Runs"]
 

@@ -16,16 +16,18 @@ import json
 import os
 import re
 import stat
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlparse
 
+from secaudit.tools.confined_io import read_bytes
 from secaudit.tools.errors import InvalidInput
 from secaudit.tools.findings.model import Confidence, Finding, Severity, fingerprint
 from secaudit.tools.findings.records import FindingRecord, RunRecord, RunSkip, RunStatus, ScannerCoverage
 from secaudit.tools.findings.service import FindingsService, RunCoverage
 from secaudit.tools.masking import get_redactor
-from secaudit.tools.paths import confine, is_within
+from secaudit.tools.paths import confine, is_within, normalize_relpath
+from secaudit.tools.severity import severity_from_sarif_level, severity_from_score
 from secaudit.tools.text import clean_line
 
 __all__ = ["SARIF_SCHEMA_URI", "export_sarif", "import_sarif"]
@@ -225,25 +227,12 @@ def _severity(result: dict[str, Any], rule: dict[str, Any]) -> Severity:
                 score = float(str(props["security-severity"]))
             except ValueError:
                 continue
-            if score >= 9.0:
-                return Severity.CRITICAL
-            if score >= 7.0:
-                return Severity.HIGH
-            if score >= 4.0:
-                return Severity.MEDIUM
-            if score > 0.0:
-                return Severity.LOW
-            return Severity.INFO
+            return severity_from_score(score)
     level = result.get("level")
     if not isinstance(level, str):
         conf = rule.get("defaultConfiguration")
         level = conf.get("level") if isinstance(conf, dict) else None
-    return {
-        "error": Severity.HIGH,
-        "warning": Severity.MEDIUM,
-        "note": Severity.LOW,
-        "none": Severity.INFO,
-    }.get(level if isinstance(level, str) else "warning", Severity.MEDIUM)
+    return severity_from_sarif_level(level)
 
 
 def _rel_path(uri: str, base_uri: str | None, root: Path) -> str | None:
@@ -268,25 +257,20 @@ def _rel_path(uri: str, base_uri: str | None, root: Path) -> str | None:
                 return None
             prefix = base_path.relative_to(root).as_posix()
             text = f"{prefix}/{text}" if prefix not in ("", ".") else text
-    if text.startswith("/"):
+    try:
+        return normalize_relpath(text)
+    except InvalidInput:
         return None
-    norm = os.path.normpath(text)
-    if norm.startswith("..") or norm == ".":
-        return None
-    return PurePosixPath(norm).as_posix()
 
 
 def _file_context(root: Path, rel: str, start: int | None, end: int | None) -> str | None:
     if not start:
         return None
-    path = root / rel
     try:
-        st = path.lstat()
-        if not stat.S_ISREG(st.st_mode) or st.st_size > 4 * 1024 * 1024:
-            return None
-        lines = path.read_bytes().decode("utf-8", errors="replace").splitlines()
-    except OSError:
+        data = read_bytes(root, rel, 4 * 1024 * 1024, follow_links=False)
+    except (InvalidInput, OSError):
         return None
+    lines = data.decode("utf-8", errors="replace").splitlines()
     last = min(end or start, start + 19)
     return "\n".join(lines[start - 1 : last]) or None
 

@@ -6,7 +6,7 @@ Each concern lives in its own module; this class keeps the one public API caller
     queries.py   listings with filters and cursors, one finding in full, a run's findings
     triage.py    a person's decision about a finding, with its log
     metrics.py   comparing two runs, the security summary of a root
-    rows.py      rows to records and the shared SQL fragments; timestamps.py the stored time format
+    rows.py      rows to records and the shared SQL fragments (stored times: secaudit.tools.timefmt)
 """
 
 from __future__ import annotations
@@ -31,11 +31,10 @@ from secaudit.tools.findings.records import (
 )
 from secaudit.tools.findings.rows import finding_id
 from secaudit.tools.findings.runs import RunCoverage, Runs
-from secaudit.tools.findings.timestamps import iso_ms, now_iso, parse_time
 from secaudit.tools.findings.triage import Triage
 from secaudit.tools.store import Store
 
-__all__ = ["FindingsService", "RunCoverage", "finding_id", "iso_ms", "now_iso", "parse_time"]
+__all__ = ["FindingsService", "RunCoverage", "finding_id"]
 
 
 class FindingsService:

@@ -12,10 +12,11 @@ from secaudit.tools.findings.records import (
     FindingRecord,
     TriageStatus,
 )
-from secaudit.tools.findings.timestamps import iso_ms, now_iso, parse_time
 from secaudit.tools.masking import get_redactor
 from secaudit.tools.store import Store
 from secaudit.tools.text import clean_line, clean_text
+from secaudit.tools.timefmt import iso_ms, parse_time
+from secaudit.tools.timefmt import now_ms as now_iso
 
 __all__ = ["MAX_REASON", "Triage"]
 

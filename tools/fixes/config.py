@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import re
 
-import pathspec
-
+from secaudit.tools.audit.walker import gitignore_ignores
 from secaudit.tools.findings.model import Finding
 from secaudit.tools.fixes.errors import FixNotApplicable
 from secaudit.tools.fixes.model import (
@@ -41,13 +40,7 @@ __all__ = [
     "ensure_env_ignored",
     "fix_dockerfile_user",
     "fix_env_ignored",
-    "gitignore_ignores",
 ]
-
-
-def gitignore_ignores(text: str, rel: str = ".env") -> bool:
-    spec = pathspec.GitIgnoreSpec.from_lines(text.splitlines())
-    return bool(spec.match_file(rel))
 
 
 def _append_line(text: str, line: str) -> str:

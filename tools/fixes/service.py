@@ -31,6 +31,15 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
+from secaudit.tools.confined_io import (
+    MissingFolder,
+    cleanup_temps,
+    open_parent,
+    read_current,
+    real_target,
+    sha256_bytes,
+    write_atomic,
+)
 from secaudit.tools.errors import Conflict, InvalidInput, NotFound, SecauditError
 from secaudit.tools.findings.model import Finding
 from secaudit.tools.fixes.errors import BackupUnavailable, FixError, FixNotApplicable
@@ -46,33 +55,20 @@ from secaudit.tools.fixes.model import (
     Verification,
     decode_text,
 )
-from secaudit.tools.fixes.safe_write import (
-    MissingFolder,
-    check_rel_path,
-    cleanup_temps,
-    open_parent,
-    read_current,
-    real_target,
-    sha256_bytes,
-    write_atomic,
-)
 from secaudit.tools.fixes.tables import MIGRATIONS
 from secaudit.tools.fixes.vault import BlobCipher
 from secaudit.tools.fixes.verify import ScanSnapshot, Verifier, evaluate, syntax_error
 from secaudit.tools.masking import get_redactor
 from secaudit.tools.pagination import check_limit, decode_cursor, encode_cursor, query_digest
-from secaudit.tools.paths import confine_dir
+from secaudit.tools.paths import check_relpath, confine_dir
 from secaudit.tools.store import Store
+from secaudit.tools.timefmt import iso_us, now_us
 
 __all__ = ["MIGRATIONS", "ApplyResult", "FindingSource", "FixPage", "FixService", "unified_diff"]
 
 log = logging.getLogger("secaudit.fixes")
 
 _MAX_FILES_PER_PLAN = 20
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class ApplyResult(BaseModel):
@@ -228,7 +224,7 @@ class FixService:
 
     def plan(self, finding: Finding, root: str | Path) -> FixPlan:
         real_root = confine_dir(root, self.roots)
-        check_rel_path(finding.path)
+        check_relpath(finding.path, "a fix path")
         proposal = self.generator_lookup(finding)(finding, _SafeView(real_root))
         return self._store_plan(finding, real_root, proposal)
 
@@ -239,7 +235,7 @@ class FixService:
             raise FixError(f"a fix may touch at most {_MAX_FILES_PER_PLAN} files")
         seen: set[str] = set()
         for change in proposal.changes:
-            check_rel_path(change.rel)
+            check_relpath(change.rel, "a fix path")
             if change.rel in seen:
                 raise FixError("a fix plan names the same file twice")
             seen.add(change.rel)
@@ -259,7 +255,7 @@ class FixService:
             )
             for c in proposal.changes
         ]
-        created = _now()
+        created = now_us()
         with self.store.write() as conn:
             conn.execute(
                 "INSERT INTO fix_plans (plan_id, created_at, root, kind, summary, finding_fingerprint,"
@@ -473,7 +469,7 @@ class FixService:
             scan_paths = list(dict.fromkeys([*rels, finding.path]))
             baseline = self._scan(root, finding, scan_paths)
             fix_id = uuid.uuid4().hex
-            now = _now()
+            now = now_us()
             with self.store.write() as conn:
                 conn.execute(
                     "INSERT INTO fixes (fix_id, plan_id, status, message, created_at, updated_at)"
@@ -573,13 +569,13 @@ class FixService:
             if verification is None:
                 conn.execute(
                     "UPDATE fixes SET status = ?, message = ?, updated_at = ? WHERE fix_id = ?",
-                    (status, message, _now(), fix_id),
+                    (status, message, now_us(), fix_id),
                 )
             else:
                 conn.execute(
                     "UPDATE fixes SET status = ?, message = ?, verification_json = ?, updated_at = ?"
                     " WHERE fix_id = ?",
-                    (status, message, verification.model_dump_json(), _now(), fix_id),
+                    (status, message, verification.model_dump_json(), now_us(), fix_id),
                 )
 
     # -- revert ---------------------------------------------------------------------------------
@@ -698,7 +694,7 @@ class FixService:
     def purge_backups(self, *, older_than_days: int | None = None) -> int:
         """Drop sealed contents older than the retention (backups of settled fixes, plan contents)."""
         days = self.backup_retention_days if older_than_days is None else older_than_days
-        cutoff = (datetime.now(UTC) - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        cutoff = iso_us(datetime.now(UTC) - timedelta(days=days))
         with self.store.write() as conn:
             cur = conn.execute(
                 "UPDATE fix_backups SET before_sealed = NULL, purged = 1 WHERE purged = 0 AND fix_id IN"

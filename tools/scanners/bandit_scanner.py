@@ -36,7 +36,7 @@ from importlib.metadata import version as dist_version
 from pathlib import Path
 from typing import IO, Any
 
-from secaudit.tools.findings.model import Confidence, Finding, Severity, fingerprint
+from secaudit.tools.findings.model import Confidence, Finding, fingerprint
 from secaudit.tools.masking import get_redactor, preview
 from secaudit.tools.scanners.interface import (
     FileRef,
@@ -47,6 +47,7 @@ from secaudit.tools.scanners.interface import (
     ScannerUnavailable,
     ScanResult,
 )
+from secaudit.tools.severity import Severity, severity_from_label
 
 __all__ = ["BanditScanner", "findings_from_result"]
 
@@ -63,7 +64,6 @@ _READY_TIMEOUT = 60.0
 _MAX_RESTARTS = 8
 _CONTEXT_LINES = 20
 
-_SEVERITY = {"HIGH": Severity.HIGH, "MEDIUM": Severity.MEDIUM, "LOW": Severity.LOW}
 _CONFIDENCE = {"HIGH": Confidence.HIGH, "MEDIUM": Confidence.MEDIUM, "LOW": Confidence.LOW}
 
 
@@ -144,7 +144,8 @@ def findings_from_result(rel: str, content: bytes, issues: list[dict[str, Any]])
             Finding(
                 scanner="bandit",
                 rule_id=rule,
-                severity=_SEVERITY.get(str(issue.get("severity")), Severity.INFO),
+                # bandit's HIGH/MEDIUM/LOW; its UNDEFINED (or anything else) is info.
+                severity=severity_from_label(issue.get("severity")) or Severity.INFO,
                 confidence=_CONFIDENCE.get(str(issue.get("confidence")), Confidence.LOW),
                 path=rel,
                 start_line=lineno or None,

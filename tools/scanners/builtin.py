@@ -19,7 +19,7 @@ SCANNERS: Registry[Scanner] = Registry("scanner", Scanner)
 SCANNERS.register("bandit", "secaudit.tools.scanners.bandit_scanner:BanditScanner")
 SCANNERS.register("deps", "secaudit.tools.scanners.deps:DepsScanner")
 SCANNERS.register("secrets", "secaudit.tools.scanners.secrets_scanner:SecretsScanner")
-SCANNERS.register("config", "secaudit.tools.scanners.config_scanner:ConfigScanner")
+SCANNERS.register("config", "secaudit.tools.scanners.config.scanner:ConfigScanner")
 
 
 def get_scanner(name: str) -> Scanner:

@@ -26,7 +26,7 @@ from secaudit.tools.deps.npm_audit import npm_audit_check
 from secaudit.tools.deps.online import pip_audit_check
 from secaudit.tools.deps.remedy import removal_steps
 from secaudit.tools.deps.sources import NpmLockSource, default_sources
-from secaudit.tools.findings.model import Confidence, Finding, Severity, fingerprint
+from secaudit.tools.findings.model import Confidence, Finding, fingerprint
 from secaudit.tools.scanners.interface import (
     FileRef,
     FileSkip,
@@ -36,6 +36,7 @@ from secaudit.tools.scanners.interface import (
     ScannerUnavailable,
     ScanResult,
 )
+from secaudit.tools.severity import Severity, severity_from_label
 
 __all__ = ["MALICIOUS_RULE", "DepsOptions", "DepsScanner", "finding_for", "unpinned_finding"]
 
@@ -46,14 +47,6 @@ _MAX_NOTES = 200
 _ONLINE_BACKENDS = ("pypi", "osv", "npm")
 _MAX_NPM_LOCKFILES = 10
 _NPM_TIMEOUT = 60.0
-# An advisory without a CVSS vector or a publisher rating keeps "unknown" in its properties; the
-# finding needs a level, and medium neither hides it below common --fail-on thresholds nor inflates it.
-_LEVELS = {
-    "critical": Severity.CRITICAL,
-    "high": Severity.HIGH,
-    "medium": Severity.MEDIUM,
-    "low": Severity.LOW,
-}
 
 
 def _version_of(dist: str) -> str:
@@ -167,7 +160,10 @@ def finding_for(hit: VulnerableDependency) -> Finding:
     return Finding(
         scanner=_SCANNER,
         rule_id=adv.id,
-        severity=_LEVELS.get(level, Severity.MEDIUM),
+        # An advisory without a CVSS vector or a publisher rating keeps "unknown" in its properties;
+        # the finding needs a level, and medium neither hides it below common --fail-on thresholds
+        # nor inflates it.
+        severity=severity_from_label(level) or Severity.MEDIUM,
         confidence=Confidence.HIGH if hit.via == "versions" else Confidence.MEDIUM,
         path=dep.manifest,
         start_line=dep.line,

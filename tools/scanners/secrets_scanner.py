@@ -30,10 +30,12 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 from pydantic import Field, field_validator
 
+from secaudit.tools.confined_io import FileRefused, is_regular, read_bytes
 from secaudit.tools.findings.model import Confidence, Finding, Severity, fingerprint
 from secaudit.tools.scanners.interface import (
     FileRef,
@@ -81,14 +83,16 @@ def _detect_secrets_version() -> str:
 
 def load_baseline(root: os.PathLike[str] | str) -> tuple[dict[str, tuple[tuple[str, str], ...]], str | None]:
     """(rel path -> ((secret type, sha1 of secret), ...)), or a note saying why it was not used."""
-    path = os.path.join(root, BASELINE_NAME)
-    if not os.path.isfile(path) or os.path.islink(path):
+    base = Path(root)
+    # Absent, a link, or not a regular file: no baseline (a link is never followed for it).
+    if not is_regular(base, BASELINE_NAME, follow_links=False):
         return {}, None
     try:
-        if os.path.getsize(path) > MAX_BASELINE_BYTES:
-            return {}, f"{BASELINE_NAME} is larger than {MAX_BASELINE_BYTES} bytes; not used"
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
+        raw = read_bytes(base, BASELINE_NAME, MAX_BASELINE_BYTES, follow_links=False)
+    except FileRefused as exc:
+        return {}, f"{BASELINE_NAME} was not used: {exc.reason}"
+    try:
+        data = json.loads(raw.decode("utf-8"))
         results = data.get("results", {}) if isinstance(data, dict) else {}
         out: dict[str, tuple[tuple[str, str], ...]] = {}
         for rel, entries in results.items():
@@ -101,7 +105,7 @@ def load_baseline(root: os.PathLike[str] | str) -> tuple[dict[str, tuple[tuple[s
             }
             out[rel.replace("\\", "/").removeprefix("./")] = tuple(sorted(pairs))
         return out, None
-    except (OSError, ValueError, AttributeError):
+    except (ValueError, AttributeError):
         return {}, f"{BASELINE_NAME} could not be read as a detect-secrets baseline; not used"
 
 

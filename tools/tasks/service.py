@@ -22,6 +22,7 @@ from secaudit.tools.pagination import check_limit, decode_cursor, encode_cursor,
 from secaudit.tools.store import Migration, Store
 from secaudit.tools.tasks.models import Claim, Task, TaskPage, TaskStatus, status_name
 from secaudit.tools.text import clean_line
+from secaudit.tools.timefmt import sql_ms
 
 __all__ = ["MIGRATIONS", "TaskService", "row_version"]
 
@@ -108,14 +109,13 @@ def _timestamp(after: str | None) -> str:
     CURRENT_TIMESTAMP has one-second resolution: a reader ordering by `updatedat` would see two
     updates in one second as none. Moving strictly forward makes every change of ours visible.
     """
-    now = datetime.now(UTC).replace(tzinfo=None)
-    text = now.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    text = sql_ms(datetime.now(UTC))
     if after is not None and text <= after:
         try:
             previous = datetime.fromisoformat(after)
         except ValueError:
             return text
-        text = (previous + timedelta(milliseconds=1)).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+        text = sql_ms(previous + timedelta(milliseconds=1))
     return text
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from secaudit.tools.scanners.builtin import get_scanner
-from secaudit.tools.scanners.config_scanner import RULES, ConfigScanner
+from secaudit.tools.scanners.config import RULES, ConfigScanner
 from secaudit.tools.scanners.interface import CancelToken, FileRef, ScanContext, ScanResult
 from tests.support import REPO_ROOT
 

@@ -1,0 +1,95 @@
+"""The one walk of a tree, its default excludes and git's ignore rules (`tools/audit/walker.py`)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from secaudit.tools.audit.walker import GitIgnore, gitignore_ignores, is_excluded_dir, walk
+
+
+def write(root: Path, rel: str, text: str = "x\n") -> None:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def walked(root: Path) -> list[str]:
+    return [f.rel for f in walk(root, max_files=1000, max_file_bytes=1 << 20).files]
+
+
+def test_default_excludes_and_unnamed_virtualenvs(tmp_path: Path) -> None:
+    for rel in ("a.py", "node_modules/m.js", ".venv/v.py", "pkg.egg-info/PKG-INFO", "env2/pyvenv.cfg"):
+        write(tmp_path, rel)
+    write(tmp_path, "env2/lib/x.py")
+    result = walk(tmp_path, max_files=1000, max_file_bytes=1 << 20)
+    assert [f.rel for f in result.files] == ["a.py"]
+    assert sorted(result.excluded_dirs) == [".venv", "env2", "node_modules", "pkg.egg-info"]
+    assert is_excluded_dir(".git") and is_excluded_dir("x.egg-info") and not is_excluded_dir("src")
+
+
+def test_gitignore_beats_info_exclude_and_deeper_beats_shallower(tmp_path: Path) -> None:
+    write(tmp_path, ".git/info/exclude", "*.log\n")
+    write(tmp_path, "sub/.gitignore", "!deep.tmp\n")
+    write(tmp_path, ".gitignore", "!keep.log\nbuild-out/\n*.tmp\n")
+    for rel in ("drop.log", "keep.log", "build-out/a.py", "sub/x.tmp", "sub/deep.tmp", "sub/a.py"):
+        write(tmp_path, rel)
+    assert walked(tmp_path) == [".gitignore", "keep.log", "sub/.gitignore", "sub/a.py", "sub/deep.tmp"]
+    ignore = GitIgnore(tmp_path)
+    # The same verdicts through the class the config scanner asks, file by file.
+    for rel, expected in (
+        ("drop.log", True),
+        ("keep.log", False),
+        ("build-out/a.py", True),  # under an ignored folder: ignored, whatever its own name
+        ("sub/x.tmp", True),
+        ("sub/deep.tmp", False),
+        ("sub/a.py", False),
+    ):
+        assert ignore.ignored(rel) is expected, rel
+
+
+def test_env_kept_by_gitignore_over_info_exclude(tmp_path: Path) -> None:
+    # git: a folder's .gitignore overrides .git/info/exclude. The config scanner used to join the
+    # two in the opposite order and would have called this .env ignored.
+    write(tmp_path, ".git/info/exclude", ".env\n")
+    write(tmp_path, ".gitignore", "!.env\n")
+    assert GitIgnore(tmp_path).ignored(".env") is False
+
+
+def test_an_ignore_file_behind_a_link_is_not_read(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    write(outside, "rules", "*.py\n")
+    repo = tmp_path / "repo"
+    write(repo, "a.py")
+    (repo / ".gitignore").symlink_to(outside / "rules")
+    assert walked(repo) == ["a.py"]
+    assert GitIgnore(repo).ignored("a.py") is False
+
+
+def test_oversized_or_undecodable_ignore_files(tmp_path: Path) -> None:
+    write(tmp_path, "a.py")
+    (tmp_path / ".gitignore").write_bytes(b"\xff\xfe junk\na.py\n")
+    assert walked(tmp_path) == [".gitignore"]  # the valid line still applies
+    (tmp_path / ".gitignore").write_bytes(b"a.py\n" + b"#" * (1 << 20))
+    assert "a.py" in walked(tmp_path)  # over 1 MiB: not read, so nothing is ignored
+
+
+@pytest.mark.timeout(20)
+def test_links_and_fifos_are_reported_not_opened(tmp_path: Path) -> None:
+    write(tmp_path, "a.py")
+    (tmp_path / "link.py").symlink_to(tmp_path / "a.py")
+    os.mkfifo(tmp_path / "pipe.py")
+    result = walk(tmp_path, max_files=1000, max_file_bytes=1 << 20)
+    assert [f.rel for f in result.files] == ["a.py"]
+    assert {s.path: s.reason for s in result.skips} == {
+        "link.py": "symbolic link, not followed",
+        "pipe.py": "a FIFO (named pipe), not read",
+    }
+
+
+def test_gitignore_text() -> None:
+    assert gitignore_ignores("*.env\n", "deploy/prod.env")
+    assert not gitignore_ignores(".env*\n!.env\n", ".env")
+    assert not gitignore_ignores("", ".env")
