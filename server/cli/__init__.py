@@ -12,8 +12,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from secaudit.server.cli import common
 from secaudit.tools.errors import SecauditError
@@ -36,8 +35,7 @@ EXIT_ERROR = 2
 EXIT_BROKEN_PIPE = 141
 
 
-@dataclass(frozen=True)
-class Command:
+class Command(NamedTuple):
     """A top-level command. Its module is imported only when the command runs; it exposes
     `register(subparsers, parents)`, which adds the parser named `name` (without `help`: the
     one-line help is this one, shown by `secaudit --help`) and its actions."""
