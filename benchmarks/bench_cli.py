@@ -4,12 +4,17 @@ Each command runs as a real subprocess of the installed `secaudit` console scrip
 private store holding a few tasks and one imported SARIF run. The named baseline,
 `python -c "import sqlite3, json"` (the same interpreter), runs in the same rounds: every round runs
 the baseline and each command once, in that order, so machine noise hits them alike. Prints the
-median wall time of `--runs` rounds per command and its ratio to the baseline's median.
+median wall time of `--runs` rounds per command and its ratio to the baseline's median, and the
+same for CPU time (user + system: steadier than wall time on a busy machine).
+
+The commands run with Python's bytecode cache on, as an installed package has it (pip compiles
+`.pyc` files at install time); `PYTHONDONTWRITEBYTECODE` in the environment would make every run
+compile secaudit's modules from source again. `--no-bytecode` keeps the environment as it is.
 
 Targets (issue 13, item 5): `--version` <= 5x the baseline; `tasks list` and `findings list` <= 10x.
 The other rows (`--help`, `tasks show`, `findings show`, `mask`) are shown for reference.
 
-    .venv/bin/python benchmarks/bench_cli.py [--runs 15]
+    .venv/bin/python benchmarks/bench_cli.py [--runs 15] [--no-bytecode]
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -63,7 +69,14 @@ def _console_script() -> str:
     return found
 
 
-def _run(argv: list[str], env: dict[str, str], stdin: str | None = None) -> float:
+def _cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def _run(argv: list[str], env: dict[str, str], stdin: str | None = None) -> tuple[float, float]:
+    """Wall and CPU seconds of one run (the CPU time of the child just waited for)."""
+    cpu = _cpu()
     start = time.perf_counter()
     proc = subprocess.run(
         argv, env=env, input=stdin, capture_output=True, text=True, timeout=_TIMEOUT, check=False
@@ -71,7 +84,7 @@ def _run(argv: list[str], env: dict[str, str], stdin: str | None = None) -> floa
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} exited {proc.returncode}: {proc.stderr.strip()[:500]}")
-    return elapsed
+    return elapsed, _cpu() - cpu
 
 
 def _prepare(secaudit: str, env: dict[str, str], root: Path) -> dict[str, str]:
@@ -98,6 +111,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--runs", type=int, default=15, help="rounds; the median is reported")
+    parser.add_argument(
+        "--no-bytecode", action="store_true", help="keep PYTHONDONTWRITEBYTECODE if the environment sets it"
+    )
     args = parser.parse_args()
 
     secaudit = _console_script()
@@ -105,6 +121,8 @@ def main() -> None:
         root = Path(tmp) / "repo"
         root.mkdir()
         env = {k: v for k, v in os.environ.items() if not k.startswith("SECAUDIT_")}
+        if not args.no_bytecode:
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
         env.update(SECAUDIT_STORE=str(Path(tmp) / "store" / "secaudit.db"), SECAUDIT_ALLOWED_ROOTS=str(root))
         ids = _prepare(secaudit, env, root)
         commands: dict[str, tuple[list[str], str | None]] = {
@@ -117,24 +135,30 @@ def main() -> None:
             "findings show": ([secaudit, "findings", "show", ids["finding"]], None),
             "mask": ([secaudit, "mask"], "password=hunter2-but-longer-than-that\nplain line\n" * 50),
         }
-        times: dict[str, list[float]] = {name: [] for name in commands}
+        times: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
         for argv, stdin in commands.values():  # one warm-up each: page cache, .pyc files
             _run(argv, env, stdin)
         for _ in range(args.runs):
             for name, (argv, stdin) in commands.items():
                 times[name].append(_run(argv, env, stdin))
 
-    base = statistics.median(times[BASELINE])
-    print(f"median of {args.runs} runs; baseline {BASELINE}: {base * 1000:.1f} ms")
-    print(f"{'command':<16} {'median ms':>10} {'ratio':>7}  target")
+    base = statistics.median(t for t, _ in times[BASELINE])
+    base_cpu = statistics.median(c for _, c in times[BASELINE])
+    cache = "off" if args.no_bytecode and "PYTHONDONTWRITEBYTECODE" in os.environ else "on"
+    print(f"median of {args.runs} runs (bytecode cache {cache}); baseline {BASELINE}:")
+    print(f"  {base * 1000:.1f} ms wall, {base_cpu * 1000:.1f} ms CPU")
+    print(f"{'command':<16} {'wall ms':>9} {'ratio':>7} {'CPU ms':>8} {'ratio':>7}  target (wall)")
     for name, samples in times.items():
         if name == BASELINE:
             continue
-        med = statistics.median(samples)
-        ratio = med / base
+        wall = statistics.median(t for t, _ in samples)
+        cpu = statistics.median(c for _, c in samples)
+        ratio = wall / base
         target = TARGETS.get(name)
         verdict = "" if target is None else f"<= {target:g}x {'met' if ratio <= target else 'MISSED'}"
-        print(f"{name:<16} {med * 1000:>10.1f} {ratio:>6.1f}x  {verdict}")
+        print(
+            f"{name:<16} {wall * 1000:>9.1f} {ratio:>6.1f}x {cpu * 1000:>8.1f} {cpu / base_cpu:>6.1f}x  {verdict}"
+        )
 
 
 if __name__ == "__main__":
