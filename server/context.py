@@ -1,29 +1,56 @@
-"""The application context: settings and services, shared by every tool call through the lifespan."""
+"""The application context, and the one place services are put together (for the server and the CLI).
+
+- `build_context` (the server; tests): every service, each one present. The stores are created
+  and migrated, runs and fixes left half done by dead processes are repaired, old fix backups are
+  purged: once, at start, where any problem surfaces.
+- The pieces it is made of, for CLI commands that compose only what they use: `open_store` and
+  `open_tasks` (read-only, or for writing), `open_audit`, `build_fix_service`, `build_limiter`.
+  A command that only reads opens its database read-only (SQLite `mode=ro`): it migrates nothing,
+  repairs nothing and cannot change the file; a database that does not exist yet reads as an
+  empty one and is not created. A command that writes migrates the store it writes.
+
+Heavy modules (the fix service loads libcst, the audit service its scanners) are imported inside
+the functions that build them: importing this module costs what the light CLI commands need anyway.
+"""
 
 from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from secaudit.server.events_sink import EventSink
 from secaudit.server.redaction import setup_redaction
 from secaudit.server.settings import Settings
-from secaudit.tools.audit import AuditService
-from secaudit.tools.events import EventLog
-from secaudit.tools.findings import Finding, FindingsService
-from secaudit.tools.fixes.service import FindingSource, FixService
-from secaudit.tools.keys import load_or_create_key
-from secaudit.tools.masking import Redactor
-from secaudit.tools.ratelimit import RateLimiter
-from secaudit.tools.schema import STORE_MIGRATIONS
-from secaudit.tools.store import Store
-from secaudit.tools.tasks import TaskService
 
-__all__ = ["AppContext", "CallGuard", "CallInfo", "build_context", "build_limiter"]
+if TYPE_CHECKING:
+    from secaudit.server.events_sink import EventSink
+    from secaudit.tools.audit import AuditService
+    from secaudit.tools.events import EventLog
+    from secaudit.tools.findings import Finding, FindingsService
+    from secaudit.tools.fixes.service import FindingSource, FixService
+    from secaudit.tools.masking import Redactor
+    from secaudit.tools.ratelimit import RateLimiter
+    from secaudit.tools.store import Migration, SchemaState, Store
+    from secaudit.tools.tasks import TaskService
+
+__all__ = [
+    "AppContext",
+    "CallGuard",
+    "CallInfo",
+    "build_audit",
+    "build_context",
+    "build_fix_service",
+    "build_limiter",
+    "fingerprint_key",
+    "open_audit",
+    "open_store",
+    "open_tasks",
+]
+
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -53,24 +80,34 @@ class CallGuard(Protocol):
     ) -> None: ...
 
 
-@dataclass
+@dataclass(frozen=True)
 class AppContext:
+    """Settings and every service a tool call may use; built once per server by `build_context`.
+    Every service is always there: handlers use `app.findings`, `app.fixes`, ... as they are."""
+
     settings: Settings
     store: Store
-    tasks_store: Store
     tasks: TaskService
-    redactor: Redactor = field(default_factory=lambda: Redactor(entropy=False))
-    guards: list[CallGuard] = field(default_factory=list)
-    redact_obj: Callable[[Any], Any] = lambda obj: obj
-    extras: dict[str, Any] = field(default_factory=dict)
-    events: EventLog | None = None
-    sink: EventSink = field(default_factory=lambda: EventSink(None))
-    limiter: RateLimiter | None = None
-    findings: FindingsService | None = None
-    audit: AuditService | None = None
-    fixes: FixService | None = None
+    findings: FindingsService
+    audit: AuditService
+    fixes: FixService
     # Resolves a finding id to (finding, repository root) for the fix tools: the findings service.
-    finding_source: FindingSource | None = None
+    finding_source: FindingSource
+    events: EventLog
+    sink: EventSink
+    limiter: RateLimiter
+    redactor: Redactor
+    # The list is filled by `install_guards` when the server is built; the field never changes.
+    guards: list[CallGuard] = field(default_factory=list)
+
+    @property
+    def tasks_store(self) -> Store:
+        """The database holding the shared `tasks` table: the store itself unless SECAUDIT_TASKS_DB
+        names another file."""
+        return self.tasks.store
+
+    def redact_obj(self, obj: _T) -> _T:
+        return self.redactor.redact_obj(obj)
 
     def close(self) -> None:
         self.store.close()
@@ -80,20 +117,164 @@ class AppContext:
 
 def build_context(settings: Settings) -> AppContext:
     """Open the stores and check their schemas; any problem surfaces here, at start."""
+    from secaudit.server.events_sink import EventSink
+    from secaudit.tools.events import EventLog
+
     redactor = setup_redaction(settings)
-    store = Store(settings.store_path)
-    store.migrate(STORE_MIGRATIONS)
-    tasks_store = store if settings.tasks_db == settings.store_path else Store(settings.tasks_db)
-    tasks = TaskService(tasks_store, max_prompt_bytes=settings.max_prompt_bytes, redact=redactor.redact)
+    audit = open_audit(settings)
+    store, findings = audit.store, audit.findings
+    tasks = open_tasks(settings, write=True, redactor=redactor, store=store)
+    fixes = build_fix_service(
+        settings, store, audit=audit, findings=findings, secret_key=fingerprint_key(settings)
+    )
+    fixes.recover()
+    fixes.purge_backups()
+    events = EventLog(store)
+    return AppContext(
+        settings=settings,
+        store=store,
+        tasks=tasks,
+        findings=findings,
+        audit=audit,
+        fixes=fixes,
+        finding_source=findings,
+        events=events,
+        sink=EventSink(events, retention_days=settings.event_retention_days),
+        limiter=build_limiter(settings),
+        redactor=redactor,
+    )
+
+
+# -- stores -------------------------------------------------------------------------------------
+
+
+def open_store(settings: Settings, *, write: bool, schema: Sequence[Migration] | None = None) -> Store:
+    """The main store.
+
+    `write=True`: created when missing, migrated to the current schema. `write=False`: opened
+    read-only; `schema` names the migrations of the tables the command reads (default: all). A store
+    that does not exist yet reads as an empty one, in memory. A store whose `schema` is behind this
+    version (secaudit was upgraded) is migrated first: the one write a reading command can cause.
+    """
+    from secaudit.tools.store import Store
+
+    if write or schema is None:
+        # Every component's migrations: this imports each area's tables (events, findings, ...).
+        from secaudit.tools.schema import STORE_MIGRATIONS
+
+        if write:
+            store = Store(settings.store_path)
+            store.migrate(STORE_MIGRATIONS)
+            return store
+        schema = STORE_MIGRATIONS
+    needed = schema
+    return _read_only(
+        settings.store_path,
+        state=lambda s: s.schema_state(needed),
+        prepare=lambda s: s.migrate(needed),
+        upgrade=lambda: open_store(settings, write=True),
+    )
+
+
+def open_tasks(
+    settings: Settings, *, write: bool, redactor: Redactor | None = None, store: Store | None = None
+) -> TaskService:
+    """The task service over the database holding the shared `tasks` table (the main store unless
+    SECAUDIT_TASKS_DB names another file; `store`, when given, is the main store already open).
+
+    `write=True` creates the table when absent (or checks an existing one) and applies our
+    migrations; `redactor` masks secrets in prompts before they are stored (required then).
+    `write=False` opens read-only, as `open_store` does.
+    """
+    from secaudit.tools.store import Store
+    from secaudit.tools.tasks import TaskService
+
+    def service(on: Store) -> TaskService:
+        redact = None if redactor is None else redactor.redact
+        return TaskService(on, max_prompt_bytes=settings.max_prompt_bytes, redact=redact)
+
+    if write:
+        if redactor is None:
+            raise ValueError("open_tasks(write=True) needs the redactor that masks prompts")
+        shared = store is not None and settings.tasks_db == settings.store_path
+        tasks = service(store if shared and store is not None else Store(settings.tasks_db))
+        tasks.ensure_schema()
+        return tasks
+    return service(
+        _read_only(
+            settings.tasks_db,
+            state=lambda s: service(s).schema_state(),
+            prepare=lambda s: service(s).ensure_schema(),
+            upgrade=lambda: _ensured(service(Store(settings.tasks_db))),
+        )
+    )
+
+
+def _ensured(tasks: TaskService) -> Store:
     tasks.ensure_schema()
-    findings = FindingsService(store)
-    findings.mark_interrupted()
-    # Keyed hashes of secrets (their fingerprints) stay stable across runs with one key per store;
-    # the secrets fix uses the same key to check it replaces the very value the audit hashed.
-    secret_key = load_or_create_key(
+    return tasks.store
+
+
+def _read_only(
+    path: Path,
+    *,
+    state: Callable[[Store], SchemaState],
+    prepare: Callable[[Store], object],
+    upgrade: Callable[[], Store],
+) -> Store:
+    """The database at `path` for a command that only reads. When nothing is stored there yet (no
+    file, or none of the tables the command reads), an empty database in memory, `prepare`d with
+    them, answers every read ("no tasks", "no runs", NotFound) exactly as a new store would, and
+    nothing is created. Tables set up by an older version are brought up to date by `upgrade`."""
+    from secaudit.tools.store import SchemaState, Store
+
+    if path.exists() or path.is_symlink():
+        store = Store(path, readonly=True)
+        try:
+            found = state(store)
+        except BaseException:
+            store.close()
+            raise
+        if found is SchemaState.READY:
+            return store
+        store.close()
+        if found is SchemaState.BEHIND:
+            return upgrade()
+    empty = Store.in_memory(path.name)
+    prepare(empty)
+    return empty
+
+
+# -- services -----------------------------------------------------------------------------------
+
+
+def fingerprint_key(settings: Settings) -> bytes:
+    """Keyed hashes of secrets (their fingerprints) stay stable across runs with one key per store;
+    the secrets fix uses the same key to check it replaces the very value the audit hashed."""
+    from secaudit.tools.keys import load_or_create_key
+
+    return load_or_create_key(
         settings.store_path.with_name(settings.store_path.name + ".hmackey"), what="fingerprint key"
     )
-    audit = AuditService(
+
+
+def open_audit(settings: Settings) -> AuditService:
+    """The audit service (with its findings service, `.findings`) over the main store opened for
+    writing: migrated, and runs left `running` by a process that died marked failed."""
+    from secaudit.tools.findings import FindingsService
+
+    store = open_store(settings, write=True)
+    findings = FindingsService(store)
+    findings.mark_interrupted()
+    return build_audit(settings, store, findings, secret_key=fingerprint_key(settings))
+
+
+def build_audit(
+    settings: Settings, store: Store, findings: FindingsService, *, secret_key: bytes
+) -> AuditService:
+    from secaudit.tools.audit import AuditService
+
+    return AuditService(
         store,
         findings,
         allowed_roots=settings.allowed_roots,
@@ -107,26 +288,11 @@ def build_context(settings: Settings) -> AppContext:
             **({"deps": {"online": settings.deps_online}} if settings.deps_online else {}),
         },
     )
-    app = AppContext(
-        settings=settings,
-        store=store,
-        tasks_store=tasks_store,
-        tasks=tasks,
-        redactor=redactor,
-        redact_obj=redactor.redact_obj,
-        findings=findings,
-        audit=audit,
-    )
-    app.events = EventLog(store)
-    app.sink = EventSink(app.events, retention_days=settings.event_retention_days)
-    app.limiter = build_limiter(settings)
-    app.fixes = build_fix_service(settings, store, audit=audit, findings=findings, secret_key=secret_key)
-    # The fix tools look findings up by id in the findings service.
-    app.finding_source = findings
-    return app
 
 
 def build_limiter(settings: Settings) -> RateLimiter:
+    from secaudit.tools.ratelimit import RateLimiter
+
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url is not None else None
     return RateLimiter(
         {
@@ -150,13 +316,16 @@ def build_fix_service(
     secret_key: bytes | None = None,
 ) -> FixService:
     """File locks in a private folder beside the store, or Redis locks when Redis is configured;
-    the backup key beside the store; interrupted fixes repaired and old backups purged at start.
+    the backup key beside the store.
 
     Verification re-runs the finding's scanner with the store (advisory database) and the audit's
     scanner options (secrets key); a verified fix marks the finding fixed in the findings store
-    (with the fix id), and reverting that fix opens it again."""
+    (with the fix id), and reverting that fix opens it again. Whoever writes or serves calls
+    `recover()` (interrupted fixes) and `purge_backups()` next; a command that only lists fixes does
+    not."""
     from secaudit.tools.fixes.generators import generator_for
     from secaudit.tools.fixes.locks import FileLocker, Locker, RedisLocker
+    from secaudit.tools.fixes.service import FixService
     from secaudit.tools.fixes.vault import BlobCipher
     from secaudit.tools.fixes.verify import ScannerVerifier
 
@@ -165,7 +334,7 @@ def build_fix_service(
         locker = RedisLocker(settings.redis_url.get_secret_value())
     else:
         locker = FileLocker(settings.store_path.parent / "fix-locks")
-    service = FixService(
+    return FixService(
         store,
         settings.allowed_roots,
         cipher=BlobCipher(settings.store_path.with_name(settings.store_path.name + ".fixkey")),
@@ -180,9 +349,6 @@ def build_fix_service(
         backup_retention_days=settings.fix_backup_days,
         generator_lookup=functools.partial(generator_for, secret_key=secret_key),
     )
-    service.recover()
-    service.purge_backups()
-    return service
 
 
 def _mark_fixed(findings: FindingsService, finding: Finding, root: Path, fix_id: str) -> bool:

@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable
 
 from pydantic import ValidationError
@@ -58,6 +57,8 @@ def public_message(
         return _redact(f"{exc.code}: {exc}")
     if isinstance(exc, ValidationError):
         return _redact(describe_validation_error(exc))
+    import uuid  # here: it loads `platform`, a cost every command would pay for a rare error
+
     ref = uuid.uuid4().hex[:12]
     log.log(traceback_level, "unexpected error in %s (reference %s)", what, ref, exc_info=exc)
     return f"internal error (reference {ref}); {details}"

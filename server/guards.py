@@ -84,8 +84,6 @@ class ScopeGuard:
 
 class RateLimitGuard:
     async def before(self, app: AppContext, call: CallInfo, arguments: dict[str, Any]) -> None:
-        if app.limiter is None:
-            return
         caller = _caller.get()
         if caller is not None and call.cost in caller.charged:
             return

@@ -7,27 +7,70 @@ Exit codes: 0 success; 1 `audit` found something at or above `--fail-on`; 2 usag
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any, NamedTuple
 
-from secaudit.server.cli import audit, common, db, events, findings, fix, mask, serve, tasks, token
-from secaudit.server.errors import public_message
+from secaudit.server.cli import common
 from secaudit.tools.errors import SecauditError
 
-__all__ = ["EXIT_BROKEN_PIPE", "EXIT_ERROR", "EXIT_FINDINGS", "EXIT_OK", "main"]
+__all__ = [
+    "COMMANDS",
+    "EXIT_BROKEN_PIPE",
+    "EXIT_ERROR",
+    "EXIT_FINDINGS",
+    "EXIT_OK",
+    "Command",
+    "build_parser",
+    "main",
+    "parse_args",
+]
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_ERROR = 2
 EXIT_BROKEN_PIPE = 141
 
-# Each command module exposes `register(subparsers, parents)`; areas append theirs here.
-COMMANDS = [serve, audit, findings, fix, tasks, mask, db, events, token]
+
+class Command(NamedTuple):
+    """A top-level command. Its module is imported only when the command runs; it exposes
+    `register(subparsers, parents)`, which adds the parser named `name` (without `help`: the
+    one-line help is this one, shown by `secaudit --help`) and its actions."""
+
+    name: str
+    help: str
+    module: str
 
 
-def build_parser() -> argparse.ArgumentParser:
+# `secaudit --help` lists them in this order. Adding one: a line here and a module (docs/architecture.md).
+COMMANDS: tuple[Command, ...] = (
+    Command("serve", "run the MCP server (stdio by default)", "secaudit.server.cli.serve"),
+    Command("audit", "audit a repository folder", "secaudit.server.cli.audit"),
+    Command(
+        "findings",
+        "list, show and triage findings; runs; SARIF export and import",
+        "secaudit.server.cli.findings",
+    ),
+    Command("fix", "plan, apply, revert and list fixes", "secaudit.server.cli.fix"),
+    Command("tasks", "read and change the shared tasks table", "secaudit.server.cli.tasks"),
+    Command("mask", "mask secrets in stdin, write the result to stdout", "secaudit.server.cli.mask"),
+    Command("db", "the offline OSV advisory database", "secaudit.server.cli.db"),
+    Command(
+        "events",
+        "show security events (auth failures, refusals, rate limits, tool calls)",
+        "secaudit.server.cli.events",
+    ),
+    Command("token", "create HTTP bearer tokens", "secaudit.server.cli.token"),
+)
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser, with `command` (if any) registered in full and every other command as a stub
+    that only names it: so parsing imports the module of the one command that runs, and nothing
+    else (no MCP SDK for `secaudit tasks list`, no scanner for `secaudit --version`)."""
     parser = argparse.ArgumentParser(
         prog="secaudit",
         parents=[common.global_options()],
@@ -35,17 +78,47 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Exit codes: 0 ok, 1 findings at or above --fail-on (audit), 2 usage or error, "
         "141 stdout closed by its reader (| head).",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {common.package_version()}")
+    parser.add_argument("--version", action=common.VersionAction)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     parents = [common.global_options(suppress=True)]
-    for module in COMMANDS:
-        module.register(sub, parents)
+    for cmd in COMMANDS:
+        if cmd.name == command:
+            importlib.import_module(cmd.module).register(_HelpFor(sub, cmd), parents)
+        else:
+            # No -h of its own: `secaudit tasks -h` must reach the real parser of `tasks`.
+            sub.add_parser(cmd.name, help=cmd.help, add_help=False)
     return parser
 
 
+class _HelpFor:
+    """The subparsers object a command's `register` sees: its parser gets the table's help."""
+
+    def __init__(self, sub: Any, cmd: Command) -> None:
+        self._sub = sub
+        self._cmd = cmd
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        if name != self._cmd.name:
+            raise ValueError(
+                f"{self._cmd.module} registers {name!r}, but COMMANDS names it {self._cmd.name!r}"
+            )
+        kwargs.setdefault("help", self._cmd.help)
+        parser: argparse.ArgumentParser = self._sub.add_parser(name, **kwargs)
+        return parser
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Two passes: the first finds the command (and answers --help, --version and usage errors of
+    the top level); the second parses everything with that command's parser."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    first, _rest = build_parser().parse_known_args(arguments)
+    return build_parser(first.command).parse_args(arguments)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_args(argv)
+    from secaudit.server.errors import public_message  # pydantic: after parsing, not for --version
+
     try:
         code: int = args.handler(args)
         return code

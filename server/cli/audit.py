@@ -20,11 +20,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from secaudit.server.cli.common import emit_json, package_version, settings_from_args
-from secaudit.server.context import AppContext, build_context
-from secaudit.server.handlers.audit import audit_service, findings_service
+from secaudit.server.cli.common import emit_json, settings_from_args
+from secaudit.server.context import open_audit
+from secaudit.server.version import package_version
+from secaudit.tools.audit import AuditService
 from secaudit.tools.errors import InvalidInput
-from secaudit.tools.findings import FindingSummary, RunRecord, RunStatus, Severity
+from secaudit.tools.findings import FindingsService, FindingSummary, RunRecord, RunStatus
+from secaudit.tools.findings.gate import FAIL_ON_CHOICES, blocking
 from secaudit.tools.findings.sarif import export_sarif
 from secaudit.tools.scanners import CancelToken
 
@@ -32,7 +34,6 @@ __all__ = ["collect_findings", "print_coverage", "register"]
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 _TABLE_ROWS = 200
-_SEVERITIES = [s.value for s in Severity]
 _STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
 
@@ -40,7 +41,6 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "audit",
         parents=parents,
-        help="audit a repository folder",
         description="Audit a folder with the security scanners. Exit 0 clean, 1 open findings at or "
         "above --fail-on, 2 error.",
     )
@@ -50,7 +50,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     p.add_argument("--format", choices=["table", "json", "sarif"], default=None)
     p.add_argument(
         "--fail-on",
-        choices=[*_SEVERITIES, "none"],
+        choices=FAIL_ON_CHOICES,
         default="low",
         help="exit 1 when an open finding (not triaged away, not # nosec) is at or above this (default low)",
     )
@@ -65,7 +65,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     p.set_defaults(handler=run)
 
 
-def _context(args: argparse.Namespace, path: str) -> AppContext:
+def _audit(args: argparse.Namespace, path: str) -> AuditService:
     if not args.roots and "SECAUDIT_ALLOWED_ROOTS" not in os.environ:
         # On the command line the user names the folder: that is the authority to read it.
         target = Path(path).expanduser()
@@ -75,11 +75,10 @@ def _context(args: argparse.Namespace, path: str) -> AppContext:
             raise InvalidInput(f"the path {path} is not a folder; give the repository folder")
         args.roots = [target]
     online = tuple(p.strip().lower() for p in args.online.split(",") if p.strip()) if args.online else None
-    return build_context(settings_from_args(args, deps_online=online))
+    return open_audit(settings_from_args(args, deps_online=online))
 
 
-def collect_findings(app: AppContext, run_id: int) -> list[FindingSummary]:
-    service = findings_service(app)
+def collect_findings(service: FindingsService, run_id: int) -> list[FindingSummary]:
     items: list[FindingSummary] = []
     cursor = None
     while True:
@@ -88,17 +87,6 @@ def collect_findings(app: AppContext, run_id: int) -> list[FindingSummary]:
         cursor = page.next_cursor
         if cursor is None:
             return items
-
-
-def _blocking(items: list[FindingSummary], fail_on: str) -> list[FindingSummary]:
-    if fail_on == "none":
-        return []
-    rank = Severity(fail_on).rank
-    return [
-        f
-        for f in items
-        if f.status in ("new", "open") and not f.suppressed_in_code and f.severity.rank >= rank
-    ]
 
 
 def print_coverage(run: RunRecord, console: Console) -> None:
@@ -155,8 +143,7 @@ def run(args: argparse.Namespace) -> int:
     fmt = args.format or ("json" if args.json else "table")
     # On the command line a relative path means relative to the working directory.
     args.path = os.path.abspath(args.path)
-    app = _context(args, args.path)
-    audit = audit_service(app)
+    audit = _audit(args, args.path)
     scanners = [s.strip() for s in args.scanners.split(",") if s.strip()] if args.scanners else None
     token = CancelToken()
     outcome: dict[str, Any] = {}
@@ -194,14 +181,14 @@ def run(args: argparse.Namespace) -> int:
     if "error" in outcome:
         raise outcome["error"]
     record: RunRecord = outcome["run"]
-    items = collect_findings(app, record.id)
+    items = collect_findings(audit.findings, record.id)
     out = Console(soft_wrap=True) if fmt == "table" else None
     if fmt == "json":
         emit_json(
             {"run": record.model_dump(mode="json"), "findings": [i.model_dump(mode="json") for i in items]}
         )
     elif fmt == "sarif":
-        doc = export_sarif(findings_service(app), record.id, tool_version=package_version())
+        doc = export_sarif(audit.findings, record.id, tool_version=package_version())
         sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
         print_coverage(record, err)
     else:
@@ -211,9 +198,9 @@ def run(args: argparse.Namespace) -> int:
     if record.status is RunStatus.FAILED:
         err.print(f"secaudit: error: the audit could not run: {record.error or 'see notes'}", markup=False)
         return EXIT_ERROR
-    blocking = _blocking(items, args.fail_on)
-    if blocking:
+    failing = blocking(items, args.fail_on)
+    if failing:
         if fmt == "table":
-            err.print(f"{len(blocking)} open findings at or above {args.fail_on}", markup=False)
+            err.print(f"{len(failing)} open findings at or above {args.fail_on}", markup=False)
         return EXIT_FINDINGS
     return EXIT_OK

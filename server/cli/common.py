@@ -1,20 +1,21 @@
-"""Options every command shares, and turning them into Settings."""
+"""What every command shares: the settings flags and turning them into Settings, `--version`, JSON
+output. Imported to parse any command line, so it imports nothing heavy at module level."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
-from secaudit.server.app import package_version
-from secaudit.server.logging_setup import configure_logging
-from secaudit.server.settings import Settings, load_settings
+    from secaudit.server.settings import Settings
 
-__all__ = ["emit_json", "global_options", "package_version", "settings_from_args"]
+__all__ = ["VersionAction", "emit_json", "global_options", "settings_from_args"]
 
 
 def global_options(*, suppress: bool = False) -> argparse.ArgumentParser:
@@ -42,7 +43,33 @@ def global_options(*, suppress: bool = False) -> argparse.ArgumentParser:
     return p
 
 
+class VersionAction(argparse.Action):
+    """argparse's `version` action, reading the installed version only when asked."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        kwargs.setdefault("help", "show program's version number and exit")
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        from secaudit.server.version import package_version
+
+        sys.stdout.write(f"{parser.prog} {package_version()}\n")
+        parser.exit()
+
+
 def settings_from_args(args: argparse.Namespace, **extra: Any) -> Settings:
+    """The settings, with logging to stderr and the redaction layer (this process's own secrets
+    included) in place for whatever the command logs or reports."""
+    from secaudit.server.logging_setup import configure_logging
+    from secaudit.server.redaction import setup_redaction
+    from secaudit.server.settings import load_settings
+
     settings = load_settings(
         store_path=args.store,
         tasks_db_path=args.tasks_db,
@@ -51,9 +78,10 @@ def settings_from_args(args: argparse.Namespace, **extra: Any) -> Settings:
         **extra,
     )
     configure_logging(settings.log_level if args.log_level else "WARNING")
+    setup_redaction(settings)
     return settings
 
 
 def emit_json(data: BaseModel | dict[str, Any] | list[Any]) -> None:
-    payload = data.model_dump(mode="json") if isinstance(data, BaseModel) else data
+    payload = data if isinstance(data, dict | list) else data.model_dump(mode="json")
     sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")

@@ -1,5 +1,10 @@
 """`secaudit db import|update|status`: the offline advisory database (the same AdvisoryDB service the
-`db_status` tool and the `deps` scanner use)."""
+`db_status` tool and the `deps` scanner use).
+
+`status` only reads: it opens the store read-only (a missing one reads as empty). The terminal is
+the operator's own, so it shows every source's location in full (the `db_status` tool shows a path
+outside the allowed roots by its last component only: `SourceInfo.shown_location`).
+"""
 
 from __future__ import annotations
 
@@ -9,14 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from secaudit.server.cli.common import emit_json, settings_from_args
-from secaudit.server.context import build_context
-from secaudit.tools.advisories import AdvisoryDB, ImportReport
+from secaudit.server.context import open_store
+from secaudit.tools.advisories import MIGRATIONS, AdvisoryDB, ImportReport
 
 __all__ = ["register"]
 
 
 def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("db", help="the offline OSV advisory database")
+    p = sub.add_parser("db")
     dsub = p.add_subparsers(dest="db_command", metavar="ACTION", required=True)
 
     imp = dsub.add_parser(
@@ -36,8 +41,8 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     st.set_defaults(handler=_status)
 
 
-def _db(args: argparse.Namespace) -> AdvisoryDB:
-    return AdvisoryDB(build_context(settings_from_args(args)).store)
+def _db(args: argparse.Namespace, *, write: bool) -> AdvisoryDB:
+    return AdvisoryDB(open_store(settings_from_args(args), write=write, schema=MIGRATIONS))
 
 
 def _print_report(report: ImportReport) -> None:
@@ -53,7 +58,7 @@ def _print_report(report: ImportReport) -> None:
 
 
 def _import(args: argparse.Namespace) -> int:
-    report = _db(args).import_path(args.path)
+    report = _db(args, write=True).import_path(args.path)
     if args.json:
         emit_json(dataclasses.asdict(report))
     else:
@@ -62,7 +67,7 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _update(args: argparse.Namespace) -> int:
-    reports = _db(args).update(args.ecosystem, timeout=args.timeout)
+    reports = _db(args, write=True).update(args.ecosystem, timeout=args.timeout)
     if args.json:
         emit_json([dataclasses.asdict(r) for r in reports])
     else:
@@ -72,7 +77,7 @@ def _update(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    status = _db(args).status()
+    status = _db(args, write=False).status()
     if args.json:
         emit_json({**dataclasses.asdict(status), "empty": status.empty})
         return 0

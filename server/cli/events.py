@@ -1,4 +1,7 @@
-"""`secaudit events`: read (and prune) the security events table."""
+"""`secaudit events`: read (and prune) the security events table.
+
+Reading opens the store read-only; `--prune` opens it for writing.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +9,8 @@ import argparse
 from typing import Any
 
 from secaudit.server.cli.common import emit_json, settings_from_args
-from secaudit.server.context import build_context
-from secaudit.tools.errors import ConfigError
-from secaudit.tools.events import EVENT_KINDS
+from secaudit.server.context import open_store
+from secaudit.tools.events import EVENT_KINDS, MIGRATIONS, EventLog
 
 __all__ = ["register"]
 
@@ -17,7 +19,6 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "events",
         parents=parents,
-        help="show security events (auth failures, refusals, rate limits, tool calls)",
     )
     p.add_argument("--kind", action="append", choices=EVENT_KINDS, help="keep this kind; repeatable")
     p.add_argument("--identity", help="keep events of this token name")
@@ -30,14 +31,13 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    app = build_context(settings_from_args(args))
-    if app.events is None:
-        raise ConfigError("the events table is not available")
+    settings = settings_from_args(args)
+    log = EventLog(open_store(settings, write=args.prune, schema=MIGRATIONS))
     if args.prune:
-        removed = app.events.prune(app.settings.event_retention_days)
+        removed = log.prune(settings.event_retention_days)
         if not args.json:
-            print(f"pruned {removed} event(s) older than {app.settings.event_retention_days} days")
-    events = app.events.list(kinds=args.kind, identity=args.identity, since=args.since, limit=args.limit)
+            print(f"pruned {removed} event(s) older than {settings.event_retention_days} days")
+    events = log.list(kinds=args.kind, identity=args.identity, since=args.since, limit=args.limit)
     if args.json:
         emit_json([e.model_dump(mode="json") for e in events])
         return 0

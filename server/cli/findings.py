@@ -1,4 +1,8 @@
-"""`secaudit findings list|show|triage|runs|run|export|import`: the findings service on the command line."""
+"""`secaudit findings list|show|triage|runs|run|export|import`: the findings service on the command line.
+
+`list`, `show`, `runs`, `run` and `export` only read: they open the store read-only (a missing one
+reads as empty). `triage` and `import` open it for writing.
+"""
 
 from __future__ import annotations
 
@@ -8,21 +12,24 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-
-from secaudit.server.cli.audit import print_coverage
-from secaudit.server.cli.common import emit_json, package_version, settings_from_args
-from secaudit.server.context import AppContext, build_context
-from secaudit.server.handlers.audit import audit_service, findings_service
-from secaudit.tools.findings import EFFECTIVE_STATUSES, FindingRecord, Severity, TriageStatus
-from secaudit.tools.findings.sarif import export_sarif, import_sarif
+from secaudit.server.cli.common import emit_json, settings_from_args
+from secaudit.server.context import open_audit, open_store
+from secaudit.tools.findings import (
+    EFFECTIVE_STATUSES,
+    MIGRATIONS,
+    FindingRecord,
+    FindingsService,
+    RunRecord,
+    Severity,
+    TriageStatus,
+)
 from secaudit.tools.paths import confine
 
 __all__ = ["register"]
 
 
 def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("findings", help="list, show and triage findings; runs; SARIF export and import")
+    p = sub.add_parser("findings")
     fsub = p.add_subparsers(dest="findings_command", metavar="ACTION", required=True)
 
     ls = fsub.add_parser("list", parents=parents, help="list findings (latest state, or one run)")
@@ -72,14 +79,16 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     imp.set_defaults(handler=_import)
 
 
-def _app(args: argparse.Namespace) -> AppContext:
-    return build_context(settings_from_args(args))
+def _reader(args: argparse.Namespace) -> tuple[FindingsService, tuple[Path, ...]]:
+    """The findings service over the store opened read-only, and the allowed roots."""
+    settings = settings_from_args(args)
+    return FindingsService(open_store(settings, write=False, schema=MIGRATIONS)), settings.allowed_roots
 
 
 def _list(args: argparse.Namespace) -> int:
-    app = _app(args)
-    repo = None if args.repo is None else str(confine(args.repo, app.settings.allowed_roots))
-    page = findings_service(app).list_findings(
+    findings, roots = _reader(args)
+    repo = None if args.repo is None else str(confine(args.repo, roots))
+    page = findings.list_findings(
         run_id=args.run_id,
         root=repo,
         min_severity=None if args.min_severity is None else Severity(args.min_severity),
@@ -138,14 +147,14 @@ def _print_record(rec: FindingRecord, as_json: bool) -> None:
 
 
 def _show(args: argparse.Namespace) -> int:
-    app = _app(args)
-    _print_record(findings_service(app).get_finding(args.id, run_id=args.run_id), args.json)
+    findings, _roots = _reader(args)
+    _print_record(findings.get_finding(args.id, run_id=args.run_id), args.json)
     return 0
 
 
 def _triage(args: argparse.Namespace) -> int:
-    app = _app(args)
-    rec = findings_service(app).triage(
+    settings = settings_from_args(args)
+    rec = FindingsService(open_store(settings, write=True)).triage(
         args.id, args.status, args.reason, expires_at=args.expires_at, actor="cli"
     )
     _print_record(rec, args.json)
@@ -153,9 +162,9 @@ def _triage(args: argparse.Namespace) -> int:
 
 
 def _runs(args: argparse.Namespace) -> int:
-    app = _app(args)
-    repo = None if args.repo is None else str(confine(args.repo, app.settings.allowed_roots))
-    page = findings_service(app).list_runs(root=repo, limit=args.limit, cursor=args.cursor)
+    findings, roots = _reader(args)
+    repo = None if args.repo is None else str(confine(args.repo, roots))
+    page = findings.list_runs(root=repo, limit=args.limit, cursor=args.cursor)
     if args.json:
         emit_json(page)
         return 0
@@ -170,37 +179,51 @@ def _runs(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    app = _app(args)
-    record = findings_service(app).get_run(args.run_id, max_skips=max(0, min(args.max_skips, 100_000)))
+    findings, _roots = _reader(args)
+    record = findings.get_run(args.run_id, max_skips=max(0, min(args.max_skips, 100_000)))
     if args.json:
         emit_json(record)
     else:
-        print_coverage(record, Console(soft_wrap=True))
+        _print_coverage(record)
         for skip in record.skips[20:]:
             print(f"    - {skip.path}: {skip.reason}")
     return 0
 
 
 def _export(args: argparse.Namespace) -> int:
-    app = _app(args)
-    doc = export_sarif(findings_service(app), args.run_id, tool_version=package_version())
+    from secaudit.server.version import package_version
+    from secaudit.tools.findings.sarif import export_sarif
+
+    findings, _roots = _reader(args)
+    doc = export_sarif(findings, args.run_id, tool_version=package_version())
     sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     return 0
 
 
 def _import(args: argparse.Namespace) -> int:
+    from secaudit.tools.findings.sarif import import_sarif
+
     if not args.roots:
         args.roots = [Path(args.repo or Path(args.file).parent)]
-    app = _app(args)
+    settings = settings_from_args(args)
+    audit = open_audit(settings)
     record = import_sarif(
-        findings_service(app),
+        audit.findings,
         args.file,
-        allowed_roots=list(app.settings.allowed_roots),
+        allowed_roots=list(settings.allowed_roots),
         root=args.repo,
-        own_scanners=set(audit_service(app).scanner_names()),
+        own_scanners=set(audit.scanner_names()),
     )
     if args.json:
         emit_json(record)
     else:
-        print_coverage(record, Console(soft_wrap=True))
+        _print_coverage(record)
     return 0
+
+
+def _print_coverage(record: RunRecord) -> None:
+    from rich.console import Console
+
+    from secaudit.server.cli.audit import print_coverage
+
+    print_coverage(record, Console(soft_wrap=True))

@@ -12,16 +12,20 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from secaudit.server.cli.common import emit_json, settings_from_args
-from secaudit.server.context import AppContext, build_context
-from secaudit.tools.errors import InvalidInput, NotFound
+from secaudit.server.context import build_fix_service, fingerprint_key, open_audit, open_store
+from secaudit.tools.errors import InvalidInput
 from secaudit.tools.findings.model import Finding
 from secaudit.tools.fixes.model import FixPlan, FixRecord, FixStatus
-from secaudit.tools.fixes.service import FixService
+
+if TYPE_CHECKING:
+    from secaudit.server.settings import Settings
+    from secaudit.tools.findings import FindingsService
+    from secaudit.tools.fixes.service import FixService
 
 __all__ = ["register"]
 
@@ -29,7 +33,7 @@ _MAX_FINDING_BYTES = 1024 * 1024
 
 
 def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("fix", help="plan, apply, revert and list fixes")
+    p = sub.add_parser("fix")
     fsub = p.add_subparsers(dest="fix_command", metavar="ACTION", required=True)
 
     def finding_args(cmd: argparse.ArgumentParser) -> None:
@@ -58,13 +62,19 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     ls.set_defaults(handler=_list)
 
 
-def _service(app: AppContext) -> FixService:
-    if app.fixes is None:
-        raise NotFound("the fix service is not configured")
-    return app.fixes
+def _writer(args: argparse.Namespace) -> tuple[Settings, FixService, FindingsService]:
+    """The fix service over the store opened for writing, interrupted fixes repaired first."""
+    settings = settings_from_args(args)
+    audit = open_audit(settings)
+    fixes = build_fix_service(
+        settings, audit.store, audit=audit, findings=audit.findings, secret_key=fingerprint_key(settings)
+    )
+    fixes.recover()
+    fixes.purge_backups()
+    return settings, fixes, audit.findings
 
 
-def _finding(app: AppContext, args: argparse.Namespace) -> tuple[Finding, Path]:
+def _finding(settings: Settings, findings: FindingsService, args: argparse.Namespace) -> tuple[Finding, Path]:
     if args.finding_json is not None:
         if args.finding_id:
             raise InvalidInput("give a finding id or --finding-json, not both")
@@ -78,12 +88,10 @@ def _finding(app: AppContext, args: argparse.Namespace) -> tuple[Finding, Path]:
             found = Finding.model_validate_json(raw)
         except ValidationError:
             raise InvalidInput("--finding-json does not hold one finding (see docs/fixes.md)") from None
-        return found, args.repo or app.settings.allowed_roots[0]
+        return found, args.repo or settings.allowed_roots[0]
     if not args.finding_id:
         raise InvalidInput("name the finding: its id, or --finding-json FILE")
-    if app.finding_source is None:
-        raise NotFound("findings cannot be looked up by id in this configuration; use --finding-json")
-    return app.finding_source.finding_for_fix(args.finding_id)
+    return findings.finding_for_fix(args.finding_id)
 
 
 def _print_plan(plan: FixPlan) -> None:
@@ -103,9 +111,9 @@ def _print_fix(fix: FixRecord) -> None:
 
 
 def _plan(args: argparse.Namespace) -> int:
-    app = build_context(settings_from_args(args))
-    found, root = _finding(app, args)
-    plan = _service(app).plan(found, root)
+    settings, fixes, findings = _writer(args)
+    found, root = _finding(settings, findings, args)
+    plan = fixes.plan(found, root)
     if args.json:
         emit_json(plan)
     else:
@@ -114,15 +122,16 @@ def _plan(args: argparse.Namespace) -> int:
 
 
 def _apply(args: argparse.Namespace) -> int:
-    app = build_context(settings_from_args(args))
-    service = _service(app)
+    from secaudit.tools.fixes.service import require_one_target
+
+    finding = args.finding_id or args.finding_json
+    require_one_target(args.plan_id, finding, names=("--plan-id", "a finding (its id or --finding-json)"))
+    settings, fixes, findings = _writer(args)
     if args.plan_id:
-        if args.finding_id or args.finding_json:
-            raise InvalidInput("give --plan-id or a finding, not both")
-        result = service.apply(plan_id=args.plan_id, dry_run=not args.write)
+        result = fixes.apply(plan_id=args.plan_id, dry_run=not args.write)
     else:
-        found, root = _finding(app, args)
-        result = service.apply(finding=found, root=root, dry_run=not args.write)
+        found, root = _finding(settings, findings, args)
+        result = fixes.apply(finding=found, root=root, dry_run=not args.write)
     if args.json:
         emit_json(result)
         return 0
@@ -135,8 +144,8 @@ def _apply(args: argparse.Namespace) -> int:
 
 
 def _revert(args: argparse.Namespace) -> int:
-    app = build_context(settings_from_args(args))
-    fix = _service(app).revert(args.fix_id)
+    _settings, fixes, _findings = _writer(args)
+    fix = fixes.revert(args.fix_id)
     if args.json:
         emit_json(fix)
     else:
@@ -145,9 +154,13 @@ def _revert(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    app = build_context(settings_from_args(args))
+    from secaudit.tools.fixes.tables import MIGRATIONS
+
+    # Reading the history: the store read-only, nothing repaired (the next writer or server does).
+    settings = settings_from_args(args)
+    fixes = build_fix_service(settings, open_store(settings, write=False, schema=MIGRATIONS))
     statuses = [FixStatus(s) for s in args.status] if args.status else None
-    page = _service(app).list(statuses=statuses, limit=args.limit, cursor=args.cursor)
+    page = fixes.list(statuses=statuses, limit=args.limit, cursor=args.cursor)
     if args.json:
         emit_json(json.loads(page.model_dump_json()))
         return 0

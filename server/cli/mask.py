@@ -14,7 +14,7 @@ __all__ = ["register"]
 
 
 def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("mask", parents=parents, help="mask secrets in stdin, write the result to stdout")
+    p = sub.add_parser("mask", parents=parents)
     p.add_argument("--no-entropy", action="store_true", help="do not mask random-looking strings")
     p.set_defaults(handler=run)
 

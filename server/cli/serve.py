@@ -6,15 +6,13 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from secaudit.server.app import build_server
 from secaudit.server.cli.common import settings_from_args
-from secaudit.server.logging_setup import configure_logging
 
 __all__ = ["register"]
 
 
 def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("serve", parents=parents, help="run the MCP server (stdio by default)")
+    p = sub.add_parser("serve", parents=parents)
     h = p.add_argument_group("HTTP (each overrides its SECAUDIT_HTTP_* variable)")
     h.add_argument("--http", action="store_true", help="serve Streamable HTTP instead of stdio")
     h.add_argument("--host", help="address to bind (default 127.0.0.1; others need tokens)")
@@ -30,6 +28,8 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from secaudit.server.logging_setup import configure_logging
+
     settings = settings_from_args(
         args,
         http_host=getattr(args, "host", None),
@@ -42,6 +42,8 @@ def run(args: argparse.Namespace) -> int:
         from secaudit.server.http import serve_http
 
         return serve_http(settings)
+    from secaudit.server.app import build_server  # the MCP SDK and every tool: only to serve
+
     server = build_server(settings)
     server.run("stdio")
     return 0

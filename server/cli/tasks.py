@@ -1,4 +1,8 @@
-"""`secaudit tasks ...`: the same TaskService the MCP tools use."""
+"""`secaudit tasks ...`: the same TaskService the MCP tools use.
+
+`list` and `show` only read: they open the tasks database read-only (and a missing one reads as
+empty, without creating it). The other actions open it for writing.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,10 @@ import sys
 from typing import Any
 
 from secaudit.server.cli.common import emit_json, settings_from_args
-from secaudit.server.context import build_context
+from secaudit.server.context import open_tasks
 from secaudit.tools.errors import InvalidInput
-from secaudit.tools.tasks import Task, TaskStatus, parse_status
+from secaudit.tools.masking import get_redactor
+from secaudit.tools.tasks import Task, TaskService, TaskStatus, parse_status
 
 __all__ = ["register"]
 
@@ -22,7 +27,7 @@ def _status_arg(text: str) -> TaskStatus:
 
 
 def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("tasks", help="read and change the shared tasks table")
+    p = sub.add_parser("tasks")
     tsub = p.add_subparsers(dest="tasks_command", metavar="ACTION", required=True)
 
     add = tsub.add_parser("add", parents=parents, help="create a task")
@@ -79,18 +84,23 @@ def _print_task(task: Task, as_json: bool) -> None:
     print("  " + task.prompt.replace("\n", "\n  "))
 
 
+def _tasks(args: argparse.Namespace, *, write: bool) -> TaskService:
+    settings = settings_from_args(args)
+    return open_tasks(settings, write=write, redactor=get_redactor())
+
+
 def _add(args: argparse.Namespace) -> int:
-    app = build_context(settings_from_args(args))
+    tasks = _tasks(args, write=True)
     prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
     status = TaskStatus.BACKLOGGED if args.backlog else TaskStatus.READY
-    _print_task(app.tasks.create(prompt, order=args.order, status=status), args.json)
+    _print_task(tasks.create(prompt, order=args.order, status=status), args.json)
     return 0
 
 
 def _list(args: argparse.Namespace) -> int:
-    app = build_context(settings_from_args(args))
+    tasks = _tasks(args, write=False)
     statuses = [_status_arg(s) for s in args.status] if args.status else None
-    page = app.tasks.list(statuses=statuses, limit=args.limit, cursor=args.cursor, sort=args.sort)
+    page = tasks.list(statuses=statuses, limit=args.limit, cursor=args.cursor, sort=args.sort)
     if args.json:
         emit_json(page)
         return 0
@@ -103,16 +113,15 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    app = build_context(settings_from_args(args))
+    tasks = _tasks(args, write=False)
     ref: str = args.ref
-    task = app.tasks.get(task_id=int(ref)) if ref.isdigit() else app.tasks.get(task_uuid=ref)
+    task = tasks.get(task_id=int(ref)) if ref.isdigit() else tasks.get(task_uuid=ref)
     _print_task(task, args.json)
     return 0
 
 
 def _claim(args: argparse.Namespace) -> int:
-    app = build_context(settings_from_args(args))
-    task = app.tasks.claim_next(args.worker, lease_seconds=args.lease)
+    task = _tasks(args, write=True).claim_next(args.worker, lease_seconds=args.lease)
     if task is None:
         if args.json:
             emit_json({"claimed": False, "task": None})
@@ -127,11 +136,10 @@ def _claim(args: argparse.Namespace) -> int:
 
 
 def _update(args: argparse.Namespace) -> int:
-    app = build_context(settings_from_args(args))
     status = None if args.status is None else _status_arg(args.status)
     if args.prompt is None and args.order is None and status is None:
         raise InvalidInput("nothing to update: give --prompt, --order or --status")
-    task = app.tasks.update(
+    task = _tasks(args, write=True).update(
         args.id,
         prompt=args.prompt,
         order=args.order,
@@ -143,6 +151,8 @@ def _update(args: argparse.Namespace) -> int:
 
 
 def _move(args: argparse.Namespace) -> int:
-    app = build_context(settings_from_args(args))
-    _print_task(app.tasks.set_status(args.id, args.status, expected_version=args.expected_version), args.json)
+    _print_task(
+        _tasks(args, write=True).set_status(args.id, args.status, expected_version=args.expected_version),
+        args.json,
+    )
     return 0

@@ -12,7 +12,7 @@ __all__ = ["register"]
 
 
 def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("token", help="create HTTP bearer tokens")
+    p = sub.add_parser("token")
     tsub = p.add_subparsers(dest="token_command", metavar="ACTION", required=True)
     new = tsub.add_parser("new", help="print a new token (once) and its token-file entry")
     new.add_argument("--name", required=True, help="who uses it (the identity in logs and limits)")

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import anyio.to_thread
 from pydantic import BaseModel, Field
 
 from secaudit.server.context import AppContext, CallInfo
 from secaudit.server.toolkit import StrictInput, ToolSpec
 from secaudit.tools.advisories import AdvisoryDB
-from secaudit.tools.paths import is_within
 
 __all__ = ["TOOLS"]
 
@@ -45,16 +42,6 @@ class DBStatusOutput(BaseModel):
     age_seconds: float | None
 
 
-def _location(app: AppContext, location: str) -> str:
-    if location.startswith(("http://", "https://")):
-        return location
-    path = Path(location)
-    if any(is_within(path, root) for root in app.settings.allowed_roots):
-        return location
-    # A path outside the allowed roots is not echoed: only its last component.
-    return f"(outside the allowed roots)/{path.name}"
-
-
 async def db_status(app: AppContext, args: DBStatusInput, call: CallInfo) -> DBStatusOutput:
     status = await anyio.to_thread.run_sync(lambda: AdvisoryDB(app.store).status())
     return DBStatusOutput(
@@ -68,7 +55,7 @@ async def db_status(app: AppContext, args: DBStatusInput, call: CallInfo) -> DBS
         ],
         sources=[
             SourceOut(
-                location=_location(app, s.location),
+                location=s.shown_location(app.settings.allowed_roots),
                 kind=s.kind,
                 imported_at=s.imported_at,
                 records=s.records,

@@ -13,14 +13,13 @@ from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr
 
 from secaudit.server.context import AppContext, CallInfo
 from secaudit.server.toolkit import StrictInput, ToolSpec, tool_spec
-from secaudit.tools.audit import AuditService
-from secaudit.tools.errors import ConfigError
-from secaudit.tools.findings import FindingsService, FindingSummary, RunRecord
+from secaudit.server.version import package_version
+from secaudit.tools.findings import FindingSummary, RunRecord
 from secaudit.tools.findings.sarif import export_sarif, import_sarif
 from secaudit.tools.paths import confine
 from secaudit.tools.scanners import CancelToken
 
-__all__ = ["TOOLS", "audit_service", "findings_service"]
+__all__ = ["TOOLS"]
 
 PathText = Annotated[StrictStr, Field(min_length=1, max_length=4096)]
 RunId = Annotated[StrictInt, Field(ge=1, le=2**63 - 1, description="a run id (run_audit, list_runs)")]
@@ -29,18 +28,6 @@ RelPath = Annotated[StrictStr, Field(min_length=1, max_length=1000)]
 _FIRST_PAGE = 50
 # How long a cancelled call waits for the audit thread to kill its workers and record the run.
 _CANCEL_GRACE_SECONDS = 30.0
-
-
-def audit_service(app: AppContext) -> AuditService:
-    if app.audit is None:
-        raise ConfigError("the audit service is not configured in this server")
-    return app.audit
-
-
-def findings_service(app: AppContext) -> FindingsService:
-    if app.findings is None:
-        raise ConfigError("the findings service is not configured in this server")
-    return app.findings
 
 
 class RunAuditInput(StrictInput):
@@ -61,7 +48,7 @@ class RunAuditOutput(BaseModel):
 
 
 async def run_audit(app: AppContext, args: RunAuditInput, call: CallInfo) -> RunAuditOutput:
-    audit = audit_service(app)
+    audit = app.audit
     token = CancelToken()
     finished = threading.Event()
     # Scanners report from their own threads (not anyio's workers): reach the loop by its token.
@@ -93,7 +80,7 @@ async def run_audit(app: AppContext, args: RunAuditInput, call: CallInfo) -> Run
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(finished.wait, _CANCEL_GRACE_SECONDS)
         raise
-    findings = findings_service(app)
+    findings = app.findings
     page = await anyio.to_thread.run_sync(lambda: findings.list_findings(run_id=record.id, limit=_FIRST_PAGE))
     return RunAuditOutput(run=record, findings=page.items, next_cursor=page.next_cursor)
 
@@ -108,7 +95,7 @@ class RunOutput(BaseModel):
 
 
 async def get_run(app: AppContext, args: GetRunInput, call: CallInfo) -> RunOutput:
-    findings = findings_service(app)
+    findings = app.findings
     run = await anyio.to_thread.run_sync(lambda: findings.get_run(args.run_id, max_skips=args.max_skips))
     return RunOutput(run=run)
 
@@ -127,7 +114,7 @@ class ListRunsOutput(BaseModel):
 
 
 async def list_runs(app: AppContext, args: ListRunsInput, call: CallInfo) -> ListRunsOutput:
-    findings = findings_service(app)
+    findings = app.findings
     root = None if args.root is None else str(confine(args.root, app.settings.allowed_roots))
     page = await anyio.to_thread.run_sync(
         lambda: findings.list_runs(root=root, limit=args.limit, cursor=args.cursor)
@@ -146,9 +133,7 @@ class ExportSarifOutput(BaseModel):
 
 
 async def export_sarif_tool(app: AppContext, args: ExportSarifInput, call: CallInfo) -> ExportSarifOutput:
-    from secaudit.server.app import package_version  # here: app imports the handlers
-
-    findings = findings_service(app)
+    findings = app.findings
     doc = await anyio.to_thread.run_sync(
         lambda: export_sarif(findings, args.run_id, tool_version=package_version())
     )
@@ -163,8 +148,8 @@ class ImportSarifInput(StrictInput):
 
 
 async def import_sarif_tool(app: AppContext, args: ImportSarifInput, call: CallInfo) -> RunOutput:
-    findings = findings_service(app)
-    own = set(audit_service(app).scanner_names())
+    findings = app.findings
+    own = set(app.audit.scanner_names())
     run = await anyio.to_thread.run_sync(
         lambda: import_sarif(
             findings,

@@ -8,7 +8,7 @@ import anyio.to_thread
 from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr
 
 from secaudit.server.context import AppContext, CallInfo
-from secaudit.server.handlers.audit import PathText, RunId, ScannerName, findings_service
+from secaudit.server.handlers.audit import PathText, RunId, ScannerName
 from secaudit.server.toolkit import StrictInput, ToolSpec, tool_spec
 from secaudit.tools.findings import Comparison, FindingRecord, FindingSummary, SecuritySummary, Severity
 from secaudit.tools.paths import confine
@@ -53,7 +53,7 @@ class FindingListOutput(BaseModel):
 
 
 async def list_findings(app: AppContext, args: ListFindingsInput, call: CallInfo) -> FindingListOutput:
-    service = findings_service(app)
+    service = app.findings
     root = _root(app, args.root)
     page = await anyio.to_thread.run_sync(
         lambda: service.list_findings(
@@ -83,7 +83,7 @@ class FindingOutput(BaseModel):
 
 
 async def get_finding(app: AppContext, args: GetFindingInput, call: CallInfo) -> FindingOutput:
-    service = findings_service(app)
+    service = app.findings
     record = await anyio.to_thread.run_sync(lambda: service.get_finding(args.id, run_id=args.run_id))
     return FindingOutput(finding=record)
 
@@ -98,7 +98,7 @@ class TriageInput(StrictInput):
 
 
 async def triage_finding(app: AppContext, args: TriageInput, call: CallInfo) -> FindingOutput:
-    service = findings_service(app)
+    service = app.findings
     record = await anyio.to_thread.run_sync(
         lambda: service.triage(
             args.id, args.status, args.reason, expires_at=args.expires_at, actor=call.identity
@@ -118,7 +118,7 @@ class CompareOutput(BaseModel):
 
 
 async def compare_runs(app: AppContext, args: CompareInput, call: CallInfo) -> CompareOutput:
-    service = findings_service(app)
+    service = app.findings
     result = await anyio.to_thread.run_sync(
         lambda: service.compare_runs(args.base_run, args.head_run, limit=args.limit)
     )
@@ -135,7 +135,7 @@ class SummaryOutput(BaseModel):
 
 
 async def security_summary(app: AppContext, args: SummaryInput, call: CallInfo) -> SummaryOutput:
-    service = findings_service(app)
+    service = app.findings
     root = _root(app, args.root)
     result = await anyio.to_thread.run_sync(lambda: service.summary(root=root, recent=args.recent_runs))
     return SummaryOutput(summary=result)

@@ -14,25 +14,16 @@ from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr
 
 from secaudit.server.context import AppContext, CallInfo
 from secaudit.server.toolkit import StrictInput, ToolSpec
-from secaudit.tools.errors import InvalidInput, NotFound
 from secaudit.tools.findings.model import Finding
 from secaudit.tools.fixes.model import FixPlan, FixRecord, FixStatus
-from secaudit.tools.fixes.service import ApplyResult, FixService
+from secaudit.tools.fixes.service import ApplyResult, require_one_target
 
 __all__ = ["TOOLS"]
 
 Id = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 
 
-def _service(app: AppContext) -> FixService:
-    if app.fixes is None:
-        raise NotFound("the fix service is not configured in this server")
-    return app.fixes
-
-
 def _finding(app: AppContext, finding_id: str) -> tuple[Finding, str]:
-    if app.finding_source is None:
-        raise NotFound("findings cannot be looked up in this server; plan with a finding from run_audit")
     found, root = app.finding_source.finding_for_fix(finding_id)
     return found, str(root)
 
@@ -48,7 +39,7 @@ class PlanOutput(BaseModel):
 async def plan_fix(app: AppContext, args: PlanFixInput, call: CallInfo) -> PlanOutput:
     def run() -> FixPlan:
         found, root = _finding(app, args.finding_id)
-        return _service(app).plan(found, root)
+        return app.fixes.plan(found, root)
 
     return PlanOutput(plan=await anyio.to_thread.run_sync(run))
 
@@ -64,11 +55,10 @@ class ApplyFixInput(StrictInput):
 
 
 async def apply_fix(app: AppContext, args: ApplyFixInput, call: CallInfo) -> ApplyResult:
-    if (args.plan_id is None) == (args.finding_id is None):
-        raise InvalidInput("give exactly one of plan_id or finding_id")
+    require_one_target(args.plan_id, args.finding_id, names=("plan_id", "finding_id"))
 
     def run() -> ApplyResult:
-        service = _service(app)
+        service = app.fixes
         if args.plan_id is not None:
             return service.apply(plan_id=args.plan_id, dry_run=args.dry_run)
         assert args.finding_id is not None
@@ -87,7 +77,7 @@ class FixOutput(BaseModel):
 
 
 async def revert_fix(app: AppContext, args: RevertFixInput, call: CallInfo) -> FixOutput:
-    record = await anyio.to_thread.run_sync(lambda: _service(app).revert(args.fix_id))
+    record = await anyio.to_thread.run_sync(lambda: app.fixes.revert(args.fix_id))
     return FixOutput(fix=record)
 
 
@@ -105,7 +95,7 @@ class FixListOutput(BaseModel):
 
 async def list_fixes(app: AppContext, args: ListFixesInput, call: CallInfo) -> FixListOutput:
     page = await anyio.to_thread.run_sync(
-        lambda: _service(app).list(
+        lambda: app.fixes.list(
             statuses=args.status,
             finding_fingerprint=args.finding_fingerprint,
             limit=args.limit,

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from secaudit.tools.paths import is_within
 from secaudit.tools.store import Migration, Store
 from secaudit.tools.timefmt import now_us as _now
 from secaudit.tools.timefmt import parse_time
@@ -137,6 +138,16 @@ class SourceInfo:
     imported_at: str
     records: int
     errors: int
+
+    def shown_location(self, roots: Sequence[Path]) -> str:
+        """The location as a caller confined to `roots` may see it: a URL, or a path inside a root,
+        as stored; a path outside every root by its last component only (it is not echoed)."""
+        if self.location.startswith(("http://", "https://")):
+            return self.location
+        path = Path(self.location)
+        if any(is_within(path, root) for root in roots):
+            return self.location
+        return f"(outside the allowed roots)/{path.name}"
 
 
 @dataclass(frozen=True)

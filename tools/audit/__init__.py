@@ -2,6 +2,6 @@
 
 from secaudit.tools.audit.cache import StoreCache
 from secaudit.tools.audit.engine import AuditService, ProgressFn
-from secaudit.tools.audit.walker import DEFAULT_EXCLUDED_DIRS, WalkResult, walk
+from secaudit.tools.walker import DEFAULT_EXCLUDED_DIRS, WalkResult, walk
 
 __all__ = ["DEFAULT_EXCLUDED_DIRS", "AuditService", "ProgressFn", "StoreCache", "WalkResult", "walk"]

@@ -23,7 +23,6 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from secaudit.tools.audit.cache import StoreCache, prune_cache
-from secaudit.tools.audit.walker import walk
 from secaudit.tools.errors import Cancelled, InvalidInput
 from secaudit.tools.findings.model import Finding
 from secaudit.tools.findings.records import RunRecord, RunSkip, RunStatus, ScannerCoverage
@@ -40,6 +39,7 @@ from secaudit.tools.scanners.interface import (
     ScanResult,
 )
 from secaudit.tools.store import Store
+from secaudit.tools.walker import walk
 
 __all__ = ["AuditService", "ProgressFn"]
 

@@ -19,8 +19,8 @@ from secaudit.tools.advisories.matching import Upgrade, is_affected
 from secaudit.tools.advisories.model import MALICIOUS_PREFIX, Advisory, AdvisorySeverity, AffectedPackage
 from secaudit.tools.advisories.names import NPM, PYPI
 from secaudit.tools.advisories.versions import scheme_for
-from secaudit.tools.audit.walker import walk
 from secaudit.tools.severity import level_rank
+from secaudit.tools.walker import walk
 
 from .interface import Dependency, DependencySource, FileNote, SourceContext, SourceError
 from .safe_io import MAX_MANIFEST_BYTES, is_regular_within, read_text_within

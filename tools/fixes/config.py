@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 
-from secaudit.tools.audit.walker import gitignore_ignores
 from secaudit.tools.findings.model import Finding
 from secaudit.tools.fixes.errors import FixNotApplicable
 from secaudit.tools.fixes.model import (
@@ -31,6 +30,7 @@ from secaudit.tools.fixes.model import (
     encode_text,
     split_lines,
 )
+from secaudit.tools.walker import gitignore_ignores
 
 __all__ = [
     "CONFIG_FIXES",

@@ -64,7 +64,15 @@ from secaudit.tools.paths import check_relpath, confine_dir
 from secaudit.tools.store import Store
 from secaudit.tools.timefmt import iso_us, now_us
 
-__all__ = ["MIGRATIONS", "ApplyResult", "FindingSource", "FixPage", "FixService", "unified_diff"]
+__all__ = [
+    "MIGRATIONS",
+    "ApplyResult",
+    "FindingSource",
+    "FixPage",
+    "FixService",
+    "require_one_target",
+    "unified_diff",
+]
 
 log = logging.getLogger("secaudit.fixes")
 
@@ -81,6 +89,13 @@ class ApplyResult(BaseModel):
 class FixPage(BaseModel):
     items: list[FixRecord]
     next_cursor: str | None
+
+
+def require_one_target(plan: object | None, finding: object | None, *, names: tuple[str, str]) -> None:
+    """Applying takes exactly one of a plan and a finding. Every face checks this first and names
+    the two the way its caller gives them (`names`: the plan's, then the finding's)."""
+    if (plan is None) == (finding is None):
+        raise InvalidInput(f"give exactly one of {names[0]} or {names[1]}")
 
 
 class FindingSource(Protocol):
@@ -426,8 +441,7 @@ class FixService:
         root: str | Path | None = None,
         dry_run: bool = True,
     ) -> ApplyResult:
-        if (plan_id is None) == (finding is None):
-            raise InvalidInput("give exactly one of plan_id or finding")
+        require_one_target(plan_id, finding, names=("plan_id", "finding"))
         if finding is not None:
             if root is None:
                 raise InvalidInput("applying a finding needs the repository root it was found in")

@@ -19,7 +19,6 @@ the configured values into it once, when it is built, and hands each scanner its
 from __future__ import annotations
 
 import abc
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +29,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from secaudit.tools.errors import ConfigError, SecauditError
 from secaudit.tools.findings.model import Finding
 from secaudit.tools.store import Store
+
+# The walk's own types: what a scanner is handed comes from the walk (tools/walker.py).
+from secaudit.tools.walker import CancelToken, FileRef, FileSkip
 
 __all__ = [
     "CancelToken",
@@ -87,42 +89,6 @@ class NoOptions(ScannerOptions):
 
 
 _O = TypeVar("_O", bound=ScannerOptions)
-
-
-@dataclass(frozen=True)
-class FileRef:
-    """A regular file inside the audited root, as the walker found it (never through a link)."""
-
-    path: Path  # absolute, real
-    rel: str  # repository-relative POSIX path
-    size: int
-    mode: int  # st_mode, for permission rules
-
-
-@dataclass(frozen=True)
-class FileSkip:
-    path: str
-    reason: str
-    # True when the file is one the scanner should have examined and could not (source it cannot
-    # parse, a crash, a size cap): the run is then partial. False for files with nothing to examine
-    # (binary content where text was expected).
-    partial: bool = False
-
-
-class CancelToken:
-    """Set by the engine when the caller cancels or the time budget runs out."""
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-
-    def cancel(self) -> None:
-        self._event.set()
-
-    def is_cancelled(self) -> bool:
-        return self._event.is_set()
-
-    def wait(self, timeout: float) -> bool:
-        return self._event.wait(timeout)
 
 
 class ResultCache(Protocol):

@@ -19,7 +19,7 @@ from typing import Any
 
 from secaudit.tools.errors import Conflict, IncompatibleSchema, InvalidInput, NotFound
 from secaudit.tools.pagination import check_limit, decode_cursor, encode_cursor, query_digest
-from secaudit.tools.store import Migration, Store
+from secaudit.tools.store import Migration, SchemaState, Store
 from secaudit.tools.tasks.models import Claim, Task, TaskPage, TaskStatus, status_name
 from secaudit.tools.text import clean_line
 from secaudit.tools.timefmt import sql_ms
@@ -149,6 +149,21 @@ class TaskService:
                 for statement in _TASKS_INDEXES:
                     conn.execute(statement)
         self.store.migrate(MIGRATIONS)
+
+    def schema_state(self) -> SchemaState:
+        """Whether the tasks can be read without `ensure_schema` writing first: ABSENT without a
+        `tasks` table (no task yet); READY when it fits the contract (an incompatible one raises
+        IncompatibleSchema, as there) and our migrations are applied; BEHIND when ours are missing
+        (a `tasks` table made by another program, or an older secaudit). Reads only."""
+        with self.store.read() as conn:
+            exists = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tasks'"
+            ).fetchone()
+            if not exists:
+                return SchemaState.ABSENT
+            self._check_existing(conn)
+        ready = self.store.schema_state(MIGRATIONS) is SchemaState.READY
+        return SchemaState.READY if ready else SchemaState.BEHIND
 
     @staticmethod
     def _check_untrusted_schema(conn: sqlite3.Connection) -> None:

@@ -13,7 +13,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-from secaudit.tools.audit.walker import GitIgnore
+from secaudit.tools.walker import GitIgnore
 
 from .common import Hit, basename, read_text, weak_password_hit
 

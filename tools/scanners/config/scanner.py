@@ -17,7 +17,6 @@ from pathlib import Path
 import pathspec
 import yaml
 
-from secaudit.tools.audit.walker import GitIgnore
 from secaudit.tools.findings.model import Finding, fingerprint
 from secaudit.tools.scanners.interface import (
     FileRef,
@@ -26,6 +25,7 @@ from secaudit.tools.scanners.interface import (
     Scanner,
     ScanResult,
 )
+from secaudit.tools.walker import GitIgnore
 
 from .common import Hit, Skip, basename, read_text
 from .compose import is_compose, scan_compose

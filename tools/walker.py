@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,9 +29,55 @@ import pathspec
 from secaudit.tools.confined_io import file_kind, read_bytes
 from secaudit.tools.errors import InvalidInput
 from secaudit.tools.paths import path_in_scope
-from secaudit.tools.scanners.interface import CancelToken, FileRef, FileSkip
 
-__all__ = ["DEFAULT_EXCLUDED_DIRS", "GitIgnore", "WalkResult", "gitignore_ignores", "is_excluded_dir", "walk"]
+__all__ = [
+    "DEFAULT_EXCLUDED_DIRS",
+    "CancelToken",
+    "FileRef",
+    "FileSkip",
+    "GitIgnore",
+    "WalkResult",
+    "gitignore_ignores",
+    "is_excluded_dir",
+    "walk",
+]
+
+
+@dataclass(frozen=True)
+class FileRef:
+    """A regular file inside the audited root, as the walker found it (never through a link)."""
+
+    path: Path  # absolute, real
+    rel: str  # repository-relative POSIX path
+    size: int
+    mode: int  # st_mode, for permission rules
+
+
+@dataclass(frozen=True)
+class FileSkip:
+    path: str
+    reason: str
+    # True when the file is one the scanner should have examined and could not (source it cannot
+    # parse, a crash, a size cap): the run is then partial. False for files with nothing to examine
+    # (binary content where text was expected).
+    partial: bool = False
+
+
+class CancelToken:
+    """Set by the engine when the caller cancels or the time budget runs out."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    def is_cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def wait(self, timeout: float) -> bool:
+        return self._event.wait(timeout)
+
 
 DEFAULT_EXCLUDED_DIRS = frozenset(
     {

@@ -1,4 +1,4 @@
-"""The one walk of a tree, its default excludes and git's ignore rules (`tools/audit/walker.py`)."""
+"""The one walk of a tree, its default excludes and git's ignore rules (`tools/walker.py`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from secaudit.tools.audit.walker import GitIgnore, gitignore_ignores, is_excluded_dir, walk
+from secaudit.tools.walker import GitIgnore, gitignore_ignores, is_excluded_dir, walk
 
 
 def write(root: Path, rel: str, text: str = "x\n") -> None:
