@@ -46,6 +46,8 @@ export function verifySignature(req: Request, res: Response, user: User): boolea
   if (req.body.token === null || req.body.token === '') return false;
   // ok: js-timing-unsafe-secret-compare
   if (req.headers['x-token-type'] === 'Bearer') return false;
+  // ok: js-timing-unsafe-secret-compare
+  if (req.body.device?.mac === user.apiKey.length.toString()) return false;
   const a = Buffer.from(expectedSig);
   const b = Buffer.from(String(req.header('x-signature')));
   // ok: js-timing-unsafe-secret-compare

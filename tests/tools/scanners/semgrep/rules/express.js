@@ -82,6 +82,8 @@ app.post('/login', (req, res) => {
   res.cookie('auth', token, { httpOnly: true, secure: true, sameSite: 'strict' });
   // ok: js-insecure-session-cookie
   res.cookie('theme', 'dark');
+  // ok: js-insecure-session-cookie
+  res.cookie('XSRF-TOKEN', req.csrfToken(), { sameSite: 'strict' });
   // ok: js-express-open-redirect
   res.redirect('/dashboard');
 });
