@@ -111,6 +111,13 @@ app.get('/back', (req, res) => {
   return res.redirect(target);
 });
 
+app.get('/continue', (req, res) => {
+  const next = String(req.query.next || '/');
+  if (!next.startsWith('/') || next.startsWith('//')) return res.redirect('/');
+  // ok: js-express-open-redirect
+  res.redirect(next);
+});
+
 app.get('/report/:id', async (req, res) => {
   try {
     res.json(await loadReport(req.params.id));
