@@ -19,6 +19,8 @@ from secaudit.tools.fixes.service import FindingSource, FixService
 from secaudit.tools.keys import load_or_create_key
 from secaudit.tools.masking import Redactor
 from secaudit.tools.ratelimit import RateLimiter
+from secaudit.tools.scanners.semgrep import OPTIONS_KEY as SEMGREP_OPTIONS
+from secaudit.tools.scanners.semgrep import SemgrepOptions
 from secaudit.tools.schema import STORE_MIGRATIONS
 from secaudit.tools.store import Store
 from secaudit.tools.tasks import TaskService
@@ -105,6 +107,11 @@ def build_context(settings: Settings) -> AppContext:
         scanner_options={
             "secret_key": secret_key,
             **({"online": list(settings.deps_online)} if settings.deps_online else {}),
+            SEMGREP_OPTIONS: SemgrepOptions(
+                executable=settings.semgrep_path,
+                user_rules=settings.semgrep_rules,
+                engines_dir=settings.engines_dir,
+            ),
         },
     )
     app = AppContext(

@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from secaudit.server.cli import audit, common, db, events, findings, fix, mask, serve, tasks, token
+from secaudit.server.cli import audit, common, db, engines, events, findings, fix, mask, serve, tasks, token
 from secaudit.server.errors import public_message
 from secaudit.tools.errors import SecauditError
 
@@ -24,7 +24,7 @@ EXIT_ERROR = 2
 EXIT_BROKEN_PIPE = 141
 
 # Each command module exposes `register(subparsers, parents)`; areas append theirs here.
-COMMANDS = [serve, audit, findings, fix, tasks, mask, db, events, token]
+COMMANDS = [serve, audit, findings, fix, tasks, mask, db, engines, events, token]
 
 
 def build_parser() -> argparse.ArgumentParser:

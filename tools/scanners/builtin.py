@@ -14,6 +14,7 @@ BUILTIN_SCANNER_MODULES: list[str] = [
     "secaudit.tools.scanners.deps",
     "secaudit.tools.scanners.secrets_scanner",
     "secaudit.tools.scanners.config_scanner",
+    "secaudit.tools.scanners.semgrep.scanner",
 ]
 
 
