@@ -200,12 +200,15 @@ def _cwes(meta: Mapping[str, Any]) -> list[int]:
 
 
 def _suppressed(lines: list[str], start: int, rule: str) -> bool:
-    """A `nosemgrep` (or `nosem`) comment on the match's first line or the line above, optionally
-    naming rule ids (`nosemgrep: id1, id2`), as semgrep itself reads them."""
+    """A `nosemgrep` (or `nosem`) comment on the match's first line, or alone on the line above,
+    optionally naming rule ids (`nosemgrep: id1, id2`), as semgrep itself reads them."""
     for n in (start, start - 1):
         if not 0 < n <= len(lines):
             continue
-        m = _NOSEM.search(lines[n - 1])
+        line = lines[n - 1]
+        if n < start and not line.lstrip().startswith(("//", "#", "/*", "*")):
+            continue  # a trailing comment covers its own line only
+        m = _NOSEM.search(line)
         if m is None:
             continue
         if m.group(1) is None:

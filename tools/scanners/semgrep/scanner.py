@@ -32,7 +32,7 @@ import os
 import subprocess
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -150,6 +150,8 @@ class SemgrepScanner(Scanner):
     def __init__(self) -> None:
         # Every target list handed to semgrep, in order: what the cache saved is observable.
         self.invocations: list[list[str]] = []
+        # Called with each semgrep process id once it started (its process group has that id).
+        self.on_start: Callable[[int], None] | None = None
         self.engine: Engine | None = None
         self._python: bool | None = None
 
@@ -332,6 +334,8 @@ class SemgrepScanner(Scanner):
                 )  # fmt: skip
             except OSError as exc:
                 raise ScannerUnavailable(f"cannot start semgrep: {exc.strerror or exc}") from None
+            if self.on_start is not None:
+                self.on_start(proc.pid)
             code = wait_group(
                 proc, deadline=ctx.deadline, stop=ctx.cancel.is_cancelled, pause=ctx.cancel.wait
             )
