@@ -211,8 +211,8 @@ def _group_alive(pgid: int) -> bool:
 
 
 def test_cancel_kills_and_reaps_the_process_group(tmp_path: Path, semgrep: Path) -> None:
-    for n in range(40):
-        _write(tmp_path, f"src/f{n}.js", EVAL_LINE * 200)
+    for n in range(200):  # several seconds of work: cancelled long before semgrep could finish
+        _write(tmp_path, f"src/f{n}.js", EVAL_LINE * 400)
     scanner = SemgrepScanner()
     started: queue.Queue[int] = queue.Queue()
     scanner.on_start = started.put
