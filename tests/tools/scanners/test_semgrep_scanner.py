@@ -333,3 +333,36 @@ def test_without_semgrep_the_run_is_partial_and_says_how_to_install(
     assert cov.error.startswith("unavailable:") and "secaudit engines install semgrep" in cov.error
     assert any("secaudit engines install semgrep" in n for n in run.notes)
     store.close()
+
+
+def test_output_mapping_strips_folder_prefixes_and_reads_per_file_errors() -> None:
+    from secaudit.tools.scanners.semgrep.results import parse_output
+
+    doc = {
+        "results": [
+            {"check_id": "home.me.rules.fixture.tls.off", "path": "./a.js", "start": {"line": 1, "col": 1},
+             "end": {"line": 1, "col": 5}, "extra": {"message": "m", "severity": "WARNING"}},
+            {"check_id": "someone-else", "path": "a.js", "start": {"line": 1}, "end": {"line": 1}},
+        ],
+        "errors": [
+            {"type": "Timeout", "level": "warn", "path": "b.js", "rule_id": "fixture-eval-body", "message": "t"},
+            {"type": ["PartialParsing", []], "level": "warn", "path": "c.js", "message": "Syntax error\n at 3"},
+            {"type": "Rule parse error", "level": "error", "message": "Rule parse error in rule x"},
+        ],
+        "paths": {"scanned": ["a.js", "b.js", "c.js"]},
+    }  # fmt: skip
+    ids = {"fixture.tls.off": "fixture.tls.off", "off": "off", "fixture-eval-body": "fixture-eval-body"}
+    out = parse_output(doc, ["a.js", "b.js", "c.js", "d.js"], ids)
+    assert [m["rule"] for m in out.per_file["a.js"]["matches"]] == ["fixture.tls.off"]  # longest id wins
+    assert "skip" not in out.per_file["a.js"]
+    assert out.per_file["b.js"]["skip"].startswith(
+        "semgrep timed out on this file (rules: fixture-eval-body)"
+    )
+    assert out.per_file["b.js"]["retry"] is True  # never cached
+    assert (
+        out.per_file["c.js"]["skip"]
+        == "parsed only in part (Syntax error at 3); findings in the parsed part are kept"
+    )
+    assert "retry" not in out.per_file["c.js"]
+    assert "did not scan this file" in out.per_file["d.js"]["skip"]
+    assert out.fatal == ["Rule parse error: Rule parse error in rule x"]
