@@ -366,3 +366,35 @@ def test_output_mapping_strips_folder_prefixes_and_reads_per_file_errors() -> No
     assert "retry" not in out.per_file["c.js"]
     assert "did not scan this file" in out.per_file["d.js"]["skip"]
     assert out.fatal == ["Rule parse error: Rule parse error in rule x"]
+
+
+def test_a_timeout_is_a_skip_never_cached_and_the_scanner_is_incomplete(
+    tmp_path: Path, semgrep: Path
+) -> None:
+    rules = tmp_path / "rules"
+    _write(
+        rules,
+        "taint.yaml",
+        "rules:\n  - id: fixture-taint-eval\n    languages: [javascript]\n    severity: ERROR\n"
+        "    message: taint\n    mode: taint\n    pattern-sources: [{pattern: $REQ.body}]\n"
+        "    pattern-sinks: [{pattern: eval(...)}]\n",
+    )
+    body = "".join(
+        f"function f{i}(req, res) {{ const a{i} = req.body.x + {i}; if (a{i}) {{ eval(a{i}); }} return res.send(a{i}); }}\n"
+        for i in range(40000)
+    )
+    _write(tmp_path / "repo", "huge.js", body)
+    cache = DictCache()
+    ctx = _ctx(tmp_path / "repo", semgrep, cache=cache)
+    ctx.options = {
+        "semgrep": SemgrepOptions(
+            executable=semgrep, pack_dir=rules, timeout_per_rule=1, max_target_bytes=20_000_000
+        )
+    }
+    result = SemgrepScanner().scan(ctx, _files(tmp_path / "repo"))
+    [skip] = result.skipped
+    assert skip.path == "huge.js" and skip.reason.startswith(
+        "semgrep timed out on this file (rules: fixture-taint-eval)"
+    )
+    assert not result.complete and result.scanned == []
+    assert cache.data == {}  # retried next time, never served from the cache

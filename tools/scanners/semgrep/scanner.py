@@ -164,6 +164,7 @@ class SemgrepScanner(Scanner):
         self.engine: Engine | None = None
         self._python: bool | None = None
         self._legacy_cli = False
+        self._unfinished = 0  # files semgrep gave up on for a reason that may not recur (timeouts)
 
     def version(self) -> str:
         return PLUGIN_VERSION
@@ -241,6 +242,14 @@ class SemgrepScanner(Scanner):
             self._run(ctx, engine, rules, opts, jobs, result)
         elif jobs:
             self._leftover(ctx, jobs, result)
+        if self._unfinished:
+            # Not a property of the file (a parse error is): the analysis did not finish, so the
+            # scanner did not cover what it selected, and the run must not read as clean.
+            result.complete = False
+            result.notes.append(
+                f"{self._unfinished} files were not fully analysed (semgrep timed out or ran out of memory "
+                "on them); they are retried on the next audit"
+            )
         result.notes.insert(
             0,
             f"semgrep {engine.version} ({engine.source}); {len(rules.rules)} rules "
@@ -365,6 +374,8 @@ class SemgrepScanner(Scanner):
         result.notes.extend(n for n in outcome.notes[:10] if n not in result.notes)
         for job in chunk:
             value = outcome.per_file[job.file.rel]
+            if value.get("retry"):
+                self._unfinished += 1
             content = self._read(job.file, result)
             if content is not None:
                 unchanged = hashlib.sha256(content).hexdigest() == job.digest
