@@ -11,5 +11,9 @@ _FOUND = find_packages(include=["server", "server.*", "tools", "tools.*"])
 setup(
     packages=[f"secaudit.{name}" for name in _FOUND],
     package_dir={"secaudit.server": "server", "secaudit.tools": "tools"},
-    package_data={"secaudit.server": ["py.typed"], "secaudit.tools": ["py.typed", "**/*.json", "**/*.toml", "**/*.yaml"]},
+    package_data={
+        "secaudit.server": ["py.typed"],
+        # Data beside the code: advisory samples, the semgrep rule pack and its pinned requirements.
+        "secaudit.tools": ["py.typed", "**/*.json", "**/*.toml", "**/*.yaml", "**/*.yml", "**/*.txt"],
+    },
 )

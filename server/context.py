@@ -286,6 +286,11 @@ def build_audit(
         scanner_options={
             "secrets": {"secret_key": secret_key},
             **({"deps": {"online": settings.deps_online}} if settings.deps_online else {}),
+            "semgrep": {
+                "executable": settings.semgrep_path,
+                "user_rules": settings.semgrep_rules,
+                "engines_dir": settings.engines_dir,
+            },
         },
     )
 
@@ -324,10 +329,10 @@ def build_fix_service(
     `recover()` (interrupted fixes) and `purge_backups()` next; a command that only lists fixes does
     not."""
     from secaudit.tools.fixes.generators import generator_for
-    from secaudit.tools.fixes.locks import FileLocker, Locker, RedisLocker
     from secaudit.tools.fixes.service import FixService
     from secaudit.tools.fixes.vault import BlobCipher
     from secaudit.tools.fixes.verify import ScannerVerifier
+    from secaudit.tools.locks import FileLocker, Locker, RedisLocker
 
     locker: Locker
     if settings.redis_url is not None:

@@ -17,13 +17,18 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from secaudit.tools.errors import ConfigError
 
-__all__ = ["ENV_VARS", "LogLevel", "Settings", "default_store_path", "load_settings"]
+__all__ = ["ENV_VARS", "LogLevel", "Settings", "default_engines_dir", "default_store_path", "load_settings"]
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 
 def default_store_path() -> Path:
     return Path(platformdirs.user_data_dir("secaudit", appauthor=False)) / "secaudit.db"
+
+
+def default_engines_dir() -> Path:
+    """Private engine installs (`secaudit engines install`), beside the default store."""
+    return Path(platformdirs.user_data_dir("secaudit", appauthor=False)) / "engines"
 
 
 class Settings(BaseModel):
@@ -42,6 +47,10 @@ class Settings(BaseModel):
     scanner_timeout_seconds: float = Field(default=900.0, gt=0, le=86_400)
     redis_url: SecretStr | None = None
     deps_online: tuple[Literal["pypi", "osv", "npm"], ...] = ()
+    # -- semgrep engine (JS/TS analysis) ----------------------------------------------------------
+    semgrep_path: Path | None = None
+    semgrep_rules: Path | None = None
+    engines_dir: Path = Field(default_factory=default_engines_dir)
     # -- HTTP face (issue 7) ------------------------------------------------------------------
     http_host: str = Field(default="127.0.0.1", min_length=1, max_length=255)
     http_port: int = Field(default=8765, ge=0, le=65535)
@@ -83,6 +92,31 @@ class Settings(BaseModel):
             resolved.append(real)
         return tuple(dict.fromkeys(resolved))
 
+    @field_validator("semgrep_path")
+    @classmethod
+    def _semgrep_executable(cls, value: Path | None) -> Path | None:
+        if value is None:
+            return None
+        path = value.expanduser()
+        if not (path.is_file() and os.access(path, os.X_OK)):
+            raise ValueError("not an executable file")
+        return path
+
+    @field_validator("semgrep_rules", mode="before")
+    @classmethod
+    def _semgrep_rules(cls, value: object) -> Path | None:
+        from secaudit.tools.scanners.semgrep.ruleset import RulesError, check_rules_dir
+
+        if value is None:
+            return None
+        if not isinstance(value, (str, os.PathLike)):
+            raise ValueError("not a path")
+        try:
+            folder: Path = check_rules_dir(value)
+        except RulesError as exc:
+            raise ValueError(str(exc)) from None
+        return folder
+
     @field_validator(
         "rate_limit_read",
         "rate_limit_write",
@@ -123,6 +157,19 @@ ENV_VARS: dict[str, tuple[str, str]] = {
     "SECAUDIT_DEPS_ONLINE": (
         "deps_online",
         "online advisory backends to ask besides the offline database, ','-separated: pypi, osv, npm",
+    ),
+    "SECAUDIT_SEMGREP": (
+        "semgrep_path",
+        "the path of a semgrep executable (default: the private install, then semgrep on PATH)",
+    ),
+    "SECAUDIT_SEMGREP_RULES": (
+        "semgrep_rules",
+        "an existing folder of your own .yml/.yaml semgrep rules, run beside the rule pack (no registry "
+        "names or URLs)",
+    ),
+    "SECAUDIT_ENGINES_DIR": (
+        "engines_dir",
+        "the folder for private engine installs (default: `engines` in the user data folder)",
     ),
     "SECAUDIT_HTTP_HOST": ("http_host", "an IP address or host name to bind (loopback by default)"),
     "SECAUDIT_HTTP_PORT": ("http_port", "a port number from 0 (any free port) to 65535"),
@@ -169,8 +216,10 @@ def _convert(field: str, raw: str) -> Any:
         return tuple(p.strip().lower() for p in raw.split(",") if p.strip())
     if field == "allowed_roots":
         return tuple(Path(p) for p in raw.split(os.pathsep) if p.strip())
-    if field in {"store_path", "tasks_db_path"}:
+    if field in {"store_path", "tasks_db_path", "semgrep_path", "engines_dir"}:
         return Path(raw) if raw.strip() else None
+    if field == "semgrep_rules":
+        return raw.strip() or None
     if field == "log_level":
         return raw.strip().upper()
     if field == "http_token_file":

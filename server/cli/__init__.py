@@ -58,6 +58,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("tasks", "read and change the shared tasks table", "secaudit.server.cli.tasks"),
     Command("mask", "mask secrets in stdin, write the result to stdout", "secaudit.server.cli.mask"),
     Command("db", "the offline OSV advisory database", "secaudit.server.cli.db"),
+    Command("engines", "install and inspect analysis engines (semgrep)", "secaudit.server.cli.engines"),
     Command(
         "events",
         "show security events (auth failures, refusals, rate limits, tool calls)",

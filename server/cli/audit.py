@@ -45,7 +45,10 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         "above --fail-on, 2 error.",
     )
     p.add_argument("path", help="repository folder (becomes the allowed root unless --root is given)")
-    p.add_argument("--scanners", help="comma-separated scanner names (default: all available)")
+    p.add_argument(
+        "--scanners",
+        help="comma-separated scanner names: bandit, semgrep, secrets, config, deps (default: all available)",
+    )
     p.add_argument("--paths", action="append", help="only this relative path or glob; repeatable")
     p.add_argument("--format", choices=["table", "json", "sarif"], default=None)
     p.add_argument(

@@ -9,10 +9,10 @@ from typing import Any
 
 from secaudit.tools.advisories import AdvisoryDB
 from secaudit.tools.findings.model import Finding, Severity, fingerprint
-from secaudit.tools.fixes.locks import Locker
 from secaudit.tools.fixes.service import FixService
 from secaudit.tools.fixes.vault import BlobCipher
 from secaudit.tools.fixes.verify import ScannerVerifier, ScanSnapshot, Verifier
+from secaudit.tools.locks import Locker
 from secaudit.tools.schema import STORE_MIGRATIONS
 from secaudit.tools.store import Store
 

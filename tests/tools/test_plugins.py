@@ -76,7 +76,7 @@ def test_refusals_say_what_is_wrong(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 
 def test_the_scanner_registry() -> None:
-    assert SCANNERS.names() == ["bandit", "deps", "secrets", "config"]
+    assert SCANNERS.names() == ["bandit", "deps", "secrets", "config", "semgrep"]
     for name in SCANNERS.names():
         cls = SCANNERS.get(name)
         assert issubclass(cls, Scanner) and cls.name == name

@@ -44,7 +44,6 @@ from secaudit.tools.errors import Conflict, InvalidInput, NotFound, SecauditErro
 from secaudit.tools.findings.model import Finding
 from secaudit.tools.fixes.errors import BackupUnavailable, FixError, FixNotApplicable
 from secaudit.tools.fixes.generators import generator_for
-from secaudit.tools.fixes.locks import FileLocker, Locker, LockSet, lock_key
 from secaudit.tools.fixes.model import (
     FixPlan,
     FixRecord,
@@ -58,6 +57,7 @@ from secaudit.tools.fixes.model import (
 from secaudit.tools.fixes.tables import MIGRATIONS
 from secaudit.tools.fixes.vault import BlobCipher
 from secaudit.tools.fixes.verify import ScanSnapshot, Verifier, evaluate, syntax_error
+from secaudit.tools.locks import FileLocker, Locker, LockSet, lock_key
 from secaudit.tools.masking import get_redactor
 from secaudit.tools.pagination import check_limit, decode_cursor, encode_cursor, query_digest
 from secaudit.tools.paths import check_relpath, confine_dir

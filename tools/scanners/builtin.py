@@ -20,6 +20,7 @@ SCANNERS.register("bandit", "secaudit.tools.scanners.bandit_scanner:BanditScanne
 SCANNERS.register("deps", "secaudit.tools.scanners.deps:DepsScanner")
 SCANNERS.register("secrets", "secaudit.tools.scanners.secrets_scanner:SecretsScanner")
 SCANNERS.register("config", "secaudit.tools.scanners.config.scanner:ConfigScanner")
+SCANNERS.register("semgrep", "secaudit.tools.scanners.semgrep.scanner:SemgrepScanner")
 
 
 def get_scanner(name: str) -> Scanner:

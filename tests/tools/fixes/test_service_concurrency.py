@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from secaudit.tools.errors import Conflict
-from secaudit.tools.fixes.locks import RedisLocker
 from secaudit.tools.fixes.model import FixStatus
+from secaudit.tools.locks import RedisLocker
 from tests.support import REPO_ROOT
 from tests.support.fixes import finding, make_service, temp_files
 from tests.support.fixes_child import FILES, TARGET, A, AlwaysGone, B, toggle

@@ -1,0 +1,137 @@
+"""Finding semgrep (SECAUDIT_SEMGREP, the private install, PATH) and installing it privately."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from secaudit.tools.engines import (
+    INSTALL_COMMAND,
+    PINNED_VERSION,
+    EngineUnavailable,
+    discover,
+    engine_status,
+    install,
+    probe_version,
+    read_manifest,
+)
+from secaudit.tools.engines.semgrep import REQUIREMENTS_FILE, engine_environment
+
+
+def _fake(path: Path, version: str) -> Path:
+    """A stand-in semgrep that only answers --version (a real executable, run as a subprocess)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"#!/bin/sh\necho '{version}'\n", encoding="utf-8")
+    path.chmod(0o755)
+    return path
+
+
+def _private(engines: Path, version: str = PINNED_VERSION) -> Path:
+    venv = engines / "semgrep" / f"venv-{version}"
+    exe = _fake(venv / "bin" / "semgrep", version)
+    manifest = {
+        "engine": "semgrep", "version": version, "path": str(venv), "executable": str(exe),
+        "installed_at": "2026-01-01T00:00:00.000Z", "python": "3.11.7", "requirements_sha256": "x",
+    }  # fmt: skip
+    (engines / "semgrep" / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return exe
+
+
+def test_explicit_path_comes_first(tmp_path: Path) -> None:
+    explicit = _fake(tmp_path / "mine" / "semgrep", "1.150.0")
+    _private(tmp_path / "engines")
+    on_path = _fake(tmp_path / "path" / "semgrep", "1.185.0")
+    engine = discover(explicit=explicit, engines_dir=tmp_path / "engines", which=lambda _n: str(on_path))
+    assert (engine.executable, engine.version, engine.source) == (explicit, "1.150.0", "SECAUDIT_SEMGREP")
+
+
+def test_a_bad_explicit_path_is_never_replaced_silently(tmp_path: Path) -> None:
+    _private(tmp_path / "engines")
+    with pytest.raises(EngineUnavailable, match="SECAUDIT_SEMGREP is set but does not name an executable"):
+        discover(explicit=tmp_path / "nope", engines_dir=tmp_path / "engines")
+    old = _fake(tmp_path / "old" / "semgrep", "1.50.0")
+    with pytest.raises(EngineUnavailable, match=r"1\.50\.0, older than 1\.100\.0"):
+        discover(explicit=old, engines_dir=tmp_path / "engines")
+
+
+def test_private_install_before_path(tmp_path: Path) -> None:
+    exe = _private(tmp_path / "engines")
+    on_path = _fake(tmp_path / "path" / "semgrep", "1.185.0")
+    engine = discover(explicit=None, engines_dir=tmp_path / "engines", which=lambda _n: str(on_path))
+    assert (engine.executable, engine.source) == (exe, "private environment")
+
+
+def test_a_broken_private_install_falls_through_to_path(tmp_path: Path) -> None:
+    exe = _private(tmp_path / "engines")
+    exe.unlink()
+    on_path = _fake(tmp_path / "path" / "semgrep", "1.120.3")
+    engine = discover(explicit=None, engines_dir=tmp_path / "engines", which=lambda _n: str(on_path))
+    assert (engine.source, engine.version) == ("PATH", "1.120.3")
+    status = engine_status(explicit=None, engines_dir=tmp_path / "engines")
+    assert status.manifest_problem == "its semgrep executable is missing"
+
+
+def test_path_needs_the_minimum_version(tmp_path: Path) -> None:
+    old = _fake(tmp_path / "path" / "semgrep", "1.99.9")
+    with pytest.raises(EngineUnavailable, match=f"older than 1.100.0.*{INSTALL_COMMAND}"):
+        discover(explicit=None, engines_dir=tmp_path / "engines", which=lambda _n: str(old))
+
+
+def test_nothing_found_names_the_install_command(tmp_path: Path) -> None:
+    with pytest.raises(EngineUnavailable, match=f"not installed: run `{INSTALL_COMMAND}`"):
+        discover(explicit=None, engines_dir=tmp_path / "engines", which=lambda _n: None)
+    status = engine_status(explicit=None, engines_dir=tmp_path / "engines")
+    assert not status.available and status.manifest is None
+    assert status.to_json()["install_command"] == INSTALL_COMMAND
+
+
+def test_probe_refuses_a_program_that_is_not_semgrep(tmp_path: Path) -> None:
+    liar = tmp_path / "semgrep"
+    liar.write_text("#!/bin/sh\necho hello\n", encoding="utf-8")
+    liar.chmod(0o755)
+    with pytest.raises(EngineUnavailable, match="no version number"):
+        probe_version(liar)
+
+
+def test_semgrep_sees_a_scratch_home_and_no_caller_secrets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SEMGREP_APP_TOKEN", "t0ken-that-must-not-leak")
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    env = engine_environment(tmp_path)
+    assert "SEMGREP_APP_TOKEN" not in env and "HTTPS_PROXY" not in env
+    assert env["HOME"] == str(tmp_path)
+    assert env["SEMGREP_SEND_METRICS"] == "off" and env["SEMGREP_ENABLE_VERSION_CHECK"] == "0"
+    assert Path(env["XDG_CONFIG_HOME"]).is_dir()
+
+
+def test_requirements_pin_every_package_with_hashes() -> None:
+    lines = REQUIREMENTS_FILE.read_text(encoding="utf-8").splitlines()
+    pins = [ln for ln in lines if ln and not ln[0].isspace() and not ln.startswith("#")]
+    assert f"semgrep=={PINNED_VERSION} \\" in pins
+    assert len(pins) > 30 and all("==" in p and p.endswith("\\") for p in pins)
+
+
+@pytest.mark.slow
+def test_install_creates_a_working_private_semgrep(tmp_path: Path) -> None:
+    engines = tmp_path / "engines"
+    report = install(engines, timeout=1500)
+    assert not report.already_installed
+    manifest = read_manifest(engines)
+    assert manifest is not None and manifest == report.manifest
+    assert manifest.version == PINNED_VERSION
+    assert Path(manifest.executable).is_file()
+    out = subprocess.run(
+        [manifest.executable, "--version"], capture_output=True, text=True, timeout=300,
+        env=engine_environment(tmp_path / "scratch"), check=True,
+    )  # fmt: skip
+    assert out.stdout.strip() == PINNED_VERSION
+    engine = discover(explicit=None, engines_dir=engines, which=lambda _n: None)
+    assert engine.source == "private environment" and engine.version == PINNED_VERSION
+    again = install(engines)
+    assert again.already_installed and again.manifest == manifest
+    assert oct(os.stat(engines / "semgrep").st_mode & 0o777) == "0o700"
