@@ -15,6 +15,7 @@ from secaudit.server.settings import Settings
 from secaudit.tools.audit import AuditService
 from secaudit.tools.events import EventLog
 from secaudit.tools.findings import Finding, FindingsService
+from secaudit.tools.fixes.model import FixPlan
 from secaudit.tools.fixes.service import FindingSource, FixService
 from secaudit.tools.keys import load_or_create_key
 from secaudit.tools.masking import Redactor
@@ -22,6 +23,7 @@ from secaudit.tools.ratelimit import RateLimiter
 from secaudit.tools.schema import STORE_MIGRATIONS
 from secaudit.tools.store import Store
 from secaudit.tools.tasks import TaskService
+from secaudit.tools.tasks.bridge import TaskBridge
 
 __all__ = ["AppContext", "CallGuard", "CallInfo", "build_context", "build_limiter"]
 
@@ -71,6 +73,8 @@ class AppContext:
     fixes: FixService | None = None
     # Resolves a finding id to (finding, repository root) for the fix tools: the findings service.
     finding_source: FindingSource | None = None
+    # Files fix tasks from findings and closes them when audits prove the findings fixed.
+    task_bridge: TaskBridge | None = None
 
     def close(self) -> None:
         self.store.close()
@@ -123,6 +127,12 @@ def build_context(settings: Settings) -> AppContext:
     app.fixes = build_fix_service(settings, store, audit=audit, findings=findings, secret_key=secret_key)
     # The fix tools look findings up by id in the findings service.
     app.finding_source = findings
+    app.task_bridge = TaskBridge(
+        tasks,
+        findings,
+        planner=functools.partial(_plan_for, app.fixes, findings),
+        autoclose=settings.tasks_autoclose,
+    )
     return app
 
 
@@ -183,6 +193,11 @@ def build_fix_service(
     service.recover()
     service.purge_backups()
     return service
+
+
+def _plan_for(fixes: FixService, findings: FindingsService, finding_id: str) -> FixPlan:
+    found, root = findings.finding_for_fix(finding_id)
+    return fixes.plan(found, root)
 
 
 def _mark_fixed(findings: FindingsService, finding: Finding, root: Path, fix_id: str) -> bool:
