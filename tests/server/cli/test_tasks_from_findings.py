@@ -38,7 +38,9 @@ def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_from_findings_dry_run_file_again_group_and_max(settings: Settings, workspace: Path, tmp_path: Path) -> None:
+def test_from_findings_dry_run_file_again_group_and_max(
+    settings: Settings, workspace: Path, tmp_path: Path
+) -> None:
     (workspace / "a.py").write_text(SOURCE)
     (workspace / "b.py").write_text(SOURCE)
     operator_db = tmp_path / "operator.db"
@@ -86,7 +88,9 @@ def test_claim_exits_1_when_nothing_is_ready_and_done_checks_the_worker(settings
     assert empty.returncode == 1 and "no ready task" in empty.stdout
     refused = run(env, "tasks", "done", str(task["id"]), "--worker", "w2")
     assert refused.returncode == 2 and "leased to another worker" in refused.stderr
-    done = run(env, "tasks", "done", str(task["id"]), "--worker", "w1", "--lease-id", task["claim"]["lease_id"])
+    done = run(
+        env, "tasks", "done", str(task["id"]), "--worker", "w1", "--lease-id", task["claim"]["lease_id"]
+    )
     assert done.returncode == 0, done.stderr
     assert run(env, "tasks", "done", str(task["id"])).returncode == 0  # no lease given: not checked
 
@@ -96,6 +100,8 @@ def _ours(db: Path) -> list[int]:
 
     conn = sqlite3.connect(db)
     try:
-        return [int(r[0]) for r in conn.execute("SELECT id FROM tasks WHERE uuid NOT LIKE 'op-%' ORDER BY id")]
+        return [
+            int(r[0]) for r in conn.execute("SELECT id FROM tasks WHERE uuid NOT LIKE 'op-%' ORDER BY id")
+        ]
     finally:
         conn.close()
