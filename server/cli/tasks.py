@@ -234,7 +234,7 @@ def _from_findings(args: argparse.Namespace) -> int:
     for item in report.filed:
         ref = f"#{item.task_id}" if item.task_id is not None else "(new)"
         plans = f"  plans: {', '.join(item.plan_ids)}" if item.plan_ids else ""
-        print(f"  {ref:<8} {item.severity:<8} order={item.order} {item.group_key[:80]}{plans}")
+        print(f"  {ref:<8} {item.severity:<8} {item.label[:100]}{plans}")
     if report.findings_existing:
         ids = ", ".join(f"#{t.task_id} [{t.status_name}]" for t in report.existing[:20])
         print(f"  {report.findings_existing} finding(s) already have a task, nothing new filed: {ids}")

@@ -39,7 +39,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from secaudit.tools.errors import InvalidInput, SecauditError
+from secaudit.tools.errors import Conflict, InvalidInput, SecauditError
 from secaudit.tools.findings.model import Severity
 from secaudit.tools.findings.records import FindingRecord, RunStatus
 from secaudit.tools.findings.service import FindingsService
@@ -95,6 +95,7 @@ class FiledTask(BaseModel):
     task_id: int | None = Field(description="null in a dry run")
     uuid: str | None = Field(description="null in a dry run")
     group_key: str = Field(description="fingerprint, path, or scanner/rule (data from the repository)")
+    label: str = Field(description="what and where, for a reader: rule and path (data from the repository)")
     order: int
     severity: str
     finding_ids: list[str]
@@ -156,8 +157,12 @@ class ReconcileReport(BaseModel):
         return ["tasks: " + "; ".join(parts)] if parts else []
 
 
-# A `tasks` row as read: its column names, the values by lower-case name, the values in order.
-_Row = tuple[list[str], dict[str, Any], tuple[Any, ...]]
+@dataclass(frozen=True)
+class _Head:
+    """What the bridge decides on: a task's uuid (is it still the row we filed?) and its status."""
+
+    uuid: str | None
+    status: object
 
 
 @dataclass
@@ -267,20 +272,18 @@ class TaskBridge:
                     changed = True
             if changed:
                 report.findings_changed += 1
-            if row is None or row[1].get("uuid") != link.uuid:
+            if row is None or row.uuid != link.uuid:
                 link_updates.append(
                     ("dismissed", stamp, None, "the task row was deleted by someone else", task_id)
                 )
                 report.dismissed.append(task_id)
                 continue
-            names, by_name, values = row
-            status = by_name.get("status")
+            status = row.status
             kept = [m for m in members.get(task_id, []) if m.state != "gone"]
             if not kept:
                 continue
             fixed_runs = [m.state_run for m in kept if m.state == "fixed" and m.state_run is not None]
             any_open = any(m.state == "open" for m in kept)
-            version = row_version(names, values)
             if status == TaskStatus.ARCHIVED and link.state != "archived":
                 link_updates.append(("dismissed", stamp, None, "archived by someone else", task_id))
                 report.dismissed.append(task_id)
@@ -288,18 +291,14 @@ class TaskBridge:
             if any_open:
                 if link.state in ("completed", "archived"):
                     if status in (TaskStatus.COMPLETE, TaskStatus.ARCHIVED):
-                        self.tasks.write_changes(
-                            tconn, task_id, {"status": int(TaskStatus.READY)}, expected_version=version
-                        )
+                        self._move(tconn, task_id, status, TaskStatus.READY)
                         report.readied.append(task_id)
                     link_updates.append(("open", stamp, None, "a finding is open again", task_id))
                 continue
             if fixed_runs:
                 proof = max(fixed_runs)
                 if status in (TaskStatus.READY, TaskStatus.BACKLOGGED, TaskStatus.ARCHIVED):
-                    self.tasks.write_changes(
-                        tconn, task_id, {"status": int(TaskStatus.COMPLETE)}, expected_version=version
-                    )
+                    self._move(tconn, task_id, status, TaskStatus.COMPLETE)
                     report.completed.append(task_id)
                 if link.state != "completed" or status != TaskStatus.COMPLETE:
                     link_updates.append(
@@ -308,9 +307,7 @@ class TaskBridge:
                 continue
             # Every finding left is triaged away.
             if status in (TaskStatus.READY, TaskStatus.BACKLOGGED):
-                self.tasks.write_changes(
-                    tconn, task_id, {"status": int(TaskStatus.ARCHIVED)}, expected_version=version
-                )
+                self._move(tconn, task_id, status, TaskStatus.ARCHIVED)
                 report.archived.append(task_id)
                 link_updates.append(("archived", stamp, None, "its findings were triaged away", task_id))
             elif link.state == "open":
@@ -331,16 +328,27 @@ class TaskBridge:
         return report
 
     @staticmethod
-    def _task_rows(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, _Row]:
-        out: dict[int, _Row] = {}
+    def _task_rows(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, _Head]:
+        """id -> (uuid, status) of each given task that exists: what every decision needs."""
+        out: dict[int, _Head] = {}
         for part in _chunks(list(ids)):
-            cur = conn.execute(f"SELECT * FROM tasks WHERE id IN ({','.join('?' * len(part))})", part)  # noqa: S608 - placeholders only
-            names = [str(d[0]) for d in cur.description]
-            for row in cur.fetchall():
-                values = tuple(row)
-                by_name = {n.lower(): v for n, v in zip(names, values, strict=True)}
-                out[int(by_name["id"])] = (names, by_name, values)
+            for r in conn.execute(
+                f"SELECT id, uuid, status FROM tasks WHERE id IN ({','.join('?' * len(part))})",  # noqa: S608 - placeholders only
+                part,
+            ):
+                out[int(r[0])] = _Head(None if r[1] is None else str(r[1]), r[2])
         return out
+
+    def _move(self, conn: sqlite3.Connection, task_id: int, seen: object, status: TaskStatus) -> None:
+        """One transition, inside the caller's transaction, through the row-version check: the row
+        as it is now (every column) must still have the status the decision was made on."""
+        cur = conn.execute("SELECT * FROM tasks WHERE id = ?", (task_id,))
+        row = cur.fetchone()
+        names = [str(d[0]) for d in cur.description]
+        if row is None or dict(zip((n.lower() for n in names), row, strict=True)).get("status") != seen:
+            raise Conflict(f"task {task_id} changed while its transition was decided")
+        version = row_version(names, tuple(row))
+        self.tasks.write_changes(conn, task_id, {"status": int(status)}, expected_version=version)
 
     # -- filing ---------------------------------------------------------------------------------
 
@@ -411,6 +419,7 @@ class TaskBridge:
             task_id=task_id,
             uuid=uuid,
             group_key=clean_line(group.group_key, 300),
+            label=_label(group),
             order=findings_order(group.findings),
             severity=max(group.findings, key=lambda f: f.severity.rank).severity.value,
             finding_ids=[f.id for f in group.findings][:_MEMBERS_SHOWN],
@@ -420,7 +429,7 @@ class TaskBridge:
 
     def _linked(
         self, tconn: sqlite3.Connection, root: str, fingerprints: Sequence[str]
-    ) -> tuple[dict[str, _Link], dict[int, _Row]]:
+    ) -> tuple[dict[str, _Link], dict[int, _Head]]:
         """fingerprint -> the link of the task holding it, with `state` as it stands now: a live
         link whose task row is gone or was archived by someone else counts as dismissed."""
         by_fp: dict[str, int] = {}
@@ -445,8 +454,8 @@ class TaskBridge:
             row = rows.get(link.task_id)
             if link.state in _LIVE_LINKS and (
                 row is None
-                or row[1].get("uuid") != link.uuid
-                or (row[1].get("status") == TaskStatus.ARCHIVED and link.state != "archived")
+                or row.uuid != link.uuid
+                or (row.status == TaskStatus.ARCHIVED and link.state != "archived")
             ):
                 link.state = "dismissed"
         return {fp: links[tid] for fp, tid in by_fp.items() if tid in links}, rows
@@ -455,7 +464,7 @@ class TaskBridge:
     def _partition(
         groups: dict[str, list[FindingRecord]],
         linked: dict[str, _Link],
-        rows: dict[int, _Row],
+        rows: dict[int, _Head],
         request: FileRequest,
     ) -> _Partition:
         part = _Partition()
@@ -491,13 +500,15 @@ class TaskBridge:
         ):
             for task_id, ids in source.items():
                 row = rows.get(task_id)
-                status = None if row is None else row[1].get("status")
+                status = None if row is None else row.status
                 state = link_state or states.get(task_id, "open")
                 target.append(
                     ExistingTask(
                         task_id=task_id,
                         status=status if isinstance(status, int) else None,
-                        status_name="deleted" if row is None else status_name(int(status or 0)),
+                        status_name="deleted"
+                        if row is None
+                        else (status_name(status) if isinstance(status, int) else "unknown"),
                         link_state=state,
                         finding_ids=ids[:_MEMBERS_SHOWN],
                         findings_total=len(ids),
@@ -685,6 +696,18 @@ def _member_state(state: FindingState | None) -> tuple[str, int | None]:
     if state.status == "fixed" and state.fixed_run is not None:
         return "fixed", state.fixed_run
     return "open", None
+
+
+def _label(group: PromptGroup) -> str:
+    first = group.findings[0]
+    if group.group_by == "finding":
+        line = f":{first.start_line}" if first.start_line is not None else ""
+        text = f"{first.scanner} {first.rule_id} at {first.path}{line}"
+    elif group.group_by == "file":
+        text = f"{len(group.findings)} finding(s) in {first.path}"
+    else:
+        text = f"{len(group.findings)} finding(s) of {first.scanner} {first.rule_id}"
+    return clean_line(text, 300)
 
 
 def _group(records: Sequence[FindingRecord], group_by: GroupBy) -> dict[str, list[FindingRecord]]:
