@@ -81,9 +81,9 @@ class FileRequest(BaseModel):
 
     run_id: int = Field(ge=1)
     min_severity: Severity = Severity.MEDIUM
-    scanners: tuple[str, ...] | None = None
-    rules: tuple[str, ...] | None = None
-    path_glob: str | None = Field(default=None, max_length=500)
+    scanners: tuple[str, ...] | None = Field(default=None, max_length=50)
+    rules: tuple[str, ...] | None = Field(default=None, max_length=50)
+    path_glob: str | None = Field(default=None, min_length=1, max_length=500, pattern=r"^[^\x00]*$")
     group_by: GroupBy = "finding"
     max_tasks: int | None = Field(default=None, ge=1, le=MAX_TASKS_PER_CALL)
     dry_run: bool = True

@@ -22,7 +22,16 @@ from secaudit.tools.findings.records import FindingRecord
 from secaudit.tools.masking import get_redactor
 from secaudit.tools.text import clean_line, clean_text
 
-__all__ = ["FixNote", "PromptGroup", "build_prompt", "fence", "plain_token"]
+__all__ = [
+    "FixNote",
+    "PromptGroup",
+    "build_prompt",
+    "diff_counts",
+    "fence",
+    "findings_order",
+    "fit_prompt",
+    "plain_token",
+]
 
 _PLAIN = re.compile(r"^[A-Za-z0-9._/@+:-]{1,300}$")
 _ADVISORY = re.compile(r"^(?:GHSA(?:-[23456789cfghjmpqrvwx]{4}){3}|CVE-\d{4}-\d{4,7}|PYSEC-\d{4}-\d{1,7}|"
@@ -141,7 +150,7 @@ def _call(tool: str, args: dict[str, object]) -> str:
     return f"{tool} {json.dumps(args, ensure_ascii=True)}"
 
 
-def _where(root: str | None, f: FindingRecord) -> str:
+def _where(f: FindingRecord) -> str:
     path = plain_token(f.path) or "(the file named in the data block)"
     lines = _lines(f)
     return f"{path}{', ' + lines if lines else ''}"
@@ -250,7 +259,7 @@ def build_prompt(group: PromptGroup, *, max_detailed: int = 10, max_listed: int 
         note = group.fixes.get(f.fingerprint)
         out.append("")
         out.append(f"Finding {index} of {count}: {f.id} ({f.severity.value})")
-        out.append(f"- Where: {_where(root, f)}")
+        out.append(f"- Where: {_where(f)}")
         out.append(f"- Why it matters: {_why(f)}")
         if note is not None and note.plan_id is not None:
             out.append(
@@ -272,7 +281,7 @@ def build_prompt(group: PromptGroup, *, max_detailed: int = 10, max_listed: int 
         for f in rest[:max_listed]:
             note = group.fixes.get(f.fingerprint)
             plan = f", plan {note.plan_id}" if note is not None and note.plan_id else ""
-            out.append(f"- {f.id} ({f.severity.value}) {_where(root, f)}{plan}")
+            out.append(f"- {f.id} ({f.severity.value}) {_where(f)}{plan}")
         if len(rest) > max_listed:
             out.append(
                 f"- and {len(rest) - max_listed} more: get_task on this task lists the linked findings"
