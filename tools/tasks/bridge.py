@@ -295,15 +295,18 @@ class TaskBridge:
                         report.readied.append(task_id)
                     link_updates.append(("open", stamp, None, "a finding is open again", task_id))
                 continue
+            if link.state == "completed" or (link.state == "archived" and not fixed_runs):
+                # Closed before, on this same evidence: whatever the operator did with the task since
+                # (made it ready again, say) is theirs; only a finding coming back re-opens it.
+                continue
             if fixed_runs:
                 proof = max(fixed_runs)
                 if status in (TaskStatus.READY, TaskStatus.BACKLOGGED, TaskStatus.ARCHIVED):
                     self._move(tconn, task_id, status, TaskStatus.COMPLETE)
                     report.completed.append(task_id)
-                if link.state != "completed" or status != TaskStatus.COMPLETE:
-                    link_updates.append(
-                        ("completed", stamp, proof, f"audit run {proof} shows the findings fixed", task_id)
-                    )
+                link_updates.append(
+                    ("completed", stamp, proof, f"audit run {proof} shows the findings fixed", task_id)
+                )
                 continue
             # Every finding left is triaged away.
             if status in (TaskStatus.READY, TaskStatus.BACKLOGGED):

@@ -424,3 +424,20 @@ def test_a_failing_close_step_never_fails_the_run(tmp_path: Path) -> None:
     assert run.status == "succeeded" and run.findings_fixed == 2  # the run and its lifecycle stand
     assert any("tasks: not updated" in n for n in run.notes)
     assert env.status(tasks["src/app.py"]) == TaskStatus.READY  # the bridge's part rolled back alone
+
+
+def test_a_task_the_operator_reopened_after_we_closed_it_is_left_to_them(operator_env: Env) -> None:
+    env = operator_env
+    tasks = _filed(env)
+    _fixed_run(env, "src/db.py", "lib/util.py")
+    app = tasks["src/app.py"]
+    assert env.status(app) == TaskStatus.COMPLETE
+    conn = sqlite3.connect(env.tasks_db)
+    conn.execute("UPDATE tasks SET status = 0, updatedat = CURRENT_TIMESTAMP WHERE id = ?", (app,))
+    conn.commit()
+    conn.close()
+    _fixed_run(env, "src/db.py", "lib/util.py")  # the same evidence again: not closed a second time
+    assert env.status(app) == TaskStatus.READY
+    _fixed_run(env, "src/app.py", "src/db.py", "lib/util.py")  # the problem comes back
+    _fixed_run(env, "src/db.py", "lib/util.py")  # and is fixed again: new evidence closes it
+    assert env.status(app) == TaskStatus.COMPLETE
