@@ -30,11 +30,13 @@ if TYPE_CHECKING:
     from secaudit.tools.audit import AuditService
     from secaudit.tools.events import EventLog
     from secaudit.tools.findings import Finding, FindingsService
+    from secaudit.tools.fixes.model import FixPlan
     from secaudit.tools.fixes.service import FindingSource, FixService
     from secaudit.tools.masking import Redactor
     from secaudit.tools.ratelimit import RateLimiter
     from secaudit.tools.store import Migration, SchemaState, Store
     from secaudit.tools.tasks import TaskService
+    from secaudit.tools.tasks.bridge import TaskBridge
 
 __all__ = [
     "AppContext",
@@ -93,6 +95,8 @@ class AppContext:
     fixes: FixService
     # Resolves a finding id to (finding, repository root) for the fix tools: the findings service.
     finding_source: FindingSource
+    # Files fix tasks from findings and closes them when audits prove the findings fixed.
+    task_bridge: TaskBridge
     events: EventLog
     sink: EventSink
     limiter: RateLimiter
@@ -121,7 +125,7 @@ def build_context(settings: Settings) -> AppContext:
     from secaudit.tools.events import EventLog
 
     redactor = setup_redaction(settings)
-    audit = open_audit(settings)
+    audit = open_audit(settings, bridge=False)
     store, findings = audit.store, audit.findings
     tasks = open_tasks(settings, write=True, redactor=redactor, store=store)
     fixes = build_fix_service(
@@ -130,6 +134,7 @@ def build_context(settings: Settings) -> AppContext:
     fixes.recover()
     fixes.purge_backups()
     events = EventLog(store)
+    bridge = open_bridge(settings, tasks, findings, planner=functools.partial(_plan_for, fixes, findings))
     return AppContext(
         settings=settings,
         store=store,
@@ -138,6 +143,7 @@ def build_context(settings: Settings) -> AppContext:
         audit=audit,
         fixes=fixes,
         finding_source=findings,
+        task_bridge=bridge,
         events=events,
         sink=EventSink(events, retention_days=settings.event_retention_days),
         limiter=build_limiter(settings),
@@ -258,15 +264,25 @@ def fingerprint_key(settings: Settings) -> bytes:
     )
 
 
-def open_audit(settings: Settings) -> AuditService:
+def open_audit(settings: Settings, *, bridge: bool = True) -> AuditService:
     """The audit service (with its findings service, `.findings`) over the main store opened for
-    writing: migrated, and runs left `running` by a process that died marked failed."""
+    writing: migrated, and runs left `running` by a process that died marked failed. With `bridge`
+    (a CLI writer), a task bridge observes its findings, so the audit closes linked tasks."""
     from secaudit.tools.findings import FindingsService
 
     store = open_store(settings, write=True)
     findings = FindingsService(store)
     findings.mark_interrupted()
+    if bridge:
+        attach_bridge(settings, findings)
     return build_audit(settings, store, findings, secret_key=fingerprint_key(settings))
+
+
+def attach_bridge(settings: Settings, findings: FindingsService) -> TaskBridge:
+    """A task bridge (without fix planning) observing `findings`, for a CLI command that changes
+    findings (audit, import, triage, fix revert)."""
+    tasks = open_tasks(settings, write=True, redactor=setup_redaction(settings), store=findings.store)
+    return open_bridge(settings, tasks, findings)
 
 
 def build_audit(
@@ -293,6 +309,21 @@ def build_audit(
             },
         },
     )
+
+
+def open_bridge(
+    settings: Settings,
+    tasks: TaskService,
+    findings: FindingsService,
+    *,
+    planner: Callable[[str], FixPlan] | None = None,
+) -> TaskBridge:
+    """The task bridge between `findings` and the tasks table: it observes the findings service
+    (runs, triage, reverts) and closes, archives or re-readies linked tasks (SECAUDIT_TASKS_AUTOCLOSE).
+    Every writer of findings attaches one, so a CLI audit closes tasks as the server's does."""
+    from secaudit.tools.tasks.bridge import TaskBridge
+
+    return TaskBridge(tasks, findings, planner=planner, autoclose=settings.tasks_autoclose)
 
 
 def build_limiter(settings: Settings) -> RateLimiter:
@@ -354,6 +385,11 @@ def build_fix_service(
         backup_retention_days=settings.fix_backup_days,
         generator_lookup=functools.partial(generator_for, secret_key=secret_key),
     )
+
+
+def _plan_for(fixes: FixService, findings: FindingsService, finding_id: str) -> FixPlan:
+    found, root = findings.finding_for_fix(finding_id)
+    return fixes.plan(found, root)
 
 
 def _mark_fixed(findings: FindingsService, finding: Finding, root: Path, fix_id: str) -> bool:

@@ -38,6 +38,7 @@ class Settings(BaseModel):
 
     store_path: Path = Field(default_factory=default_store_path)
     tasks_db_path: Path | None = None
+    tasks_autoclose: bool = True
     allowed_roots: tuple[Path, ...] = Field(default_factory=lambda: (Path.cwd(),))
     log_level: LogLevel = "INFO"
     max_prompt_bytes: int = Field(default=64 * 1024, ge=1, le=16 * 1024 * 1024)
@@ -143,6 +144,10 @@ class Settings(BaseModel):
 ENV_VARS: dict[str, tuple[str, str]] = {
     "SECAUDIT_STORE": ("store_path", "a file path for the SQLite store"),
     "SECAUDIT_TASKS_DB": ("tasks_db_path", "a file path of the SQLite database holding the `tasks` table"),
+    "SECAUDIT_TASKS_AUTOCLOSE": (
+        "tasks_autoclose",
+        "true or false: audits and triage complete, archive and re-ready the tasks filed from findings",
+    ),
     "SECAUDIT_ALLOWED_ROOTS": (
         "allowed_roots",
         f"existing folders separated by '{os.pathsep}'; tools only touch paths inside them",

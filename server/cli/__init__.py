@@ -1,6 +1,7 @@
 """The `secaudit` command line. Only this package (and `__main__`) ever exits the process.
 
-Exit codes: 0 success; 1 `audit` found something at or above `--fail-on`; 2 usage or error;
+Exit codes: 0 success; 1 `audit` found something at or above `--fail-on` (or `tasks claim` found
+nothing ready); 2 usage or error;
 141 the reader of stdout went away (`| head`), the code a shell reports for a SIGPIPE death.
 """
 

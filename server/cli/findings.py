@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from secaudit.server.cli.common import emit_json, settings_from_args
-from secaudit.server.context import open_audit, open_store
+from secaudit.server.context import attach_bridge, open_audit, open_store
 from secaudit.tools.findings import (
     EFFECTIVE_STATUSES,
     MIGRATIONS,
@@ -154,9 +154,9 @@ def _show(args: argparse.Namespace) -> int:
 
 def _triage(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
-    rec = FindingsService(open_store(settings, write=True)).triage(
-        args.id, args.status, args.reason, expires_at=args.expires_at, actor="cli"
-    )
+    findings = FindingsService(open_store(settings, write=True))
+    attach_bridge(settings, findings)  # a triaged finding archives its task
+    rec = findings.triage(args.id, args.status, args.reason, expires_at=args.expires_at, actor="cli")
     _print_record(rec, args.json)
     return 0
 

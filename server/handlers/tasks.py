@@ -1,15 +1,19 @@
-"""Task tools: thin handlers over `TaskService`."""
+"""Task tools: thin handlers over `TaskService`, and `file_fix_tasks` over the task bridge."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
 import anyio.to_thread
-from pydantic import BaseModel, Field, StrictInt, StrictStr, field_validator
+from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr, field_validator
 
 from secaudit.server.context import AppContext, CallInfo
+from secaudit.server.handlers.audit import RunId, ScannerName
 from secaudit.server.toolkit import StrictInput, ToolSpec, tool_spec
+from secaudit.tools.errors import ConfigError
+from secaudit.tools.findings import Severity
 from secaudit.tools.tasks import Task, TaskStatus, parse_status
+from secaudit.tools.tasks.bridge import MAX_TASKS_PER_CALL, FileReport, FileRequest, TaskBridge
 
 __all__ = ["TOOLS"]
 
@@ -28,6 +32,18 @@ StatusValue = Annotated[
 TaskId = Annotated[StrictInt, Field(ge=1, le=2**63 - 1, description="the task's integer id")]
 Order = Annotated[StrictInt, Field(ge=-(2**63), le=2**63 - 1, description="lower numbers run first")]
 Version = Annotated[StrictStr, Field(pattern=r"^[0-9a-f]{32}$", description="a task's `version`")]
+LeaseId = Annotated[StrictStr, Field(pattern=r"^[0-9a-f]{32}$", description="the claim's `lease_id`")]
+Worker = Annotated[StrictStr, Field(min_length=1, max_length=200)]
+
+
+def _bridge(app: AppContext) -> TaskBridge:
+    if app.task_bridge is None:
+        raise ConfigError("filing tasks from findings is not configured in this server")
+    return app.task_bridge
+
+
+def _with_sources(app: AppContext, tasks: list[Task]) -> list[Task]:
+    return tasks if app.task_bridge is None else app.task_bridge.with_sources(tasks)
 
 
 class TaskOutput(BaseModel):
@@ -60,8 +76,10 @@ class GetTaskInput(StrictInput):
 
 
 async def get_task(app: AppContext, args: GetTaskInput, call: CallInfo) -> TaskOutput:
-    task = await anyio.to_thread.run_sync(lambda: app.tasks.get(task_id=args.id, task_uuid=args.uuid))
-    return TaskOutput(task=task)
+    def read() -> Task:
+        return _with_sources(app, [app.tasks.get(task_id=args.id, task_uuid=args.uuid)])[0]
+
+    return TaskOutput(task=await anyio.to_thread.run_sync(read))
 
 
 class ListTasksInput(StrictInput):
@@ -85,10 +103,12 @@ class TaskListOutput(BaseModel):
 
 async def list_tasks(app: AppContext, args: ListTasksInput, call: CallInfo) -> TaskListOutput:
     statuses = [parse_status(s) for s in args.status] if args.status else None
-    page = await anyio.to_thread.run_sync(
-        lambda: app.tasks.list(statuses=statuses, limit=args.limit, cursor=args.cursor, sort=args.sort)
-    )
-    return TaskListOutput(items=page.items, next_cursor=page.next_cursor)
+
+    def read() -> TaskListOutput:
+        page = app.tasks.list(statuses=statuses, limit=args.limit, cursor=args.cursor, sort=args.sort)
+        return TaskListOutput(items=_with_sources(app, page.items), next_cursor=page.next_cursor)
+
+    return await anyio.to_thread.run_sync(read)
 
 
 class UpdateTaskInput(StrictInput):
@@ -145,16 +165,78 @@ class MoveInput(StrictInput):
     expected_version: Version | None = Field(
         default=None, description="the task's `version` as you read it; a mismatch is a conflict"
     )
+    lease_id: LeaseId | None = Field(
+        default=None,
+        description="the lease_id claim_next_task gave you: refused (conflict) if another worker holds "
+        "the task now; leave out when you never claim",
+    )
+    worker: Worker | None = Field(
+        default=None, description="the worker name you claimed with; checked like lease_id"
+    )
 
 
 def _mover(status: TaskStatus) -> object:
     async def move(app: AppContext, args: MoveInput, call: CallInfo) -> TaskOutput:
         task = await anyio.to_thread.run_sync(
-            lambda: app.tasks.set_status(args.id, status, expected_version=args.expected_version)
+            lambda: app.tasks.set_status(
+                args.id,
+                status,
+                expected_version=args.expected_version,
+                lease_id=args.lease_id,
+                worker=args.worker,
+            )
         )
         return TaskOutput(task=task)
 
     return move
+
+
+class FileFixTasksInput(StrictInput):
+    run_id: RunId = Field(description="the audit run whose findings become tasks (run_audit, list_runs)")
+    min_severity: Literal["critical", "high", "medium", "low", "info"] = Field(
+        default="medium", description="only findings at or above this severity"
+    )
+    scanner: list[ScannerName] | None = Field(default=None, max_length=20, description="only these scanners")
+    rule: list[Annotated[StrictStr, Field(min_length=1, max_length=200)]] | None = Field(
+        default=None, max_length=50, description="only these rule ids"
+    )
+    path_glob: Annotated[StrictStr, Field(min_length=1, max_length=500)] | None = Field(
+        default=None, description="only findings whose path matches, e.g. 'src/*.js' ('*' crosses folders)"
+    )
+    group_by: Literal["finding", "file", "rule"] = Field(
+        default="finding", description="one task per finding, per file, or per rule"
+    )
+    max_tasks: Annotated[StrictInt, Field(ge=1, le=MAX_TASKS_PER_CALL)] | None = Field(
+        default=None, description="file at most this many new tasks (most severe first)"
+    )
+    dry_run: StrictBool = Field(
+        default=True, description="true (default): show what would be filed, write nothing; false: file"
+    )
+    refile_dismissed: StrictBool = Field(
+        default=False,
+        description="also file findings whose earlier task someone deleted or archived (default: no)",
+    )
+    plan_fixes: StrictBool = Field(
+        default=True,
+        description="plan a mechanical fix for each finding (first 200) and name it in the prompt",
+    )
+
+
+async def file_fix_tasks(app: AppContext, args: FileFixTasksInput, call: CallInfo) -> FileReport:
+    request = FileRequest(
+        run_id=args.run_id,
+        min_severity=Severity(args.min_severity),
+        scanners=None if args.scanner is None else tuple(args.scanner),
+        rules=None if args.rule is None else tuple(args.rule),
+        path_glob=args.path_glob,
+        group_by=args.group_by,
+        max_tasks=args.max_tasks,
+        dry_run=args.dry_run,
+        refile_dismissed=args.refile_dismissed,
+        plan_fixes=args.plan_fixes,
+    )
+    bridge = _bridge(app)
+    return await anyio.to_thread.run_sync(lambda: bridge.file(request))
 
 
 TOOLS: list[ToolSpec] = [
@@ -208,9 +290,23 @@ TOOLS: list[ToolSpec] = [
         read_only=False,
     ),
     tool_spec(
+        "file_fix_tasks",
+        "File fix tasks from findings",
+        "Turn the open findings of an audit run (at or above min_severity) into ready tasks for the "
+        "task operator: one per finding, file or rule, ordered by severity then path, each with a "
+        "self-contained prompt (what, where, why, the fix plan if any, the calls to fix and verify, "
+        "the acceptance check). Never files a finding twice. Dry run by default: dry_run=false files. "
+        "A later audit that proves the findings fixed completes the task.",
+        FileFixTasksInput,
+        FileReport,
+        file_fix_tasks,
+        read_only=False,
+    ),
+    tool_spec(
         "complete_task",
         "Complete task",
-        "Mark a task complete (status 1).",
+        "Mark a task complete (status 1). With lease_id (from claim_next_task) it is refused if another "
+        "worker holds the task now.",
         MoveInput,
         TaskOutput,
         _mover(TaskStatus.COMPLETE),

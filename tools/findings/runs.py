@@ -6,6 +6,10 @@ its file (the scanner completed and examined the file, or the file is gone from 
 did not report it marks it `fixed`; if it comes back it is open again. A run that was cancelled,
 or a scanner that failed or stopped early, never marks anything fixed: not looking is not fixing.
 A verified fix marks its finding fixed too (with the fix's id); reverting that fix opens it again.
+`fixed_run` names the audit that proved a finding gone: the run that found it gone, or, for a
+finding a verified fix marked, the first later run that covered its file and did not report it.
+
+Observers (`observers.py`) are told of every run, in its transaction and after it commits.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any
 
 from secaudit.tools.errors import InvalidInput, NotFound
 from secaudit.tools.findings.model import Finding
+from secaudit.tools.findings.observers import Observers
 from secaudit.tools.findings.records import (
     RunPage,
     RunRecord,
@@ -58,8 +63,9 @@ class RunCoverage:
 
 
 class Runs:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, observers: Observers | None = None) -> None:
         self.store = store
+        self.observers = observers if observers is not None else Observers()
 
     def start_run(
         self,
@@ -204,12 +210,24 @@ class Runs:
                 ]
                 conn.executemany("UPDATE findings SET fixed_run = ?, fixed_at = ? WHERE id = ?", gone)
                 fixed_count = len(gone)
+                # A verified fix marked these fixed without an audit; this run looked and confirms it.
+                marked = conn.execute(
+                    "SELECT id, scanner, path FROM findings WHERE root = ? AND fixed_at IS NOT NULL"  # noqa: S608 - constants and placeholders only
+                    " AND fixed_run IS NULL AND fixed_by_fix IS NOT NULL AND last_seen_run != ?"
+                    f" AND scanner IN ({','.join('?' * len(scanners))})",
+                    [root, run_id, *scanners],
+                ).fetchall()
+                conn.executemany(
+                    "UPDATE findings SET fixed_run = ? WHERE id = ?",
+                    [(run_id, str(r[0])) for r in marked if run_coverage.covers(str(r[1]), str(r[2]))],
+                )
             conn.executemany(
                 "INSERT INTO audit_run_skips (run_id, scanner, path, reason) VALUES (?, ?, ?, ?)",
                 [(run_id, s.scanner, s.path, s.reason) for s in skips[:MAX_SKIPS_STORED]],
             )
             if len(skips) > MAX_SKIPS_STORED:
                 notes = [*notes, f"{len(skips) - MAX_SKIPS_STORED} more skipped files were not recorded"]
+            notes = [*notes, *self.observers.in_transaction(conn, root, run_id)]
             conn.execute(
                 "UPDATE audit_runs SET status = ?, finished_at = ?, files_total = ?, files_scanned = ?,"
                 " files_skipped = ?, files_cached = ?, findings_total = ?, findings_new = ?,"
@@ -221,6 +239,12 @@ class Runs:
                     json.dumps(notes), error, run_id,
                 ),
             )  # fmt: skip
+        later = self.observers.after_commit(root, run_id)
+        if later:
+            with self.store.write() as conn:
+                conn.execute(
+                    "UPDATE audit_runs SET notes = ? WHERE id = ?", (json.dumps([*notes, *later]), run_id)
+                )
         return self.get_run(run_id)
 
     def fail_run(self, run_id: int, status: RunStatus, error: str, notes: list[str] | None = None) -> None:
@@ -297,7 +321,12 @@ class Runs:
                 " WHERE root = ? AND fingerprint = ? AND fixed_by_fix = ?",
                 (str(root), fp, fix_id),
             )
-            return cur.rowcount > 0
+            reopened = cur.rowcount > 0
+            if reopened:
+                self.observers.in_transaction(conn, str(root), None)
+        if reopened:
+            self.observers.after_commit(str(root), None)
+        return reopened
 
 
 def _pid_alive(pid: int) -> bool:

@@ -7,6 +7,8 @@ Each concern lives in its own module; this class keeps the one public API caller
     triage.py    a person's decision about a finding, with its log
     metrics.py   comparing two runs, the security summary of a root
     rows.py      rows to records and the shared SQL fragments (stored times: secaudit.tools.timefmt)
+    states.py    the current state of given findings, and a run's still-open findings (task bridge)
+    observers.py who is told when findings change (in the transaction, and after it commits)
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 
 from secaudit.tools.findings.metrics import Metrics
 from secaudit.tools.findings.model import Finding, Severity
+from secaudit.tools.findings.observers import FindingsObserver, Observers
 from secaudit.tools.findings.queries import FindingQueries
 from secaudit.tools.findings.records import (
     Comparison,
@@ -40,10 +43,15 @@ __all__ = ["FindingsService", "RunCoverage", "finding_id"]
 class FindingsService:
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._runs = Runs(store)
+        self._observers = Observers()
+        self._runs = Runs(store, self._observers)
         self._queries = FindingQueries(store, self._runs)
-        self._triage = Triage(store, self._queries)
+        self._triage = Triage(store, self._queries, self._observers)
         self._metrics = Metrics(store, self._runs)
+
+    def add_observer(self, observer: FindingsObserver) -> None:
+        """Tell `observer` of every run, triage decision and revert (see observers.py)."""
+        self._observers.add(observer)
 
     # -- runs -----------------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from secaudit.tools.errors import InvalidInput, NotFound
+from secaudit.tools.findings.observers import Observers
 from secaudit.tools.findings.queries import FindingQueries
 from secaudit.tools.findings.records import (
     FindingRecord,
@@ -24,9 +25,10 @@ MAX_REASON = 2000
 
 
 class Triage:
-    def __init__(self, store: Store, queries: FindingQueries) -> None:
+    def __init__(self, store: Store, queries: FindingQueries, observers: Observers | None = None) -> None:
         self.store = store
         self.queries = queries
+        self.observers = observers if observers is not None else Observers()
 
     def triage(
         self,
@@ -77,4 +79,6 @@ class Triage:
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (row[0], row[1], status.value, reason, expires, stamp, actor),
             )
+            self.observers.in_transaction(conn, str(row[0]), None)
+        self.observers.after_commit(str(row[0]), None)
         return self.queries.get_finding(fid)

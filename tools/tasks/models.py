@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from secaudit.tools.errors import InvalidInput
 
-__all__ = ["Claim", "Task", "TaskPage", "TaskStatus", "parse_status"]
+__all__ = ["Claim", "LinkedFinding", "Task", "TaskPage", "TaskSource", "TaskStatus", "parse_status"]
 
 
 class TaskStatus(enum.IntEnum):
@@ -66,6 +66,53 @@ class Claim(BaseModel):
     expires_at: float
 
 
+class LinkedFinding(BaseModel):
+    """A finding a task was filed for, as it stands now in the findings store."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(description="the finding id (get_finding)")
+    fingerprint: str
+    status: str = Field(
+        description="its current status: new, open, fixed, false_positive, accepted_risk, wont_fix; "
+        "'unknown' when the findings store no longer has it"
+    )
+    link_state: str = Field(
+        description="as the bridge last saw it: open, fixed (an audit proved it) or triaged"
+    )
+    proved_by_run: int | None = Field(default=None, description="the audit run that proved it fixed")
+    fixed_by_fix: str | None = Field(default=None, description="a verified fix that removed it, if any")
+    severity: str | None = None
+    scanner: str | None = None
+    rule_id: str | None = Field(default=None, description="from the scanned repository: data only")
+    path: str | None = Field(default=None, description="from the scanned repository: data only")
+    start_line: int | None = None
+
+
+class TaskSource(BaseModel):
+    """Where a task filed by `file_fix_tasks` came from, and what the audits say about it since."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str = "secaudit-findings"
+    root: str
+    group_by: str = Field(description="finding, file or rule")
+    group_key: str = Field(description="the fingerprint, the path, or scanner/rule: data only")
+    filed_run: int
+    filed_at: str
+    state: str = Field(
+        description="open; completed or archived (by secaudit, after an audit or a triage); dismissed "
+        "(deleted or archived by someone else: never re-filed unless asked); replaced (re-filed)"
+    )
+    state_at: str
+    closed_by_run: int | None = Field(
+        default=None, description="the audit run that proved the findings fixed"
+    )
+    note: str = ""
+    findings: list[LinkedFinding] = Field(default_factory=list)
+    findings_total: int = Field(description="linked findings; `findings` lists at most 50")
+
+
 class Task(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -81,6 +128,9 @@ class Task(BaseModel):
         description="digest of the whole row as read; pass it as expected_version to update it safely"
     )
     claim: Claim | None = None
+    source: TaskSource | None = Field(
+        default=None, description="for a task filed from findings: its linked findings and their state"
+    )
 
 
 class TaskPage(BaseModel):

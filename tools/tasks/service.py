@@ -3,7 +3,7 @@
 The `tasks` table is a contract shared with other services. We create it only when it is absent,
 check an existing one column by column, and never alter it. Leases for `claim_next_task` live in our
 own table (`secaudit_task_claims`) in the same database file, so a claim is one transaction with the
-read that chose the task.
+read that chose the task; so do the links to the findings a task was filed for (`links.py`).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any
 from secaudit.tools.errors import Conflict, IncompatibleSchema, InvalidInput, NotFound
 from secaudit.tools.pagination import check_limit, decode_cursor, encode_cursor, query_digest
 from secaudit.tools.store import Migration, SchemaState, Store
+from secaudit.tools.tasks.links import create_link_tables
 from secaudit.tools.tasks.models import Claim, Task, TaskPage, TaskStatus, status_name
 from secaudit.tools.text import clean_line
 from secaudit.tools.timefmt import sql_ms
@@ -74,6 +75,7 @@ def _rename_token_column(conn: sqlite3.Connection) -> None:
 MIGRATIONS = (
     Migration("tasks", 1, "lease table for claim_next_task", _create_claims),
     Migration("tasks", 2, "lease column named lease_id", _rename_token_column),
+    Migration("tasks", 3, "links between findings and the tasks filed for them", create_link_tables),
 )
 
 # Every column of the row (the contract's and any another program added), after our lease columns:
@@ -345,20 +347,28 @@ class TaskService:
     # -- writes ---------------------------------------------------------------------------------
 
     def create(self, prompt: str, *, order: int = 0, status: TaskStatus = TaskStatus.READY) -> Task:
+        with self.store.write() as conn:
+            task_id, _uuid = self.insert(conn, prompt, order=order, status=status)
+        return self.get(task_id=task_id)
+
+    def insert(
+        self, conn: sqlite3.Connection, prompt: str, *, order: int = 0, status: TaskStatus = TaskStatus.READY
+    ) -> tuple[int, str]:
+        """Add a row inside the caller's write transaction on this service's store (`store.write()`),
+        with every check `create` makes; returns its id and its fresh uuid."""
         prompt = self._check_prompt(prompt)
         order = self._check_order(order)
         if status not in (TaskStatus.READY, TaskStatus.BACKLOGGED):
             raise InvalidInput("a new task is either ready (0) or backlogged (3)")
         stamp = _timestamp(None)
-        with self.store.write() as conn:
-            cur = conn.execute(
-                'INSERT INTO tasks (prompt, status, createdat, updatedat, "order", uuid)'
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (prompt, int(status), stamp, stamp, order, str(uuidlib.uuid4())),
-            )
-            task_id = cur.lastrowid
-        assert task_id is not None
-        return self.get(task_id=task_id)
+        task_uuid = str(uuidlib.uuid4())
+        cur = conn.execute(
+            'INSERT INTO tasks (prompt, status, createdat, updatedat, "order", uuid)'
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (prompt, int(status), stamp, stamp, order, task_uuid),
+        )
+        assert cur.lastrowid is not None
+        return int(cur.lastrowid), task_uuid
 
     def update(
         self,
@@ -368,10 +378,16 @@ class TaskService:
         order: int | None = None,
         status: TaskStatus | None = None,
         expected_version: str | None = None,
+        lease_id: str | None = None,
+        worker: str | None = None,
     ) -> Task:
         """Change the given columns. With `expected_version` (the `version` of the task as the caller
         read it) the write happens only if the row is still exactly that: any change since, by us
-        or by another program, is a Conflict and nothing is written."""
+        or by another program, is a Conflict and nothing is written.
+
+        With `lease_id` (or `worker`) the caller says it holds the task's lease: while someone else
+        holds a live lease on it, the write is a Conflict. A caller that never claims (an operator
+        without leases) gives neither and is not checked."""
         if prompt is None and order is None and status is None:
             raise InvalidInput("nothing to update: give prompt, order or status")
         changes: dict[str, Any] = {}
@@ -382,28 +398,76 @@ class TaskService:
         if status is not None:
             changes["status"] = int(status)
         with self.store.write() as conn:
-            cur = conn.execute("SELECT * FROM tasks WHERE id = ?", (task_id,))
-            row = cur.fetchone()
-            if row is None:
-                raise NotFound("no task has that id")
-            names = [str(d[0]) for d in cur.description]
-            by_name = {name.lower(): value for name, value in zip(names, row, strict=True)}
-            current = None if by_name.get("updatedat") is None else str(by_name["updatedat"])
-            if expected_version is not None and expected_version != row_version(names, tuple(row)):
-                raise Conflict(
-                    f"task {task_id} changed since you read it; nothing was written: read it again "
-                    "(get_task) and retry with its new version"
-                )
-            changes["updatedat"] = _timestamp(current)
-            assignments = ", ".join(f"{column} = ?" for column in changes)
-            # Column names come from the fixed keys above; every value is a bound parameter.
-            conn.execute(f"UPDATE tasks SET {assignments} WHERE id = ?", (*changes.values(), task_id))  # noqa: S608
-            if status is not None and status != TaskStatus.READY:
-                conn.execute("DELETE FROM secaudit_task_claims WHERE task_id = ?", (task_id,))
+            self._check_lease(conn, task_id, lease_id, worker)
+            self.write_changes(conn, task_id, changes, expected_version=expected_version)
         return self.get(task_id=task_id)
 
-    def set_status(self, task_id: int, status: TaskStatus, *, expected_version: str | None = None) -> Task:
-        return self.update(task_id, status=status, expected_version=expected_version)
+    def write_changes(
+        self,
+        conn: sqlite3.Connection,
+        task_id: int,
+        changes: dict[str, Any],
+        *,
+        expected_version: str | None,
+    ) -> None:
+        """Inside the caller's write transaction: the row-version check, then the change, with
+        `updatedat` moved strictly forward; leaving ready drops the lease. `changes` holds checked
+        values under the fixed column keys `update` uses."""
+        cur = conn.execute("SELECT * FROM tasks WHERE id = ?", (task_id,))
+        row = cur.fetchone()
+        if row is None:
+            raise NotFound("no task has that id")
+        names = [str(d[0]) for d in cur.description]
+        by_name = {name.lower(): value for name, value in zip(names, row, strict=True)}
+        current = None if by_name.get("updatedat") is None else str(by_name["updatedat"])
+        if expected_version is not None and expected_version != row_version(names, tuple(row)):
+            raise Conflict(
+                f"task {task_id} changed since you read it; nothing was written: read it again "
+                "(get_task) and retry with its new version"
+            )
+        changes = {**changes, "updatedat": _timestamp(current)}
+        assignments = ", ".join(f"{column} = ?" for column in changes)
+        # Column names come from the fixed keys of `update`; every value is a bound parameter.
+        conn.execute(f"UPDATE tasks SET {assignments} WHERE id = ?", (*changes.values(), task_id))  # noqa: S608
+        status = changes.get("status")
+        if status is not None and status != TaskStatus.READY:
+            conn.execute("DELETE FROM secaudit_task_claims WHERE task_id = ?", (task_id,))
+
+    def _check_lease(
+        self, conn: sqlite3.Connection, task_id: int, lease_id: str | None, worker: str | None
+    ) -> None:
+        if lease_id is None and worker is None:
+            return
+        claim = conn.execute(
+            "SELECT worker, lease_id FROM secaudit_task_claims WHERE task_id = ? AND expires_at > ?",
+            (task_id, time.time()),
+        ).fetchone()
+        if claim is None:
+            # The lease expired, or the task left ready (which drops leases) and nobody holds it now:
+            # the holder's late write is still the holder's.
+            return
+        held_by_caller = (lease_id is None or lease_id == claim[1]) and (
+            worker is None or self._redact(worker) == claim[0]
+        )
+        if not held_by_caller:
+            raise Conflict(
+                f"task {task_id} is leased to another worker; nothing was written (your lease expired "
+                "and the task was claimed again, or this is not the lease_id claim_next_task gave "
+                "you): claim the next task instead"
+            )
+
+    def set_status(
+        self,
+        task_id: int,
+        status: TaskStatus,
+        *,
+        expected_version: str | None = None,
+        lease_id: str | None = None,
+        worker: str | None = None,
+    ) -> Task:
+        return self.update(
+            task_id, status=status, expected_version=expected_version, lease_id=lease_id, worker=worker
+        )
 
     def claim_next(self, worker: str, *, lease_seconds: int = 300) -> Task | None:
         """Lease the next ready task to `worker`; None when nothing is ready and unleased."""
