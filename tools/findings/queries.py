@@ -20,6 +20,7 @@ from secaudit.tools.findings.rows import (
     EFFECTIVE_IN_RUN,
     EFFECTIVE_LATEST,
     SUMMARY_COLUMNS,
+    occurrence_fields,
     summary_from_row,
     triage_entry,
 )
@@ -204,19 +205,10 @@ class FindingQueries:
             status = triage.status.value if live and triage is not None else lifecycle
         return FindingRecord(
             id=fid,
-            run_id=int(o["run_id"]),
-            scanner=o["scanner"],
-            rule_id=o["rule_id"],
-            severity=Severity(o["severity"]),
-            confidence=o["confidence"],
-            path=o["path"],
-            start_line=o["start_line"],
-            end_line=o["end_line"],
-            title=o["title"],
             status=status,
             lifecycle=lifecycle,
             triage_status=triage.status if triage else None,
-            suppressed_in_code=bool(o["suppressed_in_code"]),
+            **occurrence_fields(o),
             root=f["root"],
             fingerprint=f["fingerprint"],
             message=o["message"],

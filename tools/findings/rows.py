@@ -28,6 +28,7 @@ __all__ = [
     "EFFECTIVE_LATEST",
     "SUMMARY_COLUMNS",
     "finding_id",
+    "occurrence_fields",
     "run_from_row",
     "summary_from_row",
     "triage_entry",
@@ -67,24 +68,31 @@ def triage_entry(row: Any, now: str, *, log: bool = False) -> TriageEntry:
     )
 
 
+def occurrence_fields(row: sqlite3.Row) -> dict[str, Any]:
+    """The summary fields a finding takes from one occurrence row (a listing's or a full record's)."""
+    return {
+        "run_id": int(row["run_id"]),
+        "scanner": row["scanner"],
+        "rule_id": row["rule_id"],
+        "severity": Severity(row["severity"]),
+        "confidence": row["confidence"],
+        "path": row["path"],
+        "start_line": row["start_line"],
+        "end_line": row["end_line"],
+        "title": row["title"],
+        "suppressed_in_code": bool(row["suppressed_in_code"]),
+    }
+
+
 def summary_from_row(row: sqlite3.Row, now: str) -> FindingSummary:
     triage_status = row["triage_status"]
     lifecycle = "fixed" if row["status"] == "fixed" else str(row["occ_lifecycle"])
     return FindingSummary(
         id=row["id"],
-        run_id=int(row["run_id"]),
-        scanner=row["scanner"],
-        rule_id=row["rule_id"],
-        severity=Severity(row["severity"]),
-        confidence=row["confidence"],
-        path=row["path"],
-        start_line=row["start_line"],
-        end_line=row["end_line"],
-        title=row["title"],
         status=row["status"],
         lifecycle=lifecycle,
         triage_status=TriageStatus(triage_status) if triage_status else None,
-        suppressed_in_code=bool(row["suppressed_in_code"]),
+        **occurrence_fields(row),
     )
 
 

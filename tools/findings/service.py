@@ -9,6 +9,9 @@ Each concern lives in its own module; this class keeps the one public API caller
     rows.py      rows to records and the shared SQL fragments (stored times: secaudit.tools.timefmt)
     states.py    the current state of given findings, and a run's still-open findings (task bridge)
     observers.py who is told when findings change (in the transaction, and after it commits)
+
+Each method here only delegates; its docstring is on the method that implements it, in the module
+above, so that what it says cannot drift from what it does.
 """
 
 from __future__ import annotations
@@ -67,7 +70,6 @@ class FindingsService:
         return self._runs.start_run(root, kind=kind, scanners=scanners, paths=paths, tool=tool)
 
     def mark_interrupted(self) -> int:
-        """Runs left `running` by a process that no longer exists become failed (at start-up)."""
         return self._runs.mark_interrupted()
 
     def finish_run(
@@ -85,7 +87,6 @@ class FindingsService:
         files_cached: int,
         error: str | None = None,
     ) -> RunRecord:
-        """Store what a run found and move the lifecycle on, in one transaction."""
         return self._runs.finish_run(
             run_id,
             status=status,
@@ -107,7 +108,6 @@ class FindingsService:
         return self._runs.get_run(run_id, max_skips=max_skips)
 
     def list_runs(self, *, root: str | None = None, limit: int = 50, cursor: str | None = None) -> RunPage:
-        """Newest first, keyset-paginated on the run id (stable while new runs are recorded)."""
         return self._runs.list_runs(root=root, limit=limit, cursor=cursor)
 
     def latest_run(self, root: str | None = None) -> int | None:
@@ -145,29 +145,23 @@ class FindingsService:
         )
 
     def resolve_id(self, ref: str) -> str:
-        """A finding id (16 hex) or a unique prefix of a fingerprint."""
         return self._queries.resolve_id(ref)
 
     def get_finding(self, ref: str, *, run_id: int | None = None) -> FindingRecord:
         return self._queries.get_finding(ref, run_id=run_id)
 
     def run_findings(self, run_id: int) -> list[FindingRecord]:
-        """Every finding of a run, full records (for SARIF export); bounded by the run's own size."""
         return self._queries.run_findings(run_id)
 
     # -- fixes ----------------------------------------------------------------------------------
 
     def finding_for_fix(self, ref: str) -> tuple[Finding, Path]:
-        """The finding as its latest run reported it, and its repository root (the fix tools'
-        `FindingSource`). A finding already fixed is refused: there is nothing left to change."""
         return self._queries.finding_for_fix(ref)
 
     def mark_fixed_by_fix(self, root: str | Path, fp: str, fix_id: str) -> bool:
-        """A verified fix removed the finding: it is fixed now, recorded with the fix's id."""
         return self._runs.mark_fixed_by_fix(root, fp, fix_id)
 
     def reopen_after_revert(self, root: str | Path, fp: str, fix_id: str) -> bool:
-        """The fix that fixed the finding was reverted: the finding is open again."""
         return self._runs.reopen_after_revert(root, fp, fix_id)
 
     # -- triage ---------------------------------------------------------------------------------

@@ -495,13 +495,20 @@ def _member_spans(s: str, start: int) -> list[tuple[str, int, int]]:
         return spans
 
 
-def bump_package_json(text: str, package: str, target: str) -> TextEdit:
+def _parse_package_json(text: str) -> tuple[Any, int, list[tuple[str, int, int]]]:
+    """The document, where its top-level value starts, and that object's member spans (none when
+    it is not an object); text that is not JSON cannot be edited in place."""
     try:
         data = json.loads(text)
         top = _skip_ws(text, 1 if text.startswith("\ufeff") else 0)
         members = _member_spans(text, top) if isinstance(data, dict) else []
     except (ValueError, IndexError):
         raise FixNotApplicable("package.json is not valid JSON; fix its syntax first") from None
+    return data, top, members
+
+
+def bump_package_json(text: str, package: str, target: str) -> TextEdit:
+    _data, _top, members = _parse_package_json(text)
     replacements: list[tuple[int, int, str]] = []
     risks: list[str] = []
     old: list[str] = []
@@ -559,12 +566,7 @@ def add_npm_override(
             "add an `overrides` entry by hand"
         )
     wanted = json.dumps({"overrides": rules_to_add})
-    try:
-        data = json.loads(text)
-        top = _skip_ws(text, 1 if text.startswith("\ufeff") else 0)
-        members = _member_spans(text, top) if isinstance(data, dict) else []
-    except (ValueError, IndexError):
-        raise FixNotApplicable("package.json is not valid JSON; fix its syntax first") from None
+    data, top, members = _parse_package_json(text)
     if not isinstance(data, dict):
         raise FixNotApplicable("package.json is not a JSON object")
     eol = dominant_eol(text)

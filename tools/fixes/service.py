@@ -187,6 +187,16 @@ def _mask(text: str, sensitive: Sequence[str], key_lines: set[str] | None = None
     return get_redactor().redact(text)
 
 
+def _planned_file(row: sqlite3.Row) -> PlannedFile:
+    """A plan's file row and a fix's backup row carry the same hashes; either becomes this."""
+    return PlannedFile(
+        path=row["path"],
+        before_sha256=row["before_sha256"],
+        after_sha256=row["after_sha256"],
+        created=row["before_sha256"] is None,
+    )
+
+
 def unified_diff(changes: Sequence[tuple[str, bytes | None, bytes]]) -> str:
     """A git-style unified diff with repository-relative a/ b/ paths (created files from /dev/null)."""
     out: list[str] = []
@@ -334,15 +344,7 @@ class FixService:
         file_rows = self.store.query(
             "SELECT * FROM fix_plan_files WHERE plan_id = ? ORDER BY seq", (plan_id,)
         )
-        files = [
-            PlannedFile(
-                path=r["path"],
-                before_sha256=r["before_sha256"],
-                after_sha256=r["after_sha256"],
-                created=r["before_sha256"] is None,
-            )
-            for r in file_rows
-        ]
+        files = [_planned_file(r) for r in file_rows]
         after: list[bytes] = []
         if with_contents:
             for r in file_rows:
@@ -734,15 +736,7 @@ class FixService:
         backups = self.store.query(
             "SELECT * FROM fix_backups WHERE fix_id = ? ORDER BY seq", (row["fix_id"],)
         )
-        files = [
-            PlannedFile(
-                path=b["path"],
-                before_sha256=b["before_sha256"],
-                after_sha256=b["after_sha256"],
-                created=b["before_sha256"] is None,
-            )
-            for b in backups
-        ]
+        files = [_planned_file(r) for r in backups]
         available = bool(backups) and all(
             b["before_sha256"] is None or (not b["purged"] and b["before_sealed"] is not None)
             for b in backups

@@ -1,9 +1,11 @@
-"""Helpers shared by the Python dependency sources: PEP 508 parsing, pins, line lookup."""
+"""Helpers shared by the dependency sources: JSON loading, PEP 508 parsing, pins, line lookup."""
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import InvalidVersion, Version
@@ -11,7 +13,17 @@ from packaging.version import InvalidVersion, Version
 from secaudit.tools.advisories.names import PYPI, name_notes, normalize_name
 from secaudit.tools.text import clean_line
 
-__all__ = ["LineIndex", "ParsedRequirement", "exact_pin", "parse_pep508", "pypi_name", "sibling"]
+from ..interface import SourceContext, SourceError
+
+__all__ = [
+    "LineIndex",
+    "ParsedRequirement",
+    "exact_pin",
+    "load_json",
+    "parse_pep508",
+    "pypi_name",
+    "sibling",
+]
 
 _NAME_TOKEN = re.compile(r"^\s*([^\s\[\]();<>=!~@,]+)")
 _VAR = re.compile(r"\$\{[^}]*\}")
@@ -27,6 +39,15 @@ class ParsedRequirement:
     marker: str | None = None
     url: bool = False
     notes: list[str] = field(default_factory=list)
+
+
+def load_json(ctx: SourceContext, rel: str) -> tuple[Any, str]:
+    """The parsed document and its text; a file that is not JSON (or nests too deep) is a SourceError."""
+    text = ctx.read_text(rel)
+    try:
+        return json.loads(text), text
+    except (ValueError, RecursionError):
+        raise SourceError(f"{rel}: not valid JSON") from None
 
 
 def pypi_name(name: str) -> tuple[str, str, list[str]]:

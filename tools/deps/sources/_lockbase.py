@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from ..interface import Dependency, FileNote, SourceContext, SourceError
+from ..interface import Dependency, FileNote, SourceContext, SourceError, SourceResult
 from ._common import sibling
 from .pyproject import Declared, declared_dependencies, load_toml
 
@@ -19,7 +19,6 @@ class DirectInfo:
     manifest: str | None = None
     declared: dict[str, Declared] = field(default_factory=dict)
     known: bool = False
-    notes: list[FileNote] = field(default_factory=list)
 
     def direct(self, normalized_name: str) -> bool | None:
         if not self.known:
@@ -42,7 +41,9 @@ class DirectInfo:
         )
 
 
-def direct_from_pyproject(ctx: SourceContext, rel: str) -> DirectInfo:
+def direct_from_pyproject(ctx: SourceContext, rel: str, result: SourceResult) -> DirectInfo:
+    """The lockfile's sibling pyproject.toml, read into `result` too: its path joins the files
+    read, or a note says why direct dependencies are unknown."""
     manifest = sibling(rel, "pyproject.toml")
     info = DirectInfo()
     if not ctx.exists(manifest):
@@ -50,9 +51,10 @@ def direct_from_pyproject(ctx: SourceContext, rel: str) -> DirectInfo:
     try:
         data, lines = load_toml(ctx, manifest)
     except SourceError as exc:
-        info.notes.append(FileNote(rel, f"direct dependencies unknown: {exc.message}"))
+        result.notes.append(FileNote(rel, f"direct dependencies unknown: {exc.message}"))
         return info
     info.manifest = manifest
+    result.files.append(manifest)
     info.known = True
     for decl in declared_dependencies(data, lines):
         if decl.normalized_name:

@@ -17,7 +17,7 @@ from secaudit.tools.advisories.names import NPM, name_notes, normalize_name
 from secaudit.tools.text import clean_line
 
 from ..interface import Dependency, DependencySource, FileNote, SourceContext, SourceError, SourceResult
-from ._common import LineIndex, sibling
+from ._common import LineIndex, load_json, sibling
 
 __all__ = ["NpmLockSource"]
 
@@ -25,14 +25,6 @@ _DEP_KEYS = ("dependencies", "devDependencies", "optionalDependencies", "peerDep
 _KEY_LINE = re.compile(r'^\s*"((?:[^"\\]|\\.)*)"\s*:\s*\{')
 _NON_REGISTRY = re.compile(r"^(?:git\+|git:|github:|gitlab:|bitbucket:|file:|link:|https?:|[./~])")
 _MAX_DEPTH = 200
-
-
-def _load_json(ctx: SourceContext, rel: str) -> tuple[Any, str]:
-    text = ctx.read_text(rel)
-    try:
-        return json.loads(text), text
-    except (ValueError, RecursionError):
-        raise SourceError(f"{rel}: not valid JSON") from None
 
 
 def _key_lines(text: str) -> dict[str, int]:
@@ -66,7 +58,7 @@ def _package_json(ctx: SourceContext, rel: str, result: SourceResult) -> _Manife
     if not ctx.exists(manifest):
         return None
     try:
-        data, text = _load_json(ctx, manifest)
+        data, text = load_json(ctx, manifest)
     except SourceError as exc:
         result.notes.append(FileNote(rel, f"direct dependencies from package.json unknown: {exc.message}"))
         return None
@@ -101,7 +93,7 @@ class NpmLockSource(DependencySource):
         return rel.rsplit("/", 1)[-1] in ("package-lock.json", "npm-shrinkwrap.json")
 
     def parse(self, ctx: SourceContext, rel: str) -> SourceResult:
-        data, text = _load_json(ctx, rel)
+        data, text = load_json(ctx, rel)
         if not isinstance(data, Mapping):
             raise SourceError(f"{rel}: not an npm lockfile (the top level is not an object)")
         result = SourceResult(files=[rel])

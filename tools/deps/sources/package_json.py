@@ -19,7 +19,7 @@ from secaudit.tools.advisories.versions import SEMVER
 from secaudit.tools.text import clean_line
 
 from ..interface import Dependency, DependencySource, FileNote, SourceContext, SourceError, SourceResult
-from ._common import LineIndex
+from ._common import LineIndex, load_json
 
 __all__ = ["PackageJsonSource"]
 
@@ -55,11 +55,7 @@ class PackageJsonSource(DependencySource):
         return rel.rsplit("/", 1)[-1] == "package.json"
 
     def parse(self, ctx: SourceContext, rel: str) -> SourceResult:
-        text = ctx.read_text(rel)
-        try:
-            data = json.loads(text)
-        except (ValueError, RecursionError):
-            raise SourceError(f"{rel}: not valid JSON") from None
+        data, text = load_json(ctx, rel)
         if not isinstance(data, Mapping):
             raise SourceError(f"{rel}: not an npm package.json (the top level is not an object)")
         result = SourceResult(files=[rel])

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import tomllib
 from collections.abc import Mapping
@@ -12,7 +11,7 @@ from secaudit.tools.advisories.names import PYPI, normalize_name
 from secaudit.tools.text import clean_line
 
 from ..interface import Dependency, DependencySource, FileNote, SourceContext, SourceError, SourceResult
-from ._common import LineIndex, exact_pin, pypi_name, sibling
+from ._common import LineIndex, exact_pin, load_json, pypi_name, sibling
 
 __all__ = ["PipfileLockSource"]
 
@@ -50,11 +49,7 @@ class PipfileLockSource(DependencySource):
         return rel.rsplit("/", 1)[-1] == "Pipfile.lock"
 
     def parse(self, ctx: SourceContext, rel: str) -> SourceResult:
-        text = ctx.read_text(rel)
-        try:
-            data = json.loads(text)
-        except (ValueError, RecursionError):
-            raise SourceError(f"{rel}: not valid JSON; not a Pipfile.lock") from None
+        data, text = load_json(ctx, rel)
         if not isinstance(data, Mapping):
             raise SourceError(f"{rel}: not a Pipfile.lock (the top level is not an object)")
         result = SourceResult(files=[rel])

@@ -80,10 +80,7 @@ class PoetryLockSource(DependencySource):
 
     def parse(self, ctx: SourceContext, rel: str) -> SourceResult:
         packages, result = locked_packages(ctx, rel, "Poetry", "package")
-        direct = direct_from_pyproject(ctx, rel)
-        result.notes.extend(direct.notes)
-        if direct.manifest:
-            result.files.append(direct.manifest)
+        direct = direct_from_pyproject(ctx, rel, result)
         for pkg, line in packages:
             notes: tuple[str, ...] = ()
             src = pkg.get("source")

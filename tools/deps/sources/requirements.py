@@ -235,29 +235,22 @@ class RequirementsSource(DependencySource):
         return None
 
     def _editable(self, rel: str, line_no: int, value: str, result: SourceResult) -> str:
-        egg = _EGG.search(value)
-        if egg:
-            name, normalized, name_notes = pypi_name(egg.group(1))
-            result.dependencies.append(
-                Dependency(
-                    ecosystem=PYPI, name=name, normalized_name=normalized, version=None,
-                    specifier=None, direct=True, manifest=rel, line=line_no, source=self.name,
-                    notes=("editable install from a local path or VCS: not followed, version unknown",
-                           *name_notes),
-                )
-            )  # fmt: skip
+        self._egg(rel, line_no, value, result, "editable install from a local path or VCS")
         return "editable requirement not followed (local path or VCS checkout; nothing is built)"
 
     def _url_requirement(self, rel: str, line_no: int, requirement: str, result: SourceResult) -> str:
-        egg = _EGG.search(requirement)
+        self._egg(rel, line_no, requirement, result, "installed from a URL, VCS or local path")
+        return "URL, VCS or local-path requirement not followed (nothing is fetched or built)"
+
+    def _egg(self, rel: str, line_no: int, text: str, result: SourceResult, how: str) -> None:
+        """A requirement that is not followed still names its package when it carries `#egg=`."""
+        egg = _EGG.search(text)
         if egg:
             name, normalized, name_notes = pypi_name(egg.group(1))
             result.dependencies.append(
                 Dependency(
                     ecosystem=PYPI, name=name, normalized_name=normalized, version=None,
                     specifier=None, direct=True, manifest=rel, line=line_no, source=self.name,
-                    notes=("installed from a URL, VCS or local path: not followed, version unknown",
-                           *name_notes),
+                    notes=(f"{how}: not followed, version unknown", *name_notes),
                 )
             )  # fmt: skip
-        return "URL, VCS or local-path requirement not followed (nothing is fetched or built)"

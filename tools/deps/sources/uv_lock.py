@@ -43,10 +43,7 @@ class UvLockSource(DependencySource):
 
     def parse(self, ctx: SourceContext, rel: str) -> SourceResult:
         packages, result = locked_packages(ctx, rel, "uv", "package")
-        manifest = direct_from_pyproject(ctx, rel)
-        result.notes.extend(manifest.notes)
-        if manifest.manifest:
-            result.files.append(manifest.manifest)
+        manifest = direct_from_pyproject(ctx, rel, result)
         local: set[str] = set()
         roots_direct: set[str] = set()
         for pkg, _line in packages:
