@@ -12,10 +12,10 @@ import pytest
 
 from secaudit.tools.errors import Conflict, InvalidInput, PathNotAllowed
 from secaudit.tools.findings.model import Finding
-from secaudit.tools.fixes.errors import BackupUnavailable, FixNotApplicable
+from secaudit.tools.fixes.errors import BackupUnavailable, FixError, FixNotApplicable
 from secaudit.tools.fixes.model import FileChange, FixStatus, Proposal, RepoView
 from secaudit.tools.fixes.service import FixService
-from secaudit.tools.fixes.verify import ScannerVerifier, Verifier
+from secaudit.tools.fixes.verify import ScannerVerifier, ScanSnapshot, Verifier
 from tests.support.fixes import (
     PredicateVerifier,
     finding,
@@ -424,3 +424,64 @@ def test_service_is_usable_across_instances(tmp_path: Path, repo: Path) -> None:
     second: FixService = make_service(tmp_path, [repo])
     fix = second.apply(plan_id=plan.plan_id, dry_run=False).fix
     assert fix is not None and first.get(fix.fix_id).status == FixStatus.APPLIED
+
+
+class _SwapDuringVerify:
+    """Reports the target both times (so the fix rolls back); before the second answer, `swap` runs:
+    a link is swapped in while the fix's bytes are on disk."""
+
+    def __init__(self, target: Finding, swap: Callable[[Path], None]) -> None:
+        self.target = target
+        self.swap = swap
+        self.calls = 0
+
+    def scan(self, root: Path, f: Finding, paths: object) -> ScanSnapshot:
+        self.calls += 1
+        if self.calls == 2:
+            self.swap(root)
+        return ScanSnapshot(findings=[self.target])
+
+
+def test_item4_rollback_restores_through_the_folder_it_wrote_into(tmp_path: Path, repo: Path) -> None:
+    # Issue 11 item 4: the folder is swapped for a link to itself between the write and the
+    # rollback. The rollback writes through the folder fd the write used, so the file gets its
+    # bytes back and the row settles as rolled back (it answered path_not_allowed, left the fix's
+    # bytes in the file and the row `applying`).
+    original = b"app.run(debug=True)\n"
+    _write(repo, {"pkg/web.py": original})
+    target = finding("bandit", "B201", "pkg/web.py", 1)
+
+    def swap(root: Path) -> None:
+        (root / "pkg").rename(root / "pkg_real")
+        (root / "pkg").symlink_to(root / "pkg_real")
+
+    svc = make_service(tmp_path, [repo], verifier=_SwapDuringVerify(target, swap))
+    fix = svc.apply(finding=target, root=repo, dry_run=False).fix
+    assert fix is not None and fix.status == FixStatus.ROLLED_BACK, fix and fix.message
+    assert (repo / "pkg_real/web.py").read_bytes() == original
+    assert temp_files(repo) == []
+
+
+def test_item4_refused_rollback_still_settles_the_row(tmp_path: Path, repo: Path) -> None:
+    # The file itself swapped for a link leading out: the rollback never writes through it, and the
+    # row is settled as failed, with a message naming the file, not left `applying`.
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "web.py").write_bytes(b"outside\n")
+    _write(repo, {"pkg/web.py": b"app.run(debug=True)\n"})
+    target = finding("bandit", "B201", "pkg/web.py", 1)
+
+    def swap(root: Path) -> None:
+        (root / "pkg/web.py").rename(root / "pkg/moved.py")
+        (root / "pkg/web.py").symlink_to(outside / "web.py")
+
+    svc = make_service(tmp_path, [repo], verifier=_SwapDuringVerify(target, swap))
+    with pytest.raises(FixError, match="rollback was refused") as err:
+        svc.apply(finding=target, root=repo, dry_run=False)
+    assert "pkg/web.py" in str(err.value)
+    [fix] = svc.list().items
+    assert fix.status == FixStatus.FAILED
+    assert "could not be rolled back" in fix.message and "pkg/web.py" in fix.message
+    assert (outside / "web.py").read_bytes() == b"outside\n"
+    assert temp_files(repo) == [] and temp_files(outside) == []
+    assert svc.recover() == []  # nothing left half done for the next start
