@@ -32,6 +32,8 @@ is a bug, reported to the caller as a generic message with a correlation id.
     │                                and the policy is to refuse calls until it answers
     ├── PermissionDenied             the caller lacks the scope a tool needs
     ├── Cancelled                    the caller cancelled a long operation
+    ├── WriteFailed                  (tools/confined_io.py) the file system refused a write (full, over
+    │                                quota, read-only, immutable file, read-only folder); nothing replaced
     ├── ScannerError                 (tools/scanners/interface.py) a scanner failed as a whole
     │   ├── ScannerUnavailable       (tools/scanners/interface.py) its backend is missing or does
     │   │                            not answer (e.g. offline)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 import stat
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from secaudit.tools.errors import Conflict, InvalidInput, PathNotAllowed
+from secaudit.tools.confined_io import WriteFailed
+from secaudit.tools.errors import Conflict, InvalidInput, PathNotAllowed, SecauditError
 from secaudit.tools.findings.model import Finding
 from secaudit.tools.fixes.errors import BackupUnavailable, FixError, FixNotApplicable
 from secaudit.tools.fixes.model import FileChange, FixStatus, Proposal, RepoView
@@ -485,3 +489,83 @@ def test_item4_refused_rollback_still_settles_the_row(tmp_path: Path, repo: Path
     assert (outside / "web.py").read_bytes() == b"outside\n"
     assert temp_files(repo) == [] and temp_files(outside) == []
     assert svc.recover() == []  # nothing left half done for the next start
+
+
+def _fail_on_temp_files(monkeypatch: pytest.MonkeyPatch, name: str, code: int) -> None:
+    """Make `os.<name>` fail with errno `code`, but only on secaudit's temp files (the store, the
+    locks and everything else keep the real call)."""
+    real = getattr(os, name)
+
+    def fake(*args: object, **kwargs: object) -> object:
+        first = args[0]
+        target = os.readlink(f"/proc/self/fd/{first}") if isinstance(first, int) else str(first)
+        if ".secaudit-tmp-" in os.path.basename(target):
+            raise OSError(code, os.strerror(code))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(os, name, fake)
+
+
+@pytest.mark.parametrize(
+    ("call", "code", "named"),
+    [
+        ("write", errno.ENOSPC, "no space left on the device"),
+        ("write", errno.EDQUOT, "disk quota is exhausted"),
+        ("replace", errno.EROFS, "file system is read-only"),
+        ("replace", errno.EPERM, "immutable"),
+        # A read-only folder: tests run as root, whom chmod does not stop, so the EACCES the
+        # kernel gives a non-root writer is simulated here (the real chmod case follows, for non-root).
+        ("replace", errno.EACCES, "folder or the file is read-only"),
+    ],
+)
+def test_item19_write_refused_by_the_file_system_is_a_clear_error(
+    call: str, code: int, named: str, tmp_path: Path, repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 11 item 19: the original stays, no temp file, the fix is failed, and the caller gets a
+    # SecauditError naming the condition (a bare OSError became "internal error (reference ...)").
+    original = b"app.run(debug=True)\n"
+    _write(repo, {"web.py": original})
+    svc = make_service(tmp_path, [repo])
+    plan = svc.plan(finding("bandit", "B201", "web.py", 1), repo)
+    _fail_on_temp_files(monkeypatch, call, code)
+    with pytest.raises(WriteFailed) as err:
+        svc.apply(plan_id=plan.plan_id, dry_run=False)
+    monkeypatch.undo()
+    assert isinstance(err.value, SecauditError) and err.value.code == "write_failed"
+    assert named in str(err.value) and str(err.value).startswith("web.py: the write failed")
+    assert (repo / "web.py").read_bytes() == original
+    assert temp_files(repo) == []
+    [fix] = svc.list().items
+    assert fix.status == FixStatus.FAILED and named in fix.message
+
+
+def test_item19_immutable_file_is_a_clear_error(tmp_path: Path, repo: Path) -> None:
+    original = b"app.run(debug=True)\n"
+    _write(repo, {"web.py": original})
+    svc = make_service(tmp_path, [repo])
+    plan = svc.plan(finding("bandit", "B201", "web.py", 1), repo)
+    chattr = shutil.which("chattr")
+    if chattr is None or subprocess.run([chattr, "+i", str(repo / "web.py")], timeout=30).returncode:
+        pytest.skip("chattr +i is not available here (needs CAP_LINUX_IMMUTABLE)")
+    try:
+        with pytest.raises(WriteFailed, match="immutable"):
+            svc.apply(plan_id=plan.plan_id, dry_run=False)
+        assert (repo / "web.py").read_bytes() == original
+        assert temp_files(repo) == []
+    finally:
+        subprocess.run([chattr, "-i", str(repo / "web.py")], timeout=30, check=True)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root is not stopped by a read-only folder mode")
+def test_item19_read_only_folder_is_a_clear_error(tmp_path: Path, repo: Path) -> None:
+    original = b"app.run(debug=True)\n"
+    _write(repo, {"pkg/web.py": original})
+    svc = make_service(tmp_path, [repo])
+    plan = svc.plan(finding("bandit", "B201", "pkg/web.py", 1), repo)
+    (repo / "pkg").chmod(0o555)
+    try:
+        with pytest.raises(WriteFailed, match="read-only"):
+            svc.apply(plan_id=plan.plan_id, dry_run=False)
+    finally:
+        (repo / "pkg").chmod(0o755)
+    assert (repo / "pkg/web.py").read_bytes() == original
