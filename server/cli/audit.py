@@ -135,10 +135,14 @@ def print_coverage(run: RunRecord, console: Console) -> None:
         console.print(f"  note: {note}", markup=False, highlight=False)
 
 
-def _table(items: list[FindingSummary], console: Console) -> None:
+def _table(
+    items: list[FindingSummary], console: Console, run_status: RunStatus = RunStatus.SUCCEEDED
+) -> None:
     """One line per finding, most severe first: readable in a terminal and in a CI log alike."""
     if not items:
-        console.print("No findings.")
+        # "No findings." only for a run that checked everything; a partial one says what it missed.
+        partial = f"No findings in what was checked; the run is {run_status.value.upper()}: see the notes."
+        console.print("No findings." if run_status is RunStatus.SUCCEEDED else partial, markup=False)
         return
     for f in items[:_TABLE_ROWS]:
         loc = f"{f.path}:{f.start_line}" if f.start_line else f.path
@@ -206,7 +210,7 @@ def run(args: argparse.Namespace) -> int:
         print_coverage(record, err)
     else:
         assert out is not None
-        _table(items, out)
+        _table(items, out, record.status)
         print_coverage(record, out)
     if record.status is RunStatus.FAILED:
         err.print(f"secaudit: error: the audit could not run: {record.error or 'see notes'}", markup=False)

@@ -136,3 +136,48 @@ def make_settings(tmp_path: Path, root: Path, **extra: Any) -> Settings:
         log_level="WARNING",
         **extra,
     )
+
+
+# An npm-only repository and a PyPI-only advisory record (issue 11 item 6: a database without
+# advisories for an ecosystem checks nothing of it).
+NPM_ONLY_LOCK = {
+    "lockfileVersion": 3,
+    "packages": {
+        "": {"dependencies": {"lodash": "^4.17.20", "express": "4.17.1"}},
+        "node_modules/lodash": {"version": "4.17.20"},
+        "node_modules/express": {"version": "4.17.1"},
+    },
+}
+PYPI_ONLY_OSV = {
+    "id": "PYSEC-TEST-PYONLY",
+    "modified": "2024-01-01T00:00:00Z",
+    "affected": [
+        {
+            "package": {"ecosystem": "PyPI", "name": "requests"},
+            "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2.20.0"}]}],
+        }
+    ],
+}
+
+
+def npm_repo_pypi_db(tmp_path: Path) -> tuple[Path, Settings]:
+    """An npm-only repository under `tmp_path/repo` and settings whose store holds a PyPI-only
+    advisory database."""
+    from secaudit.tools.advisories import AdvisoryDB
+    from secaudit.tools.schema import STORE_MIGRATIONS
+    from secaudit.tools.store import Store
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "package-lock.json").write_text(json.dumps(NPM_ONLY_LOCK))
+    settings = make_settings(tmp_path, root)
+    osv = tmp_path / "osv-pypi-only"
+    osv.mkdir()
+    (osv / "a.json").write_text(json.dumps(PYPI_ONLY_OSV))
+    store = Store(settings.store_path)
+    try:
+        store.migrate(STORE_MIGRATIONS)
+        assert AdvisoryDB(store).import_path(osv).records == 1
+    finally:
+        store.close()
+    return root, settings

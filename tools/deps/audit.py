@@ -69,6 +69,9 @@ class DepAuditResult:
     notes: list[FileNote] = field(default_factory=list)  # per-file remarks (URLs not followed, ...)
     coverage: list[str] = field(default_factory=list)  # audit-wide remarks (empty DB, ecosystem gaps)
     db: DBStatus | None = None
+    # Pinned dependencies per ecosystem the database has no advisories for: never checked, so the
+    # audit is incomplete (a scanner reports it partial), however many others were checked.
+    uncovered: dict[str, int] = field(default_factory=dict)
 
     @property
     def checked(self) -> int:
@@ -266,11 +269,13 @@ def _match(result: DepAuditResult, db: AdvisoryDB | None) -> None:
             result.unchecked.append(dep)
         else:
             by_eco.setdefault(dep.ecosystem, []).append(dep)
-    gaps = {d.ecosystem for d in result.dependencies if d.version and not status.covers(d.ecosystem)}
-    for eco in sorted(gaps):
+    for dep in result.dependencies:
+        if dep.version and not status.covers(dep.ecosystem):
+            result.uncovered[dep.ecosystem] = result.uncovered.get(dep.ecosystem, 0) + 1
+    for eco, count in sorted(result.uncovered.items()):
         result.coverage.append(
-            f"the advisory database has no {eco} records: {eco} dependencies were NOT checked "
-            f"(import the OSV {eco} dump)"
+            f"the advisory database has no {eco} records: {count} pinned {eco} dependencies were NOT "
+            f"checked (import the OSV {eco} dump: `secaudit db import PATH` or `secaudit db update`)"
         )
     unpinned = sum(1 for d in result.dependencies if d.version is None)
     if unpinned:

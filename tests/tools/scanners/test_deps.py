@@ -122,3 +122,26 @@ def test_online_option_adds_a_clear_note_when_offline(tmp_path: Path, db: Adviso
     result = DepsScanner().scan(context(root, advisory_db=db, online="osv"), refs(root))
     assert any(f.rule_id == "PYSEC-TEST-1" for f in result.findings)  # the offline result stands
     assert any(n.startswith("online check") for n in result.notes)
+
+
+def test_item6_ecosystem_without_advisories_makes_the_run_partial(tmp_path: Path) -> None:
+    # Issue 11 item 6: an npm-only repository against a PyPI-only database was recorded
+    # `succeeded`, deps `complete`, "No findings.". Nothing npm was checked: the run is partial and
+    # says which ecosystem was not checked, how many dependencies, and how to fix it.
+    from secaudit.server.context import build_context
+    from tests.support.audit import npm_repo_pypi_db
+
+    root, settings = npm_repo_pypi_db(tmp_path)
+    app = build_context(settings)
+    try:
+        assert app.audit is not None
+        run = app.audit.run(str(root), scanners=["deps"])
+        assert run.status.value == "partial"
+        [deps] = run.coverage
+        assert deps.complete is False and deps.error is None
+        assert any("ecosystems NOT checked" in n and "npm (2 dependencies)" in n for n in run.notes), (
+            run.notes
+        )
+        assert any("no npm records" in n and "secaudit db import" in n for n in run.notes)
+    finally:
+        app.close()
