@@ -181,3 +181,43 @@ def npm_repo_pypi_db(tmp_path: Path) -> tuple[Path, Settings]:
     finally:
         store.close()
     return root, settings
+
+
+def make_deep_tree(root: Path, code: bytes = b"eval(input())\n") -> tuple[str, str, str]:
+    """Folders nested under `root` past the OS's PATH_MAX, built through folder fds (the kernel takes
+    no path that long). One folder's path is PATH_MAX - 6 characters: the folder itself can be
+    examined, a `pyvenv.cfg` probe inside it cannot, and a file `a.py` in it just fits; a file
+    `deep.py` sits one folder deeper, out of reach of any path.
+
+    Returns the relative paths of (that folder, `a.py` in it, `deep.py`)."""
+    path_max = os.pathconf(root, "PC_PATH_MAX")
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    parts: list[str] = []
+    length = len(str(root))
+
+    def down(name: str) -> None:
+        nonlocal fd, length
+        os.mkdir(name, dir_fd=fd)
+        child = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+        os.close(fd)
+        fd = child
+        parts.append(name)
+        length += 1 + len(name)
+
+    def put(name: str) -> None:
+        out = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644, dir_fd=fd)
+        os.write(out, code)
+        os.close(out)
+
+    try:
+        while length + 201 < path_max - 6 - 10:
+            down("d" * 200)
+        down("e" * (path_max - 6 - length - 1))
+        assert length == path_max - 6
+        edge = "/".join(parts)
+        put("a.py")
+        down("f" * 200)
+        put("deep.py")
+    finally:
+        os.close(fd)
+    return edge, f"{edge}/a.py", "/".join(parts) + "/deep.py"

@@ -8,8 +8,9 @@ Run status:
     succeeded   every scanner ran to the end and examined every file it selected (files with nothing
                 to examine, such as binary content, are listed as skips)
     partial     a scanner failed or stopped early, a selected file could not be checked (source the
-                running Python cannot parse, a file too large or unreadable), or the file limit cut
-                the walk
+                running Python cannot parse, a file too large or unreadable), the file limit cut
+                the walk, or the walk could not examine an entry (an OS error: a path longer than
+                the OS allows, a folder it cannot read); each such entry is a skip with its reason
     failed      no scanner could run, or the engine itself failed
     cancelled   the caller cancelled; nothing is marked fixed by a cancelled run
 """
@@ -169,13 +170,21 @@ class AuditService:
             root, max_files=self.max_files, max_file_bytes=self.max_file_bytes, paths=wanted, cancel=token
         )
         notes = list(walked.notes)
+        if walked.faults:
+            notes.append(
+                f"the walk could not examine {walked.faults} entries (an OS error on each, e.g. a path "
+                "longer than the OS allows); they were not audited, see the skips"
+            )
         skips = [RunSkip(scanner="walker", path=s.path, reason=s.reason) for s in walked.skips]
         selections = [(s, [f for f in walked.files if s.selects(f)]) for s in chosen]
         tracker = _Progress(progress, sum(len(sel) for _, sel in selections))
         tracker.emit(0, "starting")
         findings: list[Finding] = []
         coverage: list[ScannerCoverage] = []
-        run_cov = RunCoverage(full=wanted is None and not walked.capped, seen_paths=set(walked.seen))
+        # A walk that met a fault did not see what lies below it: an unseen file is not "gone" then.
+        run_cov = RunCoverage(
+            full=wanted is None and not walked.capped and not walked.faults, seen_paths=set(walked.seen)
+        )
         scanned_any: set[str] = set()
         cached_total = 0
         files_missed = False
@@ -253,7 +262,7 @@ class AuditService:
             notes.append("the audit was cancelled: results are incomplete and nothing was marked fixed")
         elif coverage and all(c.error is not None for c in coverage):
             status = RunStatus.FAILED
-        elif walked.capped or files_missed or any(not c.complete for c in coverage):
+        elif walked.capped or walked.faults or files_missed or any(not c.complete for c in coverage):
             status = RunStatus.PARTIAL
         else:
             status = RunStatus.SUCCEEDED
