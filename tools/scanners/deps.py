@@ -8,7 +8,9 @@ its message says to remove the package and rotate credentials, never to upgrade 
 The advisory database is the one in the run's store (`ScanContext.store`), or `advisory_db` from the
 options; without one the scanner is unavailable rather than "clean". Pinned dependencies of an
 ecosystem the database has no advisories for were not checked: the result is incomplete (the run
-partial), and its first note names those ecosystems. Options: `DepsOptions`.
+partial), and its first note names those ecosystems. So is a dependency whose name cannot be a
+package name (look-alike characters): it can match nothing, so it is not checked. Options:
+`DepsOptions`.
 """
 
 from __future__ import annotations
@@ -269,6 +271,9 @@ def to_scan_result(audit: DepAuditResult) -> ScanResult:
             "ecosystems NOT checked (no advisories in the database): "
             + ", ".join(f"{eco} ({count} dependencies)" for eco, count in sorted(audit.uncovered.items()))
         )
+    if audit.invalid_names:
+        # A look-alike name matches no advisory: counted as checked, it would read as clean.
+        result.complete = False
     result.notes.extend(audit.coverage)
     result.notes.append(
         f"{audit.checked} of {len(audit.dependencies)} dependencies checked against the advisory database"
