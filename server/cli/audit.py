@@ -23,6 +23,7 @@ from rich.text import Text
 from secaudit.server.cli.common import emit_json, package_version, settings_from_args
 from secaudit.server.context import AppContext, build_context
 from secaudit.server.handlers.audit import audit_service, findings_service
+from secaudit.tools.audit import test_path_options
 from secaudit.tools.errors import InvalidInput
 from secaudit.tools.findings import FindingSummary, RunRecord, RunStatus, Severity
 from secaudit.tools.findings.sarif import export_sarif
@@ -56,6 +57,12 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     )
     p.add_argument(
         "--no-cache", action="store_true", help="rescan every file (fresh results are still cached)"
+    )
+    p.add_argument(
+        "--include-tests",
+        action="store_true",
+        help="also report keyword and entropy secret guesses in test and fixture paths (by default "
+        "they are dismissed and listed per file in the run's notes)",
     )
     p.add_argument(
         "--online",
@@ -180,6 +187,7 @@ def run(args: argparse.Namespace) -> int:
             outcome["run"] = audit.run(
                 args.path, scanners=scanners, paths=args.paths, use_cache=not args.no_cache,
                 cancel=token, progress=progress,
+                scanner_options=test_path_options(args.include_tests),
             )  # fmt: skip
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread, re-raised there
             outcome["error"] = exc

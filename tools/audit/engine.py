@@ -42,12 +42,19 @@ from secaudit.tools.scanners.interface import (
 )
 from secaudit.tools.store import Store
 
-__all__ = ["AuditService", "ProgressFn"]
+__all__ = ["AuditService", "ProgressFn", "test_path_options"]
 
 log = logging.getLogger("secaudit.audit")
 
 ProgressFn = Callable[[int, int, str], None]
 _PROGRESS_INTERVAL = 0.1
+
+
+def test_path_options(include: bool) -> dict[str, dict[str, object]] | None:
+    """The per-run scanner options of the include-test-paths switch (`run_audit`'s
+    `include_test_paths`, `secaudit audit --include-tests`): the secrets scanner reports keyword and
+    entropy guesses in test and fixture paths instead of dismissing them."""
+    return {"secrets": {"include_tests": True}} if include else None
 
 
 class _Progress:
@@ -106,9 +113,28 @@ class AuditService:
         self.scanner_timeout = scanner_timeout_seconds
         self.cache_days = cache_days
 
-    def options_for(self, scanner: Scanner) -> ScannerOptions:
+    def options_for(
+        self, scanner: Scanner, overrides: Mapping[str, Mapping[str, object]] | None = None
+    ) -> ScannerOptions:
+        """The scanner's configured options (its defaults when none), with this run's `overrides`
+        for it on top."""
         configured = self.scanner_options.get(scanner.name)
-        return configured if configured is not None else scanner.Options()
+        base = configured if configured is not None else scanner.Options()
+        extra = (overrides or {}).get(scanner.name)
+        if not extra:
+            return base
+        parsed = type(base).parse(scanner.name, extra)  # the override's keys and types, checked
+        return base.model_copy(update={key: getattr(parsed, key) for key in extra})
+
+    @staticmethod
+    def _check_overrides(overrides: Mapping[str, Mapping[str, object]] | None) -> None:
+        for name, values in (overrides or {}).items():
+            if name not in SCANNERS:
+                raise InvalidInput(
+                    f"options given for unknown scanner {name[:60]!r}; "
+                    f"available: {', '.join(sorted(SCANNERS.names()))}"
+                )
+            SCANNERS.get(name).Options.parse(name, values)
 
     def scanner_names(self) -> list[str]:
         return sorted(SCANNERS.names())
@@ -135,10 +161,14 @@ class AuditService:
         cancel: CancelToken | None = None,
         progress: ProgressFn | None = None,
         on_started: Callable[[int], None] | None = None,
+        scanner_options: Mapping[str, Mapping[str, object]] | None = None,
     ) -> RunRecord:
+        """Audit `path`. `scanner_options`: this run's option values per scanner name, on top of the
+        configured ones (e.g. `{"secrets": {"include_tests": True}}`); checked before the run starts."""
         root = confine_dir(path, self.allowed_roots)
         chosen = self.resolve_scanners(scanners)
         wanted = check_paths(paths)
+        self._check_overrides(scanner_options)
         token = cancel or CancelToken()
         run_id = self.findings.start_run(
             str(root), kind="audit", scanners=[s.name for s in chosen], paths=wanted
@@ -146,7 +176,7 @@ class AuditService:
         if on_started is not None:
             on_started(run_id)
         try:
-            return self._run(run_id, root, chosen, wanted, use_cache, token, progress)
+            return self._run(run_id, root, chosen, wanted, use_cache, token, progress, scanner_options)
         except BaseException as exc:
             cancelled = isinstance(exc, Cancelled) or token.is_cancelled()
             self.findings.fail_run(
@@ -165,6 +195,7 @@ class AuditService:
         use_cache: bool,
         token: CancelToken,
         progress: ProgressFn | None,
+        overrides: Mapping[str, Mapping[str, object]] | None = None,
     ) -> RunRecord:
         walked = walk(
             root, max_files=self.max_files, max_file_bytes=self.max_file_bytes, paths=wanted, cancel=token
@@ -200,7 +231,7 @@ class AuditService:
                 cache=cache,
                 progress=tracker.add,
                 workers=self.workers,
-                options=self.options_for(scanner),
+                options=self.options_for(scanner, overrides),
                 store=self.store,
             )
             version = ""

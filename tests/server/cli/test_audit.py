@@ -108,3 +108,18 @@ def test_item6_partial_run_does_not_print_a_bare_no_findings(tmp_path: Path) -> 
         secaudit(settings, "audit", str(root), "--scanners", "deps", "--format", "sarif").stdout
     )
     assert sarif["runs"][0]["invocations"][0]["executionSuccessful"] is False
+
+
+def test_item12_include_tests_flag(settings: Settings, workspace: Path) -> None:
+    # Issue 11 item 12 at the CLI: `--include-tests` reports the guesses a default run lists per file.
+    from tests.tools.scanners.test_secrets_scanner import POSITIVES
+
+    template, value = POSITIVES["secrets.keyword"]
+    (workspace / "tests").mkdir()
+    (workspace / "tests" / "test_login.py").write_text(template.format(v=value))
+    default = secaudit(settings, "audit", str(workspace), "--scanners", "secrets")
+    assert default.returncode == 0, default.stderr
+    assert "test-path dismissals per file" in default.stdout and "tests/test_login.py=" in default.stdout
+    included = secaudit(settings, "audit", str(workspace), "--scanners", "secrets", "--include-tests")
+    assert included.returncode == 1 and "secrets/secrets.keyword" in included.stdout
+    assert value not in included.stdout  # masked

@@ -314,3 +314,44 @@ def test_item7a_a_tree_deeper_than_the_os_allows_is_audited_and_partial(tmp_path
         assert any("could not examine 1 entries" in n for n in run.notes)
     finally:
         app.close()
+
+
+def test_item12_a_run_can_include_test_paths(tmp_path: Path) -> None:
+    # Issue 11 item 12: a per-run switch. By default keyword guesses under tests/ are dismissed and
+    # listed per file in the run's notes; with the switch on the same run reports them. The
+    # configured options (the store's secrets key) stay under the override.
+    from secaudit.server.context import build_context
+    from secaudit.tools.audit import test_path_options
+    from secaudit.tools.scanners.builtin import get_scanner
+    from secaudit.tools.scanners.interface import ScannerOptionsError
+    from secaudit.tools.scanners.secrets_scanner import SecretsOptions
+    from tests.support.audit import make_settings
+    from tests.tools.scanners.test_secrets_scanner import POSITIVES
+
+    root = tmp_path / "repo"
+    (root / "tests").mkdir(parents=True)
+    template, value = POSITIVES["secrets.keyword"]
+    (root / "tests" / "test_login.py").write_text(template.format(v=value))
+    app = build_context(make_settings(tmp_path, root))
+    try:
+        audit = app.audit
+        assert audit is not None
+        default = audit.run(str(root), scanners=["secrets"])
+        assert _all(app, default.id) == []
+        assert any(
+            "test-path dismissals per file" in n and "tests/test_login.py=" in n for n in default.notes
+        )
+        included = audit.run(str(root), scanners=["secrets"], scanner_options=test_path_options(True))
+        assert [(r.path, r.rule_id) for r in _all(app, included.id)] == [
+            ("tests/test_login.py", "secrets.keyword")
+        ]
+        merged = audit.options_for(get_scanner("secrets"), test_path_options(True))
+        configured = audit.scanner_options["secrets"]
+        assert isinstance(merged, SecretsOptions) and isinstance(configured, SecretsOptions)
+        assert merged.include_tests and merged.secret_key == configured.secret_key is not None
+        with pytest.raises(ScannerOptionsError, match="unknown option 'nope'"):
+            audit.run(str(root), scanners=["secrets"], scanner_options={"secrets": {"nope": True}})
+        with pytest.raises(InvalidInput, match="unknown scanner 'nosuch'"):
+            audit.run(str(root), scanner_options={"nosuch": {}})
+    finally:
+        app.close()
