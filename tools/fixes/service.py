@@ -31,6 +31,7 @@ import difflib
 import functools
 import json
 import logging
+import os
 import re
 import sqlite3
 import uuid
@@ -51,7 +52,7 @@ from secaudit.tools.confined_io import (
     sha256_bytes,
     write_atomic,
 )
-from secaudit.tools.errors import Conflict, InvalidInput, NotFound, SecauditError
+from secaudit.tools.errors import Conflict, InvalidInput, NotFound, PathNotAllowed, SecauditError
 from secaudit.tools.findings.model import Finding
 from secaudit.tools.fixes.errors import BackupUnavailable, FixError, FixNotApplicable
 from secaudit.tools.fixes.generators import generator_for
@@ -71,7 +72,7 @@ from secaudit.tools.fixes.vault import BlobCipher
 from secaudit.tools.fixes.verify import ScanSnapshot, Verifier, evaluate, syntax_error
 from secaudit.tools.masking import get_redactor
 from secaudit.tools.pagination import check_limit, decode_cursor, encode_cursor, query_digest
-from secaudit.tools.paths import check_relpath, confine_dir
+from secaudit.tools.paths import check_relpath, confine_dir, is_within
 from secaudit.tools.store import Store
 from secaudit.tools.timefmt import iso_us, now_us
 
@@ -251,10 +252,32 @@ class FixService:
     # -- planning -------------------------------------------------------------------------------
 
     def plan(self, finding: Finding, root: str | Path) -> FixPlan:
-        real_root = confine_dir(root, self.roots)
+        real_root = self._confine_repository(root)
         check_relpath(finding.path, "a fix path")
         proposal = self.generator_lookup(finding)(finding, _SafeView(real_root))
         return self._store_plan(finding, real_root, proposal)
+
+    def _confine_repository(self, root: str | Path) -> Path:
+        """The finding's repository root, confined; when an allowed root lies inside it (the CLI run
+        from a subfolder), the refusal says so and what to allow instead."""
+        try:
+            return confine_dir(root, self.roots)
+        except PathNotAllowed:
+            candidate = Path(os.fspath(root)).expanduser()
+            if not candidate.is_absolute():
+                candidate = self.roots[0] / candidate  # as confine_dir reads it
+            real = Path(os.path.realpath(candidate))
+            inside = [r for r in self.roots if r != real and is_within(r, real)]
+            if not inside:
+                raise
+            allowed = inside[0]
+            up = len(allowed.relative_to(real).parts)
+            raise PathNotAllowed(
+                f"the finding belongs to a repository whose root is {up} folder(s) above the allowed root "
+                f"{allowed}; a fix may change any file of that repository, so its root itself must be "
+                f"allowed: run from the repository root, or pass --root {allowed}{'/..' * up} "
+                "(for the server: add it to SECAUDIT_ALLOWED_ROOTS)"
+            ) from None
 
     def _store_plan(self, finding: Finding, root: Path, proposal: Proposal) -> FixPlan:
         if not proposal.changes:

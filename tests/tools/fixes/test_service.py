@@ -569,3 +569,20 @@ def test_item19_read_only_folder_is_a_clear_error(tmp_path: Path, repo: Path) ->
     finally:
         (repo / "pkg").chmod(0o755)
     assert (repo / "pkg/web.py").read_bytes() == original
+
+
+def test_item22_plan_from_a_subfolder_names_the_root_to_allow(tmp_path: Path, repo: Path) -> None:
+    # Issue 11 item 22: with a subfolder of the repository as the allowed root (the CLI run from
+    # there), planning answered path_not_allowed without saying what to allow. Now it names the
+    # relation and the --root to pass; a root elsewhere keeps the plain refusal.
+    _write(repo, {"pkg/sub/web.py": b"app.run(debug=True)\n"})
+    svc = make_service(tmp_path, [repo / "pkg" / "sub"])
+    with pytest.raises(PathNotAllowed) as err:
+        svc.plan(finding("bandit", "B201", "pkg/sub/web.py", 1), repo)
+    message = str(err.value)
+    assert "2 folder(s) above the allowed root" in message
+    assert f"--root {repo / 'pkg' / 'sub'}/../.." in message and "SECAUDIT_ALLOWED_ROOTS" in message
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    with pytest.raises(PathNotAllowed, match="outside the allowed roots"):
+        make_service(tmp_path, [elsewhere]).plan(finding("bandit", "B201", "pkg/sub/web.py", 1), repo)
