@@ -31,7 +31,9 @@ file (under its lock, `fixes.locks`) or the fix service's recovery removes.
 Errors: `FileRefused` (an `InvalidInput`: not a regular file, too large, not text, cannot be
 opened) and `LinkRefused` (also a `PathNotAllowed`: a link on the way, or one leading out of the
 root, or a second hard link) carry the path and a `reason` without it, for callers that report
-per-file skips.
+per-file skips. `WriteFailed`: the file system refused the write (full, over quota, read-only, an
+immutable file or a read-only folder); the target keeps its previous bytes and no temp file stays,
+and the message names the condition instead of a bare OSError becoming an "internal error".
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from secaudit.tools.errors import Conflict, InvalidInput, PathNotAllowed
+from secaudit.tools.errors import Conflict, InvalidInput, PathNotAllowed, SecauditError
 from secaudit.tools.paths import check_relpath, is_within, normalize_relpath
 
 __all__ = [
@@ -57,6 +59,7 @@ __all__ = [
     "FileRefused",
     "LinkRefused",
     "MissingFolder",
+    "WriteFailed",
     "cleanup_temps",
     "file_kind",
     "is_regular",
@@ -98,6 +101,41 @@ class LinkRefused(FileRefused, PathNotAllowed):
 
 class MissingFolder(InvalidInput):
     """A folder on the path does not exist (a reader may treat the file as absent)."""
+
+
+class WriteFailed(SecauditError):
+    """The file system refused a write; `reason` names the condition. Nothing was replaced."""
+
+    code = "write_failed"
+
+    def __init__(self, rel: str, reason: str) -> None:
+        super().__init__(
+            f"{rel}: the write failed: {reason}; the file keeps its previous content and no "
+            "temporary file was left"
+        )
+        self.rel = rel
+        self.reason = reason
+
+
+# What the caller can act on, by errno; anything else is named by its strerror.
+_WRITE_CONDITIONS = {
+    errno.ENOSPC: "no space left on the device; free some space and try again",
+    errno.EDQUOT: "the disk quota is exhausted; free some space or raise the quota and try again",
+    errno.EROFS: "the file system is read-only; remount it read-write or fix the file elsewhere",
+    errno.EACCES: (
+        "permission denied: the folder or the file is read-only for this user; make it writable "
+        "(or run as its owner) and try again"
+    ),
+    errno.EPERM: (
+        "operation not permitted: the file or its folder is immutable or append-only "
+        "(`lsattr` shows it; `chattr -i` clears it) or owned by someone else"
+    ),
+}
+
+
+def _write_failed(rel: str, exc: OSError) -> WriteFailed:
+    reason = _WRITE_CONDITIONS.get(exc.errno or 0) or f"{exc.strerror or 'an I/O error'}"
+    return WriteFailed(rel, reason)
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -342,9 +380,39 @@ def write_atomic(
     elif current.sha256 != expected_sha256:
         raise Conflict(f"{rel}: the file changed since the fix was planned; nothing was written. Plan again.")
     if data is None:
-        os.unlink(name, dir_fd=dir_fd)
+        try:
+            os.unlink(name, dir_fd=dir_fd)
+        except OSError as exc:
+            raise _write_failed(rel, exc) from None
         os.fsync(dir_fd)
         return
+    try:
+        tmp = _commit(
+            dir_fd, name, rel, data, current, expect_absent=expect_absent, default_mode=default_mode
+        )
+    except OSError as exc:
+        raise _write_failed(rel, exc) from None
+    if expect_absent:
+        # The new name is linked in place: a temp name that cannot go is the next write's to remove.
+        with contextlib.suppress(OSError):
+            os.unlink(tmp, dir_fd=dir_fd)
+    # The new content is in place; a failing folder fsync (an I/O error) does not undo that, so it
+    # is not reported as "the file keeps its previous content".
+    os.fsync(dir_fd)
+
+
+def _commit(
+    dir_fd: int,
+    name: str,
+    rel: str,
+    data: bytes,
+    current: Current,
+    *,
+    expect_absent: bool,
+    default_mode: int,
+) -> str:
+    """Write `data` to a fresh temp file and put it under `name` (returns the temp name); on any
+    failure the temp file is removed and `name` is untouched."""
     tmp = _temp_prefix(name) + secrets.token_hex(8)
     fd = os.open(
         tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=dir_fd
@@ -374,14 +442,13 @@ def write_atomic(
                 raise Conflict(
                     f"{rel}: the file appeared while the fix was writing; nothing was written"
                 ) from None
-            os.unlink(tmp, dir_fd=dir_fd)
         else:
             os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-        os.fsync(dir_fd)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp, dir_fd=dir_fd)
         raise
+    return tmp
 
 
 def _umask() -> int:

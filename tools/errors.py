@@ -6,6 +6,8 @@ is a bug, reported to the caller as a generic message with a correlation id.
 
     SecauditError                    base: the message is safe to show (no secret, no outside path)
     ├── ConfigError                  a setting or environment variable is invalid
+    │   ├── RulesError               (tools/scanners/semgrep/ruleset.py) a semgrep rule file or folder
+    │   │                            cannot be used; the message names the file and the problem
     │   └── ScannerOptionsError      (tools/scanners/interface.py) a scanner option is unknown or of
     │                                the wrong type; also a ScannerError
     ├── InvalidInput                 a caller-supplied value is refused (what, and what is accepted)
@@ -32,10 +34,16 @@ is a bug, reported to the caller as a generic message with a correlation id.
     │                                and the policy is to refuse calls until it answers
     ├── PermissionDenied             the caller lacks the scope a tool needs
     ├── Cancelled                    the caller cancelled a long operation
+    ├── WriteFailed                  (tools/confined_io.py) the file system refused a write (full, over
+    │                                quota, read-only, immutable file, read-only folder); nothing replaced
     ├── ScannerError                 (tools/scanners/interface.py) a scanner failed as a whole
     │   ├── ScannerUnavailable       (tools/scanners/interface.py) its backend is missing or does
     │   │                            not answer (e.g. offline)
     │   └── ScannerOptionsError      (see ConfigError)
+    ├── EngineError                  (tools/engines/semgrep.py) installing or inspecting an analysis
+    │   │                            engine (semgrep) failed; nothing half-installed is kept
+    │   └── EngineUnavailable        (tools/engines/semgrep.py) no usable engine: the message says
+    │                                how to install one
     ├── SourceError                  (tools/deps/interface.py) one manifest or lockfile cannot be used;
     │                                the dependency audit goes on without it
     ├── AdvisoryBackendUnavailable   (tools/deps/interface.py) an online advisory backend (pip-audit's

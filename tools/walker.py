@@ -14,10 +14,14 @@ Why it works the way it does:
   confined reader without following any link, at most 1 MiB; bytes that are not UTF-8 are
   replaced (git reads bytes: the other lines still apply).
 - Ignored files are counted, not listed: a `node_modules` can hold a million of them.
+- A fault on one entry (ENAMETOOLONG for a path deeper than the OS allows, ELOOP, EACCES, any
+  OSError) is a skip of that entry with the reason, never the end of the walk. Faults are counted
+  (`faults`): the engine makes such a run partial, and never takes an unseen file as gone.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import threading
@@ -99,6 +103,7 @@ class WalkResult:
     capped: bool = False
     cancelled: bool = False
     seen: set[str] = field(default_factory=set)  # every path met, kept or skipped
+    faults: int = 0  # entries (files or folders) the walk could not examine because of an OS error
 
 
 def _wanted(rel: str, paths: list[str] | None) -> bool:
@@ -114,6 +119,31 @@ def _dir_may_hold(rel: str, paths: list[str] | None) -> bool:
         if p == rel or p.startswith(rel + "/") or rel.startswith(p + "/"):
             return True
     return False
+
+
+def _fault(exc: OSError) -> str:
+    """Why an entry could not be examined, in words a user can act on."""
+    if exc.errno == errno.ENAMETOOLONG:
+        return "the path is longer than the operating system allows (ENAMETOOLONG); not audited"
+    if exc.errno == errno.ELOOP:
+        return "too many levels of symbolic links (ELOOP); not audited"
+    return f"{exc.strerror or type(exc).__name__}; not audited"
+
+
+# "No pyvenv.cfg here": absent, or a name that cannot be one (its path too long for the OS, a link
+# loop); the folder is then walked, and what in it is too deep is skipped entry by entry.
+_NOT_A_MARKER = frozenset({errno.ENOENT, errno.ENOTDIR, errno.ELOOP, errno.ENAMETOOLONG})
+
+
+def _is_virtualenv(folder: str) -> bool:
+    """Whether `folder` holds a `pyvenv.cfg` (a virtualenv under any name)."""
+    try:
+        os.stat(os.path.join(folder, "pyvenv.cfg"))
+    except OSError as exc:
+        if exc.errno in _NOT_A_MARKER:
+            return False
+        raise
+    return True
 
 
 def is_excluded_dir(name: str) -> bool:
@@ -205,9 +235,8 @@ def walk(
             with os.scandir(folder) as it:
                 entries = sorted(it, key=lambda e: e.name)
         except OSError as exc:
-            result.skips.append(
-                FileSkip(rel_dir or ".", f"folder cannot be read: {exc.strerror or type(exc).__name__}")
-            )
+            result.skips.append(FileSkip(rel_dir or ".", f"folder cannot be read: {_fault(exc)}"))
+            result.faults += 1
             continue
         # The listing says whether the folder has a .gitignore: no read is tried where it has none.
         specs = ignore.chain(rel_dir, present=any(e.name == ".gitignore" for e in entries))
@@ -216,17 +245,19 @@ def walk(
             rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
             try:
                 st = entry.stat(follow_symlinks=False)
+                venv = stat.S_ISDIR(st.st_mode) and _is_virtualenv(entry.path)
             except OSError as exc:
-                result.skips.append(FileSkip(rel, f"cannot be examined: {exc.strerror or 'error'}"))
+                result.skips.append(FileSkip(rel, f"cannot be examined: {_fault(exc)}"))
                 result.seen.add(rel)
+                result.faults += 1
                 continue
             mode = st.st_mode
             if stat.S_ISDIR(mode):
                 if is_excluded_dir(entry.name):
                     result.excluded_dirs.append(rel)
                     continue
-                if (Path(entry.path) / "pyvenv.cfg").exists():
-                    result.excluded_dirs.append(rel)  # a virtualenv under another name
+                if venv:
+                    result.excluded_dirs.append(rel)
                     continue
                 if _matches(specs, rel, True):
                     result.ignored += 1

@@ -23,7 +23,7 @@ from rich.text import Text
 from secaudit.server.cli.common import emit_json, settings_from_args
 from secaudit.server.context import open_audit
 from secaudit.server.version import package_version
-from secaudit.tools.audit import AuditService
+from secaudit.tools.audit import AuditService, test_path_options
 from secaudit.tools.errors import InvalidInput
 from secaudit.tools.findings import FindingsService, FindingSummary, RunRecord, RunStatus
 from secaudit.tools.findings.gate import FAIL_ON_CHOICES, blocking
@@ -59,6 +59,12 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     )
     p.add_argument(
         "--no-cache", action="store_true", help="rescan every file (fresh results are still cached)"
+    )
+    p.add_argument(
+        "--include-tests",
+        action="store_true",
+        help="also report keyword and entropy secret guesses in test and fixture paths (by default "
+        "they are dismissed and listed per file in the run's notes)",
     )
     p.add_argument(
         "--online",
@@ -126,10 +132,14 @@ def print_coverage(run: RunRecord, console: Console) -> None:
         console.print(f"  note: {note}", markup=False, highlight=False)
 
 
-def _table(items: list[FindingSummary], console: Console) -> None:
+def _table(
+    items: list[FindingSummary], console: Console, run_status: RunStatus = RunStatus.SUCCEEDED
+) -> None:
     """One line per finding, most severe first: readable in a terminal and in a CI log alike."""
     if not items:
-        console.print("No findings.")
+        # "No findings." only for a run that checked everything; a partial one says what it missed.
+        partial = f"No findings in what was checked; the run is {run_status.value.upper()}: see the notes."
+        console.print("No findings." if run_status is RunStatus.SUCCEEDED else partial, markup=False)
         return
     for f in items[:_TABLE_ROWS]:
         loc = f"{f.path}:{f.start_line}" if f.start_line else f.path
@@ -166,6 +176,7 @@ def run(args: argparse.Namespace) -> int:
             outcome["run"] = audit.run(
                 args.path, scanners=scanners, paths=args.paths, use_cache=not args.no_cache,
                 cancel=token, progress=progress,
+                scanner_options=test_path_options(args.include_tests),
             )  # fmt: skip
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread, re-raised there
             outcome["error"] = exc
@@ -196,7 +207,7 @@ def run(args: argparse.Namespace) -> int:
         print_coverage(record, err)
     else:
         assert out is not None
-        _table(items, out)
+        _table(items, out, record.status)
         print_coverage(record, out)
     if record.status is RunStatus.FAILED:
         err.print(f"secaudit: error: the audit could not run: {record.error or 'see notes'}", markup=False)

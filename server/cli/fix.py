@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,7 +40,11 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     def finding_args(cmd: argparse.ArgumentParser) -> None:
         cmd.add_argument("finding_id", nargs="?", help="the finding's id")
         cmd.add_argument("--finding-json", type=Path, help="a JSON file holding one finding")
-        cmd.add_argument("--repo", type=Path, help="repository root of --finding-json (default: first root)")
+        cmd.add_argument(
+            "--repo",
+            type=Path,
+            help="repository root of --finding-json, relative to the current folder (default: first root)",
+        )
 
     plan = fsub.add_parser("plan", parents=parents, help="show the diff a fix would write")
     finding_args(plan)
@@ -88,7 +93,8 @@ def _finding(settings: Settings, findings: FindingsService, args: argparse.Names
             found = Finding.model_validate_json(raw)
         except ValidationError:
             raise InvalidInput("--finding-json does not hold one finding (see docs/fixes.md)") from None
-        return found, args.repo or settings.allowed_roots[0]
+        # On the command line a relative path means relative to the current folder, not a root.
+        return found, Path(os.path.abspath(args.repo)) if args.repo else settings.allowed_roots[0]
     if not args.finding_id:
         raise InvalidInput("name the finding: its id, or --finding-json FILE")
     return findings.finding_for_fix(args.finding_id)

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr
 from secaudit.server.context import AppContext, CallInfo
 from secaudit.server.toolkit import StrictInput, ToolSpec, tool_spec
 from secaudit.server.version import package_version
+from secaudit.tools.audit import test_path_options
 from secaudit.tools.findings import FindingSummary, RunRecord
 from secaudit.tools.findings.sarif import export_sarif, import_sarif
 from secaudit.tools.paths import confine
@@ -42,6 +43,11 @@ class RunAuditInput(StrictInput):
         default=None, max_length=200, description="only these relative paths or globs under `path`"
     )
     use_cache: StrictBool = Field(default=True, description="false: rescan every file (results still cached)")
+    include_test_paths: StrictBool = Field(
+        default=False,
+        description="true: also report keyword and entropy secret guesses in test and fixture paths "
+        "(by default they are dismissed and listed per file in the run's notes)",
+    )
 
 
 class RunAuditOutput(BaseModel):
@@ -70,6 +76,7 @@ async def run_audit(app: AppContext, args: RunAuditInput, call: CallInfo) -> Run
                 use_cache=args.use_cache,
                 cancel=token,
                 progress=progress,
+                scanner_options=test_path_options(args.include_test_paths),
             )
         finally:
             finished.set()

@@ -136,3 +136,88 @@ def make_settings(tmp_path: Path, root: Path, **extra: Any) -> Settings:
         log_level="WARNING",
         **extra,
     )
+
+
+# An npm-only repository and a PyPI-only advisory record (issue 11 item 6: a database without
+# advisories for an ecosystem checks nothing of it).
+NPM_ONLY_LOCK = {
+    "lockfileVersion": 3,
+    "packages": {
+        "": {"dependencies": {"lodash": "^4.17.20", "express": "4.17.1"}},
+        "node_modules/lodash": {"version": "4.17.20"},
+        "node_modules/express": {"version": "4.17.1"},
+    },
+}
+PYPI_ONLY_OSV = {
+    "id": "PYSEC-TEST-PYONLY",
+    "modified": "2024-01-01T00:00:00Z",
+    "affected": [
+        {
+            "package": {"ecosystem": "PyPI", "name": "requests"},
+            "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2.20.0"}]}],
+        }
+    ],
+}
+
+
+def npm_repo_pypi_db(tmp_path: Path) -> tuple[Path, Settings]:
+    """An npm-only repository under `tmp_path/repo` and settings whose store holds a PyPI-only
+    advisory database."""
+    from secaudit.tools.advisories import AdvisoryDB
+    from secaudit.tools.schema import STORE_MIGRATIONS
+    from secaudit.tools.store import Store
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "package-lock.json").write_text(json.dumps(NPM_ONLY_LOCK))
+    settings = make_settings(tmp_path, root)
+    osv = tmp_path / "osv-pypi-only"
+    osv.mkdir()
+    (osv / "a.json").write_text(json.dumps(PYPI_ONLY_OSV))
+    store = Store(settings.store_path)
+    try:
+        store.migrate(STORE_MIGRATIONS)
+        assert AdvisoryDB(store).import_path(osv).records == 1
+    finally:
+        store.close()
+    return root, settings
+
+
+def make_deep_tree(root: Path, code: bytes = b"eval(input())\n") -> tuple[str, str, str]:
+    """Folders nested under `root` past the OS's PATH_MAX, built through folder fds (the kernel takes
+    no path that long). One folder's path is PATH_MAX - 6 characters: the folder itself can be
+    examined, a `pyvenv.cfg` probe inside it cannot, and a file `a.py` in it just fits; a file
+    `deep.py` sits one folder deeper, out of reach of any path.
+
+    Returns the relative paths of (that folder, `a.py` in it, `deep.py`)."""
+    path_max = os.pathconf(root, "PC_PATH_MAX")
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    parts: list[str] = []
+    length = len(str(root))
+
+    def down(name: str) -> None:
+        nonlocal fd, length
+        os.mkdir(name, dir_fd=fd)
+        child = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+        os.close(fd)
+        fd = child
+        parts.append(name)
+        length += 1 + len(name)
+
+    def put(name: str) -> None:
+        out = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644, dir_fd=fd)
+        os.write(out, code)
+        os.close(out)
+
+    try:
+        while length + 201 < path_max - 6 - 10:
+            down("d" * 200)
+        down("e" * (path_max - 6 - length - 1))
+        assert length == path_max - 6
+        edge = "/".join(parts)
+        put("a.py")
+        down("f" * 200)
+        put("deep.py")
+    finally:
+        os.close(fd)
+    return edge, f"{edge}/a.py", "/".join(parts) + "/deep.py"

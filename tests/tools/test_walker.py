@@ -93,3 +93,20 @@ def test_gitignore_text() -> None:
     assert gitignore_ignores("*.env\n", "deploy/prod.env")
     assert not gitignore_ignores(".env*\n!.env\n", ".env")
     assert not gitignore_ignores("", ".env")
+
+
+def test_item7a_a_path_longer_than_the_os_allows_is_a_skip_not_the_end(tmp_path: Path) -> None:
+    # Issue 11 item 7a: a folder whose `pyvenv.cfg` probe is longer than PATH_MAX raised
+    # ENAMETOOLONG out of the walk, and every audit of the tree failed with "internal error".
+    from tests.support.audit import make_deep_tree
+
+    write(tmp_path, "top.py")
+    _edge, fits, deep = make_deep_tree(tmp_path)
+    write(tmp_path, "e/later.py")  # a folder walked after the deep ones
+    result = walk(tmp_path, max_files=1000, max_file_bytes=1 << 20)
+    rels = [f.rel for f in result.files]
+    assert rels == ["top.py", fits, "e/later.py"]
+    reasons = {s.path: s.reason for s in result.skips}
+    [(skipped, reason)] = reasons.items()
+    assert deep.startswith(skipped + "/") and "ENAMETOOLONG" in reason
+    assert result.faults == 1

@@ -8,8 +8,9 @@ Run status:
     succeeded   every scanner ran to the end and examined every file it selected (files with nothing
                 to examine, such as binary content, are listed as skips)
     partial     a scanner failed or stopped early, a selected file could not be checked (source the
-                running Python cannot parse, a file too large or unreadable), or the file limit cut
-                the walk
+                running Python cannot parse, a file too large or unreadable), the file limit cut
+                the walk, or the walk could not examine an entry (an OS error: a path longer than
+                the OS allows, a folder it cannot read); each such entry is a skip with its reason
     failed      no scanner could run, or the engine itself failed
     cancelled   the caller cancelled; nothing is marked fixed by a cancelled run
 """
@@ -41,12 +42,19 @@ from secaudit.tools.scanners.interface import (
 from secaudit.tools.store import Store
 from secaudit.tools.walker import walk
 
-__all__ = ["AuditService", "ProgressFn"]
+__all__ = ["AuditService", "ProgressFn", "test_path_options"]
 
 log = logging.getLogger("secaudit.audit")
 
 ProgressFn = Callable[[int, int, str], None]
 _PROGRESS_INTERVAL = 0.1
+
+
+def test_path_options(include: bool) -> dict[str, dict[str, object]] | None:
+    """The per-run scanner options of the include-test-paths switch (`run_audit`'s
+    `include_test_paths`, `secaudit audit --include-tests`): the secrets scanner reports keyword and
+    entropy guesses in test and fixture paths instead of dismissing them."""
+    return {"secrets": {"include_tests": True}} if include else None
 
 
 class _Progress:
@@ -105,9 +113,28 @@ class AuditService:
         self.scanner_timeout = scanner_timeout_seconds
         self.cache_days = cache_days
 
-    def options_for(self, scanner: Scanner) -> ScannerOptions:
+    def options_for(
+        self, scanner: Scanner, overrides: Mapping[str, Mapping[str, object]] | None = None
+    ) -> ScannerOptions:
+        """The scanner's configured options (its defaults when none), with this run's `overrides`
+        for it on top."""
         configured = self.scanner_options.get(scanner.name)
-        return configured if configured is not None else scanner.Options()
+        base = configured if configured is not None else scanner.Options()
+        extra = (overrides or {}).get(scanner.name)
+        if not extra:
+            return base
+        parsed = type(base).parse(scanner.name, extra)  # the override's keys and types, checked
+        return base.model_copy(update={key: getattr(parsed, key) for key in extra})
+
+    @staticmethod
+    def _check_overrides(overrides: Mapping[str, Mapping[str, object]] | None) -> None:
+        for name, values in (overrides or {}).items():
+            if name not in SCANNERS:
+                raise InvalidInput(
+                    f"options given for unknown scanner {name[:60]!r}; "
+                    f"available: {', '.join(sorted(SCANNERS.names()))}"
+                )
+            SCANNERS.get(name).Options.parse(name, values)
 
     def scanner_names(self) -> list[str]:
         return sorted(SCANNERS.names())
@@ -134,10 +161,14 @@ class AuditService:
         cancel: CancelToken | None = None,
         progress: ProgressFn | None = None,
         on_started: Callable[[int], None] | None = None,
+        scanner_options: Mapping[str, Mapping[str, object]] | None = None,
     ) -> RunRecord:
+        """Audit `path`. `scanner_options`: this run's option values per scanner name, on top of the
+        configured ones (e.g. `{"secrets": {"include_tests": True}}`); checked before the run starts."""
         root = confine_dir(path, self.allowed_roots)
         chosen = self.resolve_scanners(scanners)
         wanted = check_paths(paths)
+        self._check_overrides(scanner_options)
         token = cancel or CancelToken()
         run_id = self.findings.start_run(
             str(root), kind="audit", scanners=[s.name for s in chosen], paths=wanted
@@ -145,7 +176,7 @@ class AuditService:
         if on_started is not None:
             on_started(run_id)
         try:
-            return self._run(run_id, root, chosen, wanted, use_cache, token, progress)
+            return self._run(run_id, root, chosen, wanted, use_cache, token, progress, scanner_options)
         except BaseException as exc:
             cancelled = isinstance(exc, Cancelled) or token.is_cancelled()
             self.findings.fail_run(
@@ -164,18 +195,27 @@ class AuditService:
         use_cache: bool,
         token: CancelToken,
         progress: ProgressFn | None,
+        overrides: Mapping[str, Mapping[str, object]] | None = None,
     ) -> RunRecord:
         walked = walk(
             root, max_files=self.max_files, max_file_bytes=self.max_file_bytes, paths=wanted, cancel=token
         )
         notes = list(walked.notes)
+        if walked.faults:
+            notes.append(
+                f"the walk could not examine {walked.faults} entries (an OS error on each, e.g. a path "
+                "longer than the OS allows); they were not audited, see the skips"
+            )
         skips = [RunSkip(scanner="walker", path=s.path, reason=s.reason) for s in walked.skips]
         selections = [(s, [f for f in walked.files if s.selects(f)]) for s in chosen]
         tracker = _Progress(progress, sum(len(sel) for _, sel in selections))
         tracker.emit(0, "starting")
         findings: list[Finding] = []
         coverage: list[ScannerCoverage] = []
-        run_cov = RunCoverage(full=wanted is None and not walked.capped, seen_paths=set(walked.seen))
+        # A walk that met a fault did not see what lies below it: an unseen file is not "gone" then.
+        run_cov = RunCoverage(
+            full=wanted is None and not walked.capped and not walked.faults, seen_paths=set(walked.seen)
+        )
         scanned_any: set[str] = set()
         cached_total = 0
         files_missed = False
@@ -191,7 +231,7 @@ class AuditService:
                 cache=cache,
                 progress=tracker.add,
                 workers=self.workers,
-                options=self.options_for(scanner),
+                options=self.options_for(scanner, overrides),
                 store=self.store,
             )
             version = ""
@@ -253,7 +293,7 @@ class AuditService:
             notes.append("the audit was cancelled: results are incomplete and nothing was marked fixed")
         elif coverage and all(c.error is not None for c in coverage):
             status = RunStatus.FAILED
-        elif walked.capped or files_missed or any(not c.complete for c in coverage):
+        elif walked.capped or walked.faults or files_missed or any(not c.complete for c in coverage):
             status = RunStatus.PARTIAL
         else:
             status = RunStatus.SUCCEEDED

@@ -2,8 +2,8 @@
 the pinned versions against the offline advisory database.
 
 What was not checked is said, never passed off as clean: unpinned requirements, versions from git
-or URLs, ecosystems the database has no records for, an empty database, and files that could not
-be read are all listed in the result.
+or URLs, ecosystems the database has no records for, names that cannot be package names (look-alike
+characters), an empty database, and files that could not be read are all listed in the result.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 from secaudit.tools.advisories.db import AdvisoryDB, DBStatus, PackageAdvisory
 from secaudit.tools.advisories.matching import Upgrade, is_affected
 from secaudit.tools.advisories.model import MALICIOUS_PREFIX, Advisory, AdvisorySeverity, AffectedPackage
-from secaudit.tools.advisories.names import NPM, PYPI
+from secaudit.tools.advisories.names import NPM, PYPI, shown_name, valid_name
 from secaudit.tools.advisories.versions import scheme_for
 from secaudit.tools.severity import level_rank
 from secaudit.tools.walker import walk
@@ -69,6 +69,12 @@ class DepAuditResult:
     notes: list[FileNote] = field(default_factory=list)  # per-file remarks (URLs not followed, ...)
     coverage: list[str] = field(default_factory=list)  # audit-wide remarks (empty DB, ecosystem gaps)
     db: DBStatus | None = None
+    # Pinned dependencies per ecosystem the database has no advisories for: never checked, so the
+    # audit is incomplete (a scanner reports it partial), however many others were checked.
+    uncovered: dict[str, int] = field(default_factory=dict)
+    # Dependencies whose name cannot be a package of their ecosystem (a Cyrillic `rеquests`): they
+    # can match no advisory, so they are not checked, and the audit is incomplete.
+    invalid_names: list[Dependency] = field(default_factory=list)
 
     @property
     def checked(self) -> int:
@@ -244,7 +250,32 @@ def audit_dependencies(
     return result
 
 
+def _invalid_names(result: DepAuditResult) -> list[Dependency]:
+    """The dependencies whose name is not a valid package name, each with a per-dependency note."""
+    invalid = [d for d in result.dependencies if not valid_name(d.ecosystem, d.name)]
+    for dep in invalid:
+        where = f"line {dep.line}: " if dep.line else ""
+        result.notes.append(
+            FileNote(
+                dep.manifest,
+                f"{where}'{shown_name(dep.name)}' is not a valid {dep.ecosystem} package name (look-alike "
+                "characters?): not checked against advisories",
+            )
+        )
+    if invalid:
+        result.coverage.append(
+            f"{len(invalid)} dependencies NOT checked: not valid package names (look-alike characters?): "
+            + ", ".join(
+                f"'{shown_name(d.name)}' ({d.manifest}{f':{d.line}' if d.line else ''})" for d in invalid[:5]
+            )
+            + (" ..." if len(invalid) > 5 else "")
+        )
+    return invalid
+
+
 def _match(result: DepAuditResult, db: AdvisoryDB | None) -> None:
+    result.invalid_names = _invalid_names(result)
+    invalid = {id(d) for d in result.invalid_names}
     if db is None:
         result.unchecked = list(result.dependencies)
         result.coverage.append("no advisory database was given: dependencies were listed, not checked")
@@ -260,17 +291,19 @@ def _match(result: DepAuditResult, db: AdvisoryDB | None) -> None:
         return
     by_eco: dict[str, list[Dependency]] = {}
     for dep in result.dependencies:
-        if dep.version is None:
+        if id(dep) in invalid or dep.version is None:
             result.unchecked.append(dep)
         elif not status.covers(dep.ecosystem):
             result.unchecked.append(dep)
         else:
             by_eco.setdefault(dep.ecosystem, []).append(dep)
-    gaps = {d.ecosystem for d in result.dependencies if d.version and not status.covers(d.ecosystem)}
-    for eco in sorted(gaps):
+    for dep in result.dependencies:
+        if dep.version and id(dep) not in invalid and not status.covers(dep.ecosystem):
+            result.uncovered[dep.ecosystem] = result.uncovered.get(dep.ecosystem, 0) + 1
+    for eco, count in sorted(result.uncovered.items()):
         result.coverage.append(
-            f"the advisory database has no {eco} records: {eco} dependencies were NOT checked "
-            f"(import the OSV {eco} dump)"
+            f"the advisory database has no {eco} records: {count} pinned {eco} dependencies were NOT "
+            f"checked (import the OSV {eco} dump: `secaudit db import PATH` or `secaudit db update`)"
         )
     unpinned = sum(1 for d in result.dependencies if d.version is None)
     if unpinned:

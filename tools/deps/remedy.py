@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from secaudit.tools.advisories.names import NPM, PYPI
+from secaudit.tools.advisories.names import NPM, PYPI, valid_name
 
 __all__ = [
     "npm_install_lock_only",
@@ -23,23 +23,17 @@ __all__ = [
     "removal_steps",
 ]
 
-# npm's rules (validate-npm-package-name): at most 214 characters, URL-safe, not starting with "." or
-# "_", an optional "@scope/". Narrowed further to letters, digits, ".", "_" and "-", with a letter or
-# digit first, so the name can never be read by a shell as anything but one word, nor by npm as an
-# option. Capitals are kept: legacy packages (before 2017) may have them.
-_NPM_PART = r"[A-Za-z0-9][A-Za-z0-9._-]*"
-_NPM_NAME = re.compile(rf"^(?:@{_NPM_PART}/)?{_NPM_PART}$")
-_NPM_MAX = 214
 _SEMVER = re.compile(
     r"^(?:0|[1-9]\d*)\.(?:0|[1-9]\d*)\.(?:0|[1-9]\d*)"
     r"(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$"
 )
-_PYPI_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,198}[A-Za-z0-9])?$")
+_PYPI_MAX_NAME = 200  # a name in a shown command; longer ones are refused (no real name is)
 
 
 def npm_name_ok(name: str) -> bool:
-    """Whether `name` is a valid npm package name made only of shell-inert characters."""
-    return len(name) <= _NPM_MAX and _NPM_NAME.match(name) is not None
+    """Whether `name` is a valid npm package name made only of shell-inert characters
+    (`names.valid_name`: npm's rules, narrowed to letters, digits, `.`, `_`, `-`)."""
+    return valid_name(NPM, name)
 
 
 def npm_version_ok(version: str) -> bool:
@@ -95,7 +89,7 @@ def removal_steps(ecosystem: str, name: str, direct: bool | None) -> list[str]:
                 "re-lock (`npm install --package-lock-only`)"
             )
         steps.append("delete node_modules and install again from the cleaned lockfile")
-    elif ecosystem == PYPI and _PYPI_NAME.match(name):
+    elif ecosystem == PYPI and len(name) <= _PYPI_MAX_NAME and valid_name(PYPI, name):
         steps.append(
             f"remove it from every requirements file or pyproject.toml that names it, then "
             f"`pip uninstall {name}` in each environment that installed it"

@@ -71,11 +71,17 @@ class Metrics:
         fixed = [r for r in gone if examined(r)]
         not_covered = [r for r in gone if not examined(r)]
         truncated = max(len(new), len(fixed), len(not_covered)) > limit
+        # The rows come from the base run, where these findings were still new or open; in this
+        # comparison the head run looked and did not find them: they are fixed.
+        fixed_items = [
+            summary_from_row(r, now).model_copy(update={"status": "fixed", "lifecycle": "fixed"})
+            for r in fixed[:limit]
+        ]
         return Comparison(
             base_run=base,
             head_run=head,
             new=[summary_from_row(r, now) for r in new[:limit]],
-            fixed=[summary_from_row(r, now) for r in fixed[:limit]],
+            fixed=fixed_items,
             not_covered=[summary_from_row(r, now) for r in not_covered[:limit]],
             unchanged_count=len(ids_a & ids_b),
             new_count=len(new),

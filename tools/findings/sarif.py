@@ -71,9 +71,12 @@ def export_sarif(service: FindingsService, run_id: int, *, tool_version: str) ->
         results.append(_result(rec, rule_key, rule_index))
     root_uri = Path(run.root).as_uri().rstrip("/") + "/"
     invocation: dict[str, Any] = {
-        "executionSuccessful": run.status in (RunStatus.SUCCEEDED, RunStatus.PARTIAL),
+        # Only a run that checked everything it selected succeeded: a partial run is not reported
+        # as a successful execution (its results are not the whole picture).
+        "executionSuccessful": run.status == RunStatus.SUCCEEDED,
         "startTimeUtc": run.started_at,
-        "toolExecutionNotifications": [
+        "toolExecutionNotifications": _status_notifications(run)
+        + [
             {
                 "level": "note",
                 "message": {"text": f"not examined ({s.scanner}): {s.reason}"},
@@ -121,6 +124,37 @@ def export_sarif(service: FindingsService, run_id: int, *, tool_version: str) ->
             }
         ],
     }
+
+
+_STATUS_TEXT = {
+    RunStatus.PARTIAL: "the run is partial: not everything it selected was checked",
+    RunStatus.FAILED: "the run failed: no scanner could run",
+    RunStatus.CANCELLED: "the run was cancelled: its results are incomplete",
+    RunStatus.RUNNING: "the run has not finished",
+}
+
+
+def _status_notifications(run: RunRecord) -> list[dict[str, Any]]:
+    """What a run that did not succeed missed: its status, then each incomplete scanner and why."""
+    text = _STATUS_TEXT.get(run.status)
+    if text is None:
+        return []
+    level = "error" if run.status in (RunStatus.FAILED, RunStatus.CANCELLED) else "warning"
+    out: list[dict[str, Any]] = [
+        {"level": level, "message": {"text": f"{text} (status {run.status.value}); see the notes"}}
+    ]
+    for cov in run.coverage:
+        if cov.complete:
+            continue
+        why = cov.error or "; ".join(cov.notes[:3]) or "it stopped before the end"
+        out.append(
+            {
+                "level": "warning",
+                "message": {"text": clean_line(f"{cov.scanner} did not check everything: {why}", 1000)},
+                "descriptor": {"id": cov.scanner},
+            }
+        )
+    return out
 
 
 def _rule(rule_key: str, rec: FindingRecord) -> dict[str, Any]:

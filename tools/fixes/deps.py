@@ -24,6 +24,14 @@ when T < W; unions, hyphen ranges, x-ranges, tags, URLs and aliases are refused 
 A major-version change (or a minor change below 1.0) is reported as a risk. Lockfiles are never
 edited: the proposal names the command that re-locks.
 
+A fix never leaves the manifest unsatisfiable: after the edit, every other requirement on the same
+name in the edited requirements file and in the files it includes (`-r`, `-c`, recursively), or in
+the edited pyproject.toml's PEP 621 lists, must still admit the target (`packaging` specifiers);
+otherwise the fix is refused, naming the line (`django==1.11` beside `Django<2.0` never becomes
+`django==2.2.28`). A requirement under a different environment marker is not compared (the two
+may never apply together); a note says so. A UTF-8 byte order mark is kept and never stops a fix;
+requirements lines are joined and comments dropped as pip reads them (`logical_lines`).
+
 npm specifics (`fix_dependency`):
 - a direct dependency: its `package.json` range is raised, and the plan's re-lock command is exactly
   `npm install <pkg>@<T> --package-lock-only` (with `--save-exact` or `--save-prefix=~` when the
@@ -42,6 +50,7 @@ Package names and versions only enter command text after `remedy.npm_name_ok` / 
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -50,6 +59,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 import tomlkit
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
@@ -62,6 +72,9 @@ from secaudit.tools.deps.remedy import (
     overrides_for,
     removal_steps,
 )
+from secaudit.tools.deps.safe_io import safe_relpath
+from secaudit.tools.deps.sources.requirements import continues, include_of, logical_lines, split_options
+from secaudit.tools.errors import SecauditError
 from secaudit.tools.findings.model import Finding
 from secaudit.tools.fixes.errors import FixNotApplicable
 from secaudit.tools.fixes.model import (
@@ -77,6 +90,7 @@ from secaudit.tools.fixes.model import (
     split_lines,
 )
 from secaudit.tools.scanners.contracts import DepsAdvisoryProperties, read_properties
+from secaudit.tools.text import clean_line
 
 __all__ = [
     "LOCKFILES",
@@ -238,6 +252,7 @@ def bump_requirements(text: str, package: str, target: str, *, line: int | None 
             "this requirements file is generated (pip-compile / uv pip compile); edit its input file "
             f"and re-run the compiler, e.g. `pip-compile --upgrade-package '{package}=={target}'`"
         )
+    bom, text = _split_bom(text)
     want = canonicalize_name(package)
     lines = split_lines(text)
     out = list(lines)
@@ -249,7 +264,8 @@ def bump_requirements(text: str, package: str, target: str, *, line: int | None 
     while i < len(lines):
         first = i
         logical = [lines[i]]
-        while lines[i].rstrip("\r\n").endswith("\\") and i + 1 < len(lines):
+        # Joined as pip joins them: a comment line neither continues nor is continued past.
+        while continues(lines[i].rstrip("\r\n")) and i + 1 < len(lines):
             i += 1
             logical.append(lines[i])
         i += 1
@@ -299,7 +315,13 @@ def bump_requirements(text: str, package: str, target: str, *, line: int | None 
         raise FixNotApplicable(
             f"no requirement for {package}{where} in this file; it may have changed since the audit"
         )
-    return TextEdit("".join(out), _dedupe(notes), _dedupe(risks), old)
+    return TextEdit(bom + "".join(out), _dedupe(notes), _dedupe(risks), old)
+
+
+def _split_bom(text: str) -> tuple[str, str]:
+    """(the UTF-8 byte order mark or "", the text after it): the audit reads past a BOM, so the fix
+    edits past it and writes it back."""
+    return ("\ufeff", text[1:]) if text.startswith("\ufeff") else ("", text)
 
 
 def _dedupe(items: list[str]) -> list[str]:
@@ -349,6 +371,7 @@ def _string_like(old: Any, new: str) -> Any:
 
 
 def bump_pyproject(text: str, package: str, target: str) -> TextEdit:
+    bom, text = _split_bom(text)
     try:
         doc = tomlkit.parse(text)
     except Exception as exc:  # noqa: BLE001 - tomlkit raises several unrelated types
@@ -406,7 +429,7 @@ def bump_pyproject(text: str, package: str, target: str) -> TextEdit:
             edits += 1
     if not edits:
         raise FixNotApplicable(f"pyproject.toml declares no dependency on {package}; it may be transitive")
-    return TextEdit(tomlkit.dumps(doc), risks=_dedupe(risks), old_versions=old_versions)
+    return TextEdit(bom + tomlkit.dumps(doc), risks=_dedupe(risks), old_versions=old_versions)
 
 
 # -- package.json --------------------------------------------------------------------------------
@@ -499,7 +522,8 @@ def _parse_package_json(text: str) -> tuple[Any, int, list[tuple[str, int, int]]
     """The document, where its top-level value starts, and that object's member spans (none when
     it is not an object); text that is not JSON cannot be edited in place."""
     try:
-        data = json.loads(text)
+        # json refuses a BOM; the offsets below stay those of `text`, BOM included.
+        data = json.loads(_split_bom(text)[1])
         top = _skip_ws(text, 1 if text.startswith("\ufeff") else 0)
         members = _member_spans(text, top) if isinstance(data, dict) else []
     except (ValueError, IndexError):
@@ -678,6 +702,115 @@ def _nested_parents(lock_text: str, package: str, version: str) -> list[str]:
                 parents.append(owner)
             stack.append((str(name), entry.get("dependencies"), depth + 1))
     return sorted(set(parents))
+
+
+# -- the edited manifest must stay satisfiable ----------------------------------------------------
+
+_MAX_SET_FILES = 64
+
+
+@dataclass(frozen=True)
+class _Declared:
+    where: str  # "requirements.txt line 2"
+    text: str
+    requirement: Requirement
+
+
+def _declared_in_requirements(
+    view: RepoView, rel: str, text: str, want: str, seen: set[str], out: list[tuple[str, int, Requirement]]
+) -> None:
+    """Every requirement on `want` in `rel` and the files it includes (-r, -c), as pip reads them."""
+    seen.add(rel)
+    for line_no, line in logical_lines(_split_bom(text)[1]):
+        included = include_of(line)
+        if included is not None:
+            try:
+                child = safe_relpath(posixpath.join(posixpath.dirname(rel), included[0]))
+                data = None if child in seen or len(seen) >= _MAX_SET_FILES else view.read(child)
+            except SecauditError:
+                continue  # outside the root or through a link: the audit did not read it either
+            if data is not None:
+                _declared_in_requirements(view, child, decode_text(data), want, seen, out)
+            continue
+        if line.startswith("-"):
+            continue
+        try:
+            req = Requirement(split_options(line)[0])
+        except InvalidRequirement:
+            continue
+        if canonicalize_name(req.name) == want:
+            out.append((rel, line_no, req))
+
+
+def _declared_in_pyproject(text: str, want: str) -> list[tuple[str, int, Requirement]]:
+    """The PEP 621 / dependency-group requirement strings on `want` (Poetry tables are edited whole)."""
+    try:
+        doc = tomlkit.parse(_split_bom(text)[1]).unwrap()
+    except Exception:  # noqa: BLE001 - tomlkit raises several unrelated types
+        return []
+    raw = doc.get("project")
+    project: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    arrays: list[tuple[str, Any]] = [("project.dependencies", project.get("dependencies"))]
+    for group, items in (project.get("optional-dependencies") or {}).items():
+        arrays.append((f"project.optional-dependencies.{group}", items))
+    for group, items in (doc.get("dependency-groups") or {}).items():
+        arrays.append((f"dependency-groups.{group}", items))
+    out: list[tuple[str, int, Requirement]] = []
+    for where, items in arrays:
+        for index, item in enumerate(items if isinstance(items, list) else []):
+            if not isinstance(item, str):
+                continue
+            try:
+                req = Requirement(item)
+            except InvalidRequirement:
+                continue
+            if canonicalize_name(req.name) == want:
+                out.append((f"pyproject.toml {where}", index + 1, req))
+    return out
+
+
+def _check_satisfiable(
+    declared: Sequence[tuple[str, int, Requirement]],
+    package: str,
+    target: str,
+    edited_marker: str | None,
+    *,
+    item: str = "line",
+) -> list[str]:
+    """Refuse when a requirement that applies together with the edited one excludes `target`;
+    returns notes for those under another marker (not compared)."""
+    version = _version(target)
+    conflicts: list[str] = []
+    notes: list[str] = []
+    for where, number, req in declared:
+        if req.url or req.specifier.contains(version, prereleases=True):
+            continue
+        shown = clean_line(str(req), 120)
+        marker = str(req.marker) if req.marker is not None else None
+        if marker is not None and edited_marker is not None and marker != edited_marker:
+            notes.append(
+                f"{where} {item} {number} ({shown!r}) excludes {target} under another environment "
+                "marker; not compared with the edited requirement, check it applies elsewhere"
+            )
+            continue
+        conflicts.append(f"{where} {item} {number} ({shown!r})")
+    if conflicts:
+        raise FixNotApplicable(
+            f"{package}: moving it to {target} would leave the requirements unsatisfiable: "
+            f"{'; '.join(conflicts[:5])} {'excludes' if len(conflicts) == 1 else 'exclude'} {target}. "
+            "Raise or remove that constraint by hand (then audit and plan again); nothing was planned."
+        )
+    return notes
+
+
+def _satisfiable_requirements(
+    view: RepoView, manifest: str, new_text: str, package: str, target: str, line: int | None
+) -> list[str]:
+    found: list[tuple[str, int, Requirement]] = []
+    _declared_in_requirements(view, manifest, new_text, canonicalize_name(package), set(), found)
+    edited = [req for rel, number, req in found if rel == manifest and (line is None or number == line)]
+    marker = str(edited[0].marker) if edited and edited[0].marker is not None else None
+    return _check_satisfiable(found, package, target, marker)
 
 
 # -- the dependency fixer ------------------------------------------------------------------------
@@ -930,6 +1063,18 @@ def fix_dependency(finding: Finding, view: RepoView) -> Proposal:
         raise FixNotApplicable(f"{manifest} already requires {package} >= {target}; re-lock to pick it up")
     relock = _relock(view, folder, manifest if name.endswith(".txt") else None)
     notes = [*edit.notes]
+    if name == "pyproject.toml":
+        notes.extend(
+            _check_satisfiable(
+                _declared_in_pyproject(edit.text, canonicalize_name(package)),
+                package,
+                target,
+                None,
+                item="entry",
+            )
+        )
+    elif name != "package.json":
+        notes.extend(_satisfiable_requirements(view, manifest, edit.text, package, target, line))
     if name == "package.json" and not relock:
         notes.append(
             "no npm lockfile found beside package.json; run `npm install` to install the new version"

@@ -12,14 +12,26 @@ A fix row left in `applying` whose locks are free belongs to a dead process: rec
 every file that holds the plan's new bytes and marks the fix `failed`. So a finding is only ever
 marked fixed (`verified`) after its write landed and was re-scanned, and an interrupted
 multi-file fix never stays half applied. `revert_fix` is journaled the same way (`reverting`).
+
+A fix's final status and the findings store's mark (`on_verified`: the finding is fixed;
+`on_reverted`: it is open again) are one transaction: the hooks write through the same `Store`,
+whose nested `write()` joins the fix's, so a kill between the two cannot leave them disagreeing.
+
+Each file's folder is opened once, by the confined walk, and held for the whole locked section: a
+rollback writes through the very folder the fix wrote into (the same `write_atomic`, hash-checked,
+so it only ever replaces the fix's own bytes), so a folder swapped for a link meanwhile neither
+stops nor redirects it. A rollback that still cannot restore a file settles the row as `failed`
+with a message naming the file; no row is left `applying` by a live process.
 """
 
 from __future__ import annotations
 
 import contextlib
 import difflib
+import functools
 import json
 import logging
+import os
 import re
 import sqlite3
 import uuid
@@ -40,7 +52,7 @@ from secaudit.tools.confined_io import (
     sha256_bytes,
     write_atomic,
 )
-from secaudit.tools.errors import Conflict, InvalidInput, NotFound, SecauditError
+from secaudit.tools.errors import Conflict, InvalidInput, NotFound, PathNotAllowed, SecauditError
 from secaudit.tools.findings.model import Finding
 from secaudit.tools.fixes.errors import BackupUnavailable, FixError, FixNotApplicable
 from secaudit.tools.fixes.generators import generator_for
@@ -60,7 +72,7 @@ from secaudit.tools.fixes.verify import ScanSnapshot, Verifier, evaluate, syntax
 from secaudit.tools.locks import FileLocker, Locker, LockSet, lock_key
 from secaudit.tools.masking import get_redactor
 from secaudit.tools.pagination import check_limit, decode_cursor, encode_cursor, query_digest
-from secaudit.tools.paths import check_relpath, confine_dir
+from secaudit.tools.paths import check_relpath, confine_dir, is_within
 from secaudit.tools.store import Store
 from secaudit.tools.timefmt import iso_us, now_us
 
@@ -114,6 +126,23 @@ class _Op:
     expect: str | None
     data: bytes | None
     undo: bytes | None  # the content before this op (None: the file did not exist)
+
+
+class _Folders:
+    """The folder of each file a fix touches, opened once by the confined walk (`open_parent`) and
+    held until the locked section ends, so the rollback writes where the write wrote."""
+
+    def __init__(self, root: Path, stack: contextlib.ExitStack) -> None:
+        self.root = root
+        self._stack = stack
+        self._open: dict[str, tuple[int, str]] = {}
+
+    def get(self, rel: str) -> tuple[int, str]:
+        found = self._open.get(rel)
+        if found is None:
+            found = self._stack.enter_context(open_parent(self.root, rel))
+            self._open[rel] = found
+        return found
 
 
 class _SafeView:
@@ -248,10 +277,32 @@ class FixService:
     # -- planning -------------------------------------------------------------------------------
 
     def plan(self, finding: Finding, root: str | Path) -> FixPlan:
-        real_root = confine_dir(root, self.roots)
+        real_root = self._confine_repository(root)
         check_relpath(finding.path, "a fix path")
         proposal = self.generator_lookup(finding)(finding, _SafeView(real_root))
         return self._store_plan(finding, real_root, proposal)
+
+    def _confine_repository(self, root: str | Path) -> Path:
+        """The finding's repository root, confined; when an allowed root lies inside it (the CLI run
+        from a subfolder), the refusal says so and what to allow instead."""
+        try:
+            return confine_dir(root, self.roots)
+        except PathNotAllowed:
+            candidate = Path(os.fspath(root)).expanduser()
+            if not candidate.is_absolute():
+                candidate = self.roots[0] / candidate  # as confine_dir reads it
+            real = Path(os.path.realpath(candidate))
+            inside = [r for r in self.roots if r != real and is_within(r, real)]
+            if not inside:
+                raise
+            allowed = inside[0]
+            up = len(allowed.relative_to(real).parts)
+            raise PathNotAllowed(
+                f"the finding belongs to a repository whose root is {up} folder(s) above the allowed root "
+                f"{allowed}; a fix may change any file of that repository, so its root itself must be "
+                f"allowed: run from the repository root, or pass --root {allowed}{'/..' * up} "
+                "(for the server: add it to SECAUDIT_ALLOWED_ROOTS)"
+            ) from None
 
     def _store_plan(self, finding: Finding, root: Path, proposal: Proposal) -> FixPlan:
         if not proposal.changes:
@@ -398,7 +449,7 @@ class FixService:
             return read_current(dir_fd, name, rel).content
 
     @staticmethod
-    def _run_ops(root: Path, ops: Sequence[_Op], held: LockSet) -> None:
+    def _run_ops(folders: _Folders, ops: Sequence[_Op], held: LockSet) -> None:
         """Perform every op, or none: on a failure, the ops already done are undone (best effort,
         each undo again hash-checked, so a file someone else changed meanwhile is left alone)."""
         done: list[_Op] = []
@@ -406,32 +457,52 @@ class FixService:
             for op in ops:
                 if not held.still_held():
                     raise Conflict("the lock on the file expired before the write; nothing more was written")
-                with open_parent(root, op.rel) as (dir_fd, name):
-                    write_atomic(
-                        dir_fd,
-                        name,
-                        op.rel,
-                        op.data,
-                        expected_sha256=op.expect,
-                        expect_absent=op.expect is None,
-                    )
+                dir_fd, name = folders.get(op.rel)
+                write_atomic(
+                    dir_fd,
+                    name,
+                    op.rel,
+                    op.data,
+                    expected_sha256=op.expect,
+                    expect_absent=op.expect is None,
+                )
                 done.append(op)
         except BaseException:
             for op in reversed(done):
                 expect = None if op.data is None else sha256_bytes(op.data)
                 try:
-                    with open_parent(root, op.rel) as (dir_fd, name):
-                        write_atomic(
-                            dir_fd,
-                            name,
-                            op.rel,
-                            op.undo,
-                            expected_sha256=expect,
-                            expect_absent=expect is None,
-                        )
+                    dir_fd, name = folders.get(op.rel)
+                    write_atomic(
+                        dir_fd,
+                        name,
+                        op.rel,
+                        op.undo,
+                        expected_sha256=expect,
+                        expect_absent=expect is None,
+                    )
                 except (OSError, SecauditError):
                     log.exception("could not undo a partial fix write")
             raise
+
+    def _settle(
+        self,
+        fix_id: str,
+        status: FixStatus,
+        message: str,
+        verification: Verification | None = None,
+        *,
+        then: Callable[[], object] | None = None,
+    ) -> None:
+        """The fix's final status and, in the same transaction, the findings store's mark (`then`)."""
+        with self.store.write():
+            self._set_status(fix_id, status, message, verification)
+            if then is not None:
+                try:
+                    then()
+                except Exception:
+                    # One failed statement changes nothing (SQLite rolls back that statement only):
+                    # the fix's status stands, the finding keeps its state until the next audit.
+                    log.exception("the findings hook failed for fix %s", fix_id)
 
     # -- apply ----------------------------------------------------------------------------------
 
@@ -468,7 +539,8 @@ class FixService:
         plan, finding, after = self._load_plan(plan_id, with_contents=True)
         root = self._root_of(plan)
         rels = [f.path for f in plan.files]
-        with self._locked(root, rels) as held:
+        with self._locked(root, rels) as held, contextlib.ExitStack() as stack:
+            folders = _Folders(root, stack)
             previous: dict[str, bytes] = {}
             for f in plan.files:
                 current = self._current(root, f.path)
@@ -511,7 +583,7 @@ class FixService:
                 for f, data in zip(plan.files, after, strict=True)
             ]
             try:
-                self._run_ops(root, ops, held)
+                self._run_ops(folders, ops, held)
             except BaseException as exc:
                 message = (
                     f"nothing was written: {exc}"
@@ -521,26 +593,41 @@ class FixService:
                 self._set_status(fix_id, FixStatus.FAILED, message)
                 raise
             verification = self._verify(root, finding, plan, previous, after, baseline)
+            then: Callable[[], object] | None = None
             if verification.outcome in ("broke_parsing", "new_findings", "still_present", "error"):
                 undo = [
                     _Op(f.path, f.after_sha256, previous.get(f.path), data)
                     for f, data in zip(plan.files, after, strict=True)
                 ]
-                self._run_ops(root, undo, held)
+                try:
+                    self._run_ops(folders, undo, held)
+                except BaseException as exc:
+                    reason = str(exc) if isinstance(exc, SecauditError) else "the restoring write failed"
+                    self._settle(
+                        fix_id,
+                        FixStatus.FAILED,
+                        f"the fix did not verify ({verification.detail}) and could not be rolled back: "
+                        f"{reason}. The files may hold the fix's bytes: check them (git diff) and "
+                        "restore by hand.",
+                        verification,
+                    )
+                    if isinstance(exc, SecauditError):
+                        raise FixError(
+                            f"fix {fix_id} did not verify and its rollback was refused: {exc}. The fix is "
+                            "marked failed; check the files (git diff) and restore them by hand."
+                        ) from None
+                    raise
                 status, message = (
                     FixStatus.ROLLED_BACK,
                     (f"rolled back, the files are as before: {verification.detail}"),
                 )
             elif verification.outcome == "gone":
                 status, message = FixStatus.VERIFIED, "applied and verified: the finding is gone"
+                if self.on_verified is not None:
+                    then = functools.partial(self.on_verified, finding, root, fix_id)
             else:
                 status, message = FixStatus.APPLIED, f"applied, not verified: {verification.detail}"
-            self._set_status(fix_id, status, message, verification)
-        if status == FixStatus.VERIFIED and self.on_verified is not None:
-            try:
-                self.on_verified(finding, root, fix_id)
-            except Exception:
-                log.exception("the on_verified hook failed for fix %s", fix_id)
+            self._settle(fix_id, status, message, verification, then=then)
         return self.get(fix_id)
 
     def _scan(self, root: Path, finding: Finding, rels: Sequence[str]) -> ScanSnapshot | None:
@@ -605,7 +692,8 @@ class FixService:
         self.recover()
         root = confine_dir(record.root, self.roots)
         rels = [f.path for f in record.files]
-        with self._locked(root, rels) as held:
+        with self._locked(root, rels) as held, contextlib.ExitStack() as stack:
+            folders = _Folders(root, stack)
             record = self.get(fix_id)
             if record.status not in (FixStatus.APPLIED, FixStatus.VERIFIED):
                 raise Conflict(f"fix {fix_id} changed state to {record.status.value} meanwhile")
@@ -624,19 +712,25 @@ class FixService:
                 _Op(f.path, f.after_sha256, previous.get(f.path), current_bytes[f.path]) for f in record.files
             ]
             try:
-                self._run_ops(root, ops, held)
+                self._run_ops(folders, ops, held)
             except BaseException:
                 self._set_status(fix_id, record.status, "revert failed; the fix is still applied")
                 raise
-            self._set_status(
-                fix_id, FixStatus.REVERTED, "reverted: the files hold their exact previous bytes"
+            self._settle(
+                fix_id,
+                FixStatus.REVERTED,
+                "reverted: the files hold their exact previous bytes",
+                then=self._reopen(record, root, fix_id),
             )
-        if record.status == FixStatus.VERIFIED and self.on_reverted is not None:
-            try:
-                self.on_reverted(root, record.finding_fingerprint, fix_id)
-            except Exception:
-                log.exception("the on_reverted hook failed for fix %s", fix_id)
         return self.get(fix_id)
+
+    def _reopen(self, record: FixRecord, root: Path, fix_id: str) -> Callable[[], object] | None:
+        """The findings mark of a revert: a verified fix's finding is open again."""
+        if record.status != FixStatus.VERIFIED and record.status != FixStatus.REVERTING:
+            return None
+        if self.on_reverted is None:
+            return None
+        return functools.partial(self.on_reverted, root, record.finding_fingerprint, fix_id)
 
     def _backups(self, fix_id: str) -> dict[str, bytes]:
         rows = self.store.query("SELECT * FROM fix_backups WHERE fix_id = ? ORDER BY seq", (fix_id,))
@@ -678,20 +772,20 @@ class FixService:
         record = self.get(fix_id)
         root = confine_dir(record.root, self.roots)
         rels = [f.path for f in record.files]
-        with self._locked(root, rels, wait=False) as held:
+        with self._locked(root, rels, wait=False) as held, contextlib.ExitStack() as stack:
+            folders = _Folders(root, stack)
             record = self.get(fix_id)
             if record.status not in (FixStatus.APPLYING, FixStatus.REVERTING):
                 return False
             for rel in rels:
-                with open_parent(root, rel) as (dir_fd, name):
-                    cleanup_temps(dir_fd, name)
+                cleanup_temps(*folders.get(rel))
             previous = self._backups(fix_id)
             undo: list[_Op] = []
             for f in record.files:
                 current = self._current(root, f.path)
                 if current is not None and sha256_bytes(current) == f.after_sha256:
                     undo.append(_Op(f.path, f.after_sha256, previous.get(f.path), current))
-            self._run_ops(root, undo, held)
+            self._run_ops(folders, undo, held)
             if record.status == FixStatus.APPLYING:
                 self._set_status(
                     fix_id,
@@ -699,12 +793,14 @@ class FixService:
                     f"interrupted before verification; {len(undo)} written file(s) restored",
                 )
             else:
-                self._set_status(fix_id, FixStatus.REVERTED, "revert interrupted, completed on recovery")
-        if record.status == FixStatus.REVERTING and self.on_reverted is not None:
-            try:
-                self.on_reverted(root, record.finding_fingerprint, fix_id)
-            except Exception:
-                log.exception("the on_reverted hook failed for fix %s", fix_id)
+                # A `reverting` row was a verified or applied fix; its finding opens again only if
+                # that very fix had marked it fixed (the hook checks), in the same transaction.
+                self._settle(
+                    fix_id,
+                    FixStatus.REVERTED,
+                    "revert interrupted, completed on recovery",
+                    then=self._reopen(record, root, fix_id),
+                )
         return True
 
     def purge_backups(self, *, older_than_days: int | None = None) -> int:

@@ -6,7 +6,11 @@ info-level finding per unpinned requirement (it could not be checked). A malicio
 its message says to remove the package and rotate credentials, never to upgrade it.
 
 The advisory database is the one in the run's store (`ScanContext.store`), or `advisory_db` from the
-options; without one the scanner is unavailable rather than "clean". Options: `DepsOptions`.
+options; without one the scanner is unavailable rather than "clean". Pinned dependencies of an
+ecosystem the database has no advisories for were not checked: the result is incomplete (the run
+partial), and its first note names those ecosystems. So is a dependency whose name cannot be a
+package name (look-alike characters): it can match nothing, so it is not checked. Options:
+`DepsOptions`.
 """
 
 from __future__ import annotations
@@ -260,6 +264,16 @@ def to_scan_result(audit: DepAuditResult) -> ScanResult:
         skipped=[FileSkip(n.path, n.message) for n in audit.skipped],
     )
     result.findings.extend(unpinned_finding(d) for d in audit.dependencies if d.version is None)
+    if audit.uncovered:
+        # Not looking is not clean: an ecosystem without advisories makes the result incomplete.
+        result.complete = False
+        result.notes.append(
+            "ecosystems NOT checked (no advisories in the database): "
+            + ", ".join(f"{eco} ({count} dependencies)" for eco, count in sorted(audit.uncovered.items()))
+        )
+    if audit.invalid_names:
+        # A look-alike name matches no advisory: counted as checked, it would read as clean.
+        result.complete = False
     result.notes.extend(audit.coverage)
     result.notes.append(
         f"{audit.checked} of {len(audit.dependencies)} dependencies checked against the advisory database"

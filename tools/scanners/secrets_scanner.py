@@ -55,6 +55,7 @@ from secaudit.tools.scanners.secrets_detect import (
     file_is_excluded,
     key_id,
 )
+from secaudit.tools.text import clean_line
 
 __all__ = ["SCANNER_VERSION", "SecretsOptions", "SecretsScanner", "findings_from_records", "load_baseline"]
 
@@ -69,6 +70,8 @@ DEFAULT_MAX_FILE_BYTES = 4 * 1024 * 1024
 MIN_FILES_FOR_POOL = 64
 BATCH_FILES = 48
 _POLL_SECONDS = 0.25
+# How many files the per-file list of test-path dismissals names (the rest are counted).
+MAX_TEST_PATH_FILES = 50
 
 # Used when the caller passes no key: fingerprints are then stable only within this process.
 _PROCESS_KEY = secrets.token_bytes(32)
@@ -235,6 +238,7 @@ class SecretsScanner(Scanner):
         stopped = self._run(ctx, pending, key, cfg, max_bytes, baseline, collect)
 
         dismissed: Counter[str] = Counter()
+        in_tests: Counter[str] = Counter()  # file -> keyword/entropy guesses dismissed as test data
         for file in files:
             outcome = outcomes.get(file.rel)
             if outcome is None:
@@ -249,6 +253,8 @@ class SecretsScanner(Scanner):
             result.scanned.append(file.rel)
             result.findings.extend(findings_from_records(file.rel, outcome.records or []))
             dismissed.update(outcome.dismissed or {})
+            if (outcome.dismissed or {}).get("test-path"):
+                in_tests[file.rel] += (outcome.dismissed or {})["test-path"]
         if stopped:
             result.notes.append(
                 f"secrets scan stopped early ({stopped}); the files it did not reach are listed as skipped"
@@ -260,6 +266,8 @@ class SecretsScanner(Scanner):
         if dismissed:
             detail = ", ".join(f"{reason}={count}" for reason, count in sorted(dismissed.items()))
             result.notes.append(f"candidates dismissed by false-positive heuristics: {detail}")
+        if in_tests:
+            result.notes.append(_test_path_note(in_tests))
         return result
 
     def _run(
@@ -308,6 +316,19 @@ class SecretsScanner(Scanner):
             return None
         finally:
             executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _test_path_note(in_tests: Counter[str]) -> str:
+    """Which files the test-path heuristic silenced, and how to see what it silenced."""
+    listed = sorted(in_tests.items())[:MAX_TEST_PATH_FILES]
+    more = len(in_tests) - len(listed)
+    return (
+        f"test-path dismissals per file ({len(in_tests)} files; keyword and entropy guesses in test "
+        "and fixture paths, not reported; audit with include_test_paths=true, CLI --include-tests, "
+        "to report them): "
+        + ", ".join(f"{clean_line(rel, 200)}={count}" for rel, count in listed)
+        + (f"; {more} more files not listed" if more else "")
+    )
 
 
 def _stop_reason(ctx: ScanContext) -> str | None:

@@ -91,3 +91,35 @@ def test_bad_paths_exit_2(settings: Settings, repo: Path, target: str) -> None:
     proc = secaudit(settings, "audit", str(repo / target))
     assert proc.returncode == 2
     assert proc.stderr.startswith("secaudit: error:") and "Traceback" not in proc.stderr
+
+
+def test_item6_partial_run_does_not_print_a_bare_no_findings(tmp_path: Path) -> None:
+    # Issue 11 item 6 at the CLI: "No findings." and a `succeeded` run for an npm-only repository
+    # checked against a PyPI-only database. Now the run is partial and says npm was not checked.
+    from tests.support.audit import npm_repo_pypi_db
+
+    root, settings = npm_repo_pypi_db(tmp_path)
+    proc = secaudit(settings, "audit", str(root), "--scanners", "deps")
+    assert proc.returncode == 0, proc.stderr
+    assert "No findings." not in proc.stdout
+    assert "the run is PARTIAL" in proc.stdout and "[partial]" in proc.stdout
+    assert "ecosystems NOT checked" in proc.stdout and "npm (2 dependencies)" in proc.stdout
+    sarif = json.loads(
+        secaudit(settings, "audit", str(root), "--scanners", "deps", "--format", "sarif").stdout
+    )
+    assert sarif["runs"][0]["invocations"][0]["executionSuccessful"] is False
+
+
+def test_item12_include_tests_flag(settings: Settings, workspace: Path) -> None:
+    # Issue 11 item 12 at the CLI: `--include-tests` reports the guesses a default run lists per file.
+    from tests.tools.scanners.test_secrets_scanner import POSITIVES
+
+    template, value = POSITIVES["secrets.keyword"]
+    (workspace / "tests").mkdir()
+    (workspace / "tests" / "test_login.py").write_text(template.format(v=value))
+    default = secaudit(settings, "audit", str(workspace), "--scanners", "secrets")
+    assert default.returncode == 0, default.stderr
+    assert "test-path dismissals per file" in default.stdout and "tests/test_login.py=" in default.stdout
+    included = secaudit(settings, "audit", str(workspace), "--scanners", "secrets", "--include-tests")
+    assert included.returncode == 1 and "secrets/secrets.keyword" in included.stdout
+    assert value not in included.stdout  # masked

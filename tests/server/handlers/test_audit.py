@@ -141,3 +141,21 @@ async def test_bad_input_gives_clear_errors_and_the_server_keeps_serving(
     ok = await call(audit_client, "run_audit", {"path": str(audit_root), "scanners": ["bandit"]})
     reasons = {s["path"]: s["reason"] for s in ok["run"]["skips"]}
     assert "NUL" in reasons["nul.py"] and "FIFO" in reasons["fifo.py"]
+
+
+async def test_item12_run_audit_include_test_paths(audit_client: Client, audit_root: Path) -> None:
+    # Issue 11 item 12 over the protocol: `include_test_paths` (default false) reports what the
+    # default run only lists per file in its notes.
+    from tests.tools.scanners.test_secrets_scanner import POSITIVES
+
+    template, value = POSITIVES["secrets.keyword"]
+    (audit_root / "tests").mkdir()
+    (audit_root / "tests" / "test_login.py").write_text(template.format(v=value))
+    args = {"path": str(audit_root), "scanners": ["secrets"], "paths": ["tests/test_login.py"]}
+    default = await call(audit_client, "run_audit", args)
+    assert default["findings"] == []
+    assert any("tests/test_login.py=" in n for n in default["run"]["notes"])
+    included = await call(audit_client, "run_audit", {**args, "include_test_paths": True})
+    assert [f["rule_id"] for f in included["findings"]] == ["secrets.keyword"]
+    result = await audit_client.call_tool("run_audit", {**args, "include_test_paths": "yes"})
+    assert result.is_error  # strict: a string is not a boolean

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -109,3 +111,26 @@ def test_cli_fix_plan_apply_list_revert(settings: Settings, workspace: Path, tmp
     assert (workspace / "web.py").read_bytes() == WEB
     missing = run("revert", "nope")
     assert missing.returncode == 2 and "not_found" in missing.stderr
+
+
+@pytest.mark.anyio
+async def test_item19_full_disk_reaches_the_caller_as_a_named_condition(
+    client: Client, findings: dict[str, str], workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 11 item 19 over the real protocol: ENOSPC on the temp file's write is the tool error
+    # `write_failed` naming the condition, not "internal error (reference ...)".
+    plan = (await call(client, "plan_fix", {"finding_id": findings["f1"]}))["plan"]
+    real_write = os.write
+
+    def full(fd: int, data: object) -> int:
+        if ".secaudit-tmp-" in os.readlink(f"/proc/self/fd/{fd}"):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_write(fd, data)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "write", full)
+    result = await client.call_tool("apply_fix", {"plan_id": plan["plan_id"], "dry_run": False})
+    monkeypatch.undo()
+    text = result.content[0].text  # type: ignore[union-attr]
+    assert result.is_error and "write_failed" in text and "no space left on the device" in text, text
+    assert "internal error" not in text
+    assert (workspace / "web.py").read_bytes() == WEB

@@ -288,3 +288,70 @@ def test_interrupted_runs_are_marked_failed(audit_app: AppContext, audit_root: P
     audit_app.store.conn.execute("UPDATE audit_runs SET pid = 999999999 WHERE id = ?", (run_id,))
     assert audit_app.findings.mark_interrupted() == 1
     assert audit_app.findings.get_run(run_id).status is RunStatus.FAILED
+
+
+def test_item7a_a_tree_deeper_than_the_os_allows_is_audited_and_partial(tmp_path: Path) -> None:
+    # Issue 11 item 7a: every audit of a tree nesting past PATH_MAX failed with "internal error",
+    # auditing nothing. Now every scanner runs, what fits is audited, the entry out of reach is a
+    # skip naming ENAMETOOLONG, and the run is partial (it did not see everything).
+    from secaudit.server.context import build_context
+    from tests.support.audit import make_deep_tree, make_settings
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "top.py").write_text("eval(input())\n")
+    _edge, fits, deep = make_deep_tree(root)
+    app = build_context(make_settings(tmp_path, root))
+    try:
+        assert app.audit is not None
+        run = app.audit.run(str(root))
+        assert run.status is RunStatus.PARTIAL, run.notes
+        assert all(c.error is None for c in run.coverage), run.coverage
+        found = {(r.path, r.rule_id) for r in _all(app, run.id)}
+        assert {("top.py", "B307"), (fits, "B307")} <= found
+        [skip] = [s for s in run.skips if s.scanner == "walker"]
+        assert deep.startswith(skip.path + "/") and "ENAMETOOLONG" in skip.reason
+        assert any("could not examine 1 entries" in n for n in run.notes)
+    finally:
+        app.close()
+
+
+def test_item12_a_run_can_include_test_paths(tmp_path: Path) -> None:
+    # Issue 11 item 12: a per-run switch. By default keyword guesses under tests/ are dismissed and
+    # listed per file in the run's notes; with the switch on the same run reports them. The
+    # configured options (the store's secrets key) stay under the override.
+    from secaudit.server.context import build_context
+    from secaudit.tools.audit import test_path_options
+    from secaudit.tools.scanners.builtin import get_scanner
+    from secaudit.tools.scanners.interface import ScannerOptionsError
+    from secaudit.tools.scanners.secrets_scanner import SecretsOptions
+    from tests.support.audit import make_settings
+    from tests.tools.scanners.test_secrets_scanner import POSITIVES
+
+    root = tmp_path / "repo"
+    (root / "tests").mkdir(parents=True)
+    template, value = POSITIVES["secrets.keyword"]
+    (root / "tests" / "test_login.py").write_text(template.format(v=value))
+    app = build_context(make_settings(tmp_path, root))
+    try:
+        audit = app.audit
+        assert audit is not None
+        default = audit.run(str(root), scanners=["secrets"])
+        assert _all(app, default.id) == []
+        assert any(
+            "test-path dismissals per file" in n and "tests/test_login.py=" in n for n in default.notes
+        )
+        included = audit.run(str(root), scanners=["secrets"], scanner_options=test_path_options(True))
+        assert [(r.path, r.rule_id) for r in _all(app, included.id)] == [
+            ("tests/test_login.py", "secrets.keyword")
+        ]
+        merged = audit.options_for(get_scanner("secrets"), test_path_options(True))
+        configured = audit.scanner_options["secrets"]
+        assert isinstance(merged, SecretsOptions) and isinstance(configured, SecretsOptions)
+        assert merged.include_tests and merged.secret_key == configured.secret_key is not None
+        with pytest.raises(ScannerOptionsError, match="unknown option 'nope'"):
+            audit.run(str(root), scanners=["secrets"], scanner_options={"secrets": {"nope": True}})
+        with pytest.raises(InvalidInput, match="unknown scanner 'nosuch'"):
+            audit.run(str(root), scanner_options={"nosuch": {}})
+    finally:
+        app.close()

@@ -187,3 +187,30 @@ def test_sarif_path_confined_and_size_bounded(
         import_sarif(audit_app.findings, str(big), allowed_roots=[audit_root], max_bytes=1024)
     with pytest.raises(InvalidInput, match="regular file"):
         import_sarif(audit_app.findings, str(audit_root / "pkg"), allowed_roots=[audit_root])
+
+
+@pytest.mark.shared
+def test_item6_partial_run_is_not_a_successful_execution(tmp_path: Path) -> None:
+    # Issue 11 item 6: the SARIF of a partial run said `executionSuccessful: true` with no word of
+    # what was missed. Now: false, a notification saying the run is partial, and one per
+    # incomplete scanner naming what it did not check (npm here); still valid SARIF 2.1.0.
+    from secaudit.server.context import build_context
+    from tests.support.audit import npm_repo_pypi_db
+
+    schema = json.loads(require_shared("schemas/sarif-schema-2.1.0.json").read_text())
+    root, settings = npm_repo_pypi_db(tmp_path)
+    app = build_context(settings)
+    try:
+        assert app.audit is not None and app.findings is not None
+        run = app.audit.run(str(root), scanners=["deps"])
+        doc = export_sarif(app.findings, run.id, tool_version="test")
+    finally:
+        app.close()
+    jsonschema.Draft4Validator(schema).validate(doc)
+    sarif_run = doc["runs"][0]
+    [invocation] = sarif_run["invocations"]
+    assert invocation["executionSuccessful"] is False
+    texts = [n["message"]["text"] for n in invocation["toolExecutionNotifications"]]
+    assert any("the run is partial" in t for t in texts), texts
+    assert any(t.startswith("deps did not check everything") and "npm (2 dependencies)" in t for t in texts)
+    assert sarif_run["properties"]["secaudit"]["status"] == "partial"

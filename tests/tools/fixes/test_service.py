@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 import stat
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from secaudit.tools.errors import Conflict, InvalidInput, PathNotAllowed
+from secaudit.tools.confined_io import WriteFailed
+from secaudit.tools.errors import Conflict, InvalidInput, PathNotAllowed, SecauditError
 from secaudit.tools.findings.model import Finding
-from secaudit.tools.fixes.errors import BackupUnavailable, FixNotApplicable
+from secaudit.tools.fixes.errors import BackupUnavailable, FixError, FixNotApplicable
 from secaudit.tools.fixes.model import FileChange, FixStatus, Proposal, RepoView
 from secaudit.tools.fixes.service import FixService
-from secaudit.tools.fixes.verify import ScannerVerifier, Verifier
+from secaudit.tools.fixes.verify import ScannerVerifier, ScanSnapshot, Verifier
 from tests.support.fixes import (
     PredicateVerifier,
     finding,
@@ -424,3 +428,161 @@ def test_service_is_usable_across_instances(tmp_path: Path, repo: Path) -> None:
     second: FixService = make_service(tmp_path, [repo])
     fix = second.apply(plan_id=plan.plan_id, dry_run=False).fix
     assert fix is not None and first.get(fix.fix_id).status == FixStatus.APPLIED
+
+
+class _SwapDuringVerify:
+    """Reports the target both times (so the fix rolls back); before the second answer, `swap` runs:
+    a link is swapped in while the fix's bytes are on disk."""
+
+    def __init__(self, target: Finding, swap: Callable[[Path], None]) -> None:
+        self.target = target
+        self.swap = swap
+        self.calls = 0
+
+    def scan(self, root: Path, f: Finding, paths: object) -> ScanSnapshot:
+        self.calls += 1
+        if self.calls == 2:
+            self.swap(root)
+        return ScanSnapshot(findings=[self.target])
+
+
+def test_item4_rollback_restores_through_the_folder_it_wrote_into(tmp_path: Path, repo: Path) -> None:
+    # Issue 11 item 4: the folder is swapped for a link to itself between the write and the
+    # rollback. The rollback writes through the folder fd the write used, so the file gets its
+    # bytes back and the row settles as rolled back (it answered path_not_allowed, left the fix's
+    # bytes in the file and the row `applying`).
+    original = b"app.run(debug=True)\n"
+    _write(repo, {"pkg/web.py": original})
+    target = finding("bandit", "B201", "pkg/web.py", 1)
+
+    def swap(root: Path) -> None:
+        (root / "pkg").rename(root / "pkg_real")
+        (root / "pkg").symlink_to(root / "pkg_real")
+
+    svc = make_service(tmp_path, [repo], verifier=_SwapDuringVerify(target, swap))
+    fix = svc.apply(finding=target, root=repo, dry_run=False).fix
+    assert fix is not None and fix.status == FixStatus.ROLLED_BACK, fix and fix.message
+    assert (repo / "pkg_real/web.py").read_bytes() == original
+    assert temp_files(repo) == []
+
+
+def test_item4_refused_rollback_still_settles_the_row(tmp_path: Path, repo: Path) -> None:
+    # The file itself swapped for a link leading out: the rollback never writes through it, and the
+    # row is settled as failed, with a message naming the file, not left `applying`.
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "web.py").write_bytes(b"outside\n")
+    _write(repo, {"pkg/web.py": b"app.run(debug=True)\n"})
+    target = finding("bandit", "B201", "pkg/web.py", 1)
+
+    def swap(root: Path) -> None:
+        (root / "pkg/web.py").rename(root / "pkg/moved.py")
+        (root / "pkg/web.py").symlink_to(outside / "web.py")
+
+    svc = make_service(tmp_path, [repo], verifier=_SwapDuringVerify(target, swap))
+    with pytest.raises(FixError, match="rollback was refused") as err:
+        svc.apply(finding=target, root=repo, dry_run=False)
+    assert "pkg/web.py" in str(err.value)
+    [fix] = svc.list().items
+    assert fix.status == FixStatus.FAILED
+    assert "could not be rolled back" in fix.message and "pkg/web.py" in fix.message
+    assert (outside / "web.py").read_bytes() == b"outside\n"
+    assert temp_files(repo) == [] and temp_files(outside) == []
+    assert svc.recover() == []  # nothing left half done for the next start
+
+
+def _fail_on_temp_files(monkeypatch: pytest.MonkeyPatch, name: str, code: int) -> None:
+    """Make `os.<name>` fail with errno `code`, but only on secaudit's temp files (the store, the
+    locks and everything else keep the real call)."""
+    real = getattr(os, name)
+
+    def fake(*args: object, **kwargs: object) -> object:
+        first = args[0]
+        target = os.readlink(f"/proc/self/fd/{first}") if isinstance(first, int) else str(first)
+        if ".secaudit-tmp-" in os.path.basename(target):
+            raise OSError(code, os.strerror(code))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(os, name, fake)
+
+
+@pytest.mark.parametrize(
+    ("call", "code", "named"),
+    [
+        ("write", errno.ENOSPC, "no space left on the device"),
+        ("write", errno.EDQUOT, "disk quota is exhausted"),
+        ("replace", errno.EROFS, "file system is read-only"),
+        ("replace", errno.EPERM, "immutable"),
+        # A read-only folder: tests run as root, whom chmod does not stop, so the EACCES the
+        # kernel gives a non-root writer is simulated here (the real chmod case follows, for non-root).
+        ("replace", errno.EACCES, "folder or the file is read-only"),
+    ],
+)
+def test_item19_write_refused_by_the_file_system_is_a_clear_error(
+    call: str, code: int, named: str, tmp_path: Path, repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 11 item 19: the original stays, no temp file, the fix is failed, and the caller gets a
+    # SecauditError naming the condition (a bare OSError became "internal error (reference ...)").
+    original = b"app.run(debug=True)\n"
+    _write(repo, {"web.py": original})
+    svc = make_service(tmp_path, [repo])
+    plan = svc.plan(finding("bandit", "B201", "web.py", 1), repo)
+    _fail_on_temp_files(monkeypatch, call, code)
+    with pytest.raises(WriteFailed) as err:
+        svc.apply(plan_id=plan.plan_id, dry_run=False)
+    monkeypatch.undo()
+    assert isinstance(err.value, SecauditError) and err.value.code == "write_failed"
+    assert named in str(err.value) and str(err.value).startswith("web.py: the write failed")
+    assert (repo / "web.py").read_bytes() == original
+    assert temp_files(repo) == []
+    [fix] = svc.list().items
+    assert fix.status == FixStatus.FAILED and named in fix.message
+
+
+def test_item19_immutable_file_is_a_clear_error(tmp_path: Path, repo: Path) -> None:
+    original = b"app.run(debug=True)\n"
+    _write(repo, {"web.py": original})
+    svc = make_service(tmp_path, [repo])
+    plan = svc.plan(finding("bandit", "B201", "web.py", 1), repo)
+    chattr = shutil.which("chattr")
+    if chattr is None or subprocess.run([chattr, "+i", str(repo / "web.py")], timeout=30).returncode:
+        pytest.skip("chattr +i is not available here (needs CAP_LINUX_IMMUTABLE)")
+    try:
+        with pytest.raises(WriteFailed, match="immutable"):
+            svc.apply(plan_id=plan.plan_id, dry_run=False)
+        assert (repo / "web.py").read_bytes() == original
+        assert temp_files(repo) == []
+    finally:
+        subprocess.run([chattr, "-i", str(repo / "web.py")], timeout=30, check=True)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root is not stopped by a read-only folder mode")
+def test_item19_read_only_folder_is_a_clear_error(tmp_path: Path, repo: Path) -> None:
+    original = b"app.run(debug=True)\n"
+    _write(repo, {"pkg/web.py": original})
+    svc = make_service(tmp_path, [repo])
+    plan = svc.plan(finding("bandit", "B201", "pkg/web.py", 1), repo)
+    (repo / "pkg").chmod(0o555)
+    try:
+        with pytest.raises(WriteFailed, match="read-only"):
+            svc.apply(plan_id=plan.plan_id, dry_run=False)
+    finally:
+        (repo / "pkg").chmod(0o755)
+    assert (repo / "pkg/web.py").read_bytes() == original
+
+
+def test_item22_plan_from_a_subfolder_names_the_root_to_allow(tmp_path: Path, repo: Path) -> None:
+    # Issue 11 item 22: with a subfolder of the repository as the allowed root (the CLI run from
+    # there), planning answered path_not_allowed without saying what to allow. Now it names the
+    # relation and the --root to pass; a root elsewhere keeps the plain refusal.
+    _write(repo, {"pkg/sub/web.py": b"app.run(debug=True)\n"})
+    svc = make_service(tmp_path, [repo / "pkg" / "sub"])
+    with pytest.raises(PathNotAllowed) as err:
+        svc.plan(finding("bandit", "B201", "pkg/sub/web.py", 1), repo)
+    message = str(err.value)
+    assert "2 folder(s) above the allowed root" in message
+    assert f"--root {repo / 'pkg' / 'sub'}/../.." in message and "SECAUDIT_ALLOWED_ROOTS" in message
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    with pytest.raises(PathNotAllowed, match="outside the allowed roots"):
+        make_service(tmp_path, [elsewhere]).plan(finding("bandit", "B201", "pkg/sub/web.py", 1), repo)

@@ -197,3 +197,50 @@ def test_redis_lock_ownership_and_ttl(tmp_path: Path) -> None:
         assert theirs.still_held() and locker.client.exists(name) == 1
         theirs_cm.__exit__(None, None, None)
     assert locker.client.exists(name) == 0
+
+
+def _fix_and_finding(tmp_path: Path, root: Path) -> tuple[str, str, str | None]:
+    """(the fix id, its status, the fix id the findings store says fixed TARGET) after recovery."""
+    from secaudit.tools.findings import FindingsService
+
+    svc = make_service(tmp_path, [root], verifier=AlwaysGone(), generator_lookup=lambda _f: toggle)
+    findings = FindingsService(svc.store)
+    svc.on_reverted = findings.reopen_after_revert
+    svc.recover()
+    [fix] = svc.list().items
+    row = svc.store.query("SELECT fixed_by_fix FROM findings WHERE fingerprint = ?", (TARGET.fingerprint,))
+    return fix.fix_id, fix.status.value, row[0]["fixed_by_fix"]
+
+
+def _run_killed(tmp_path: Path, root: Path, when: str) -> list[str]:
+    proc = _spawn("hook-kill", str(tmp_path), str(root), when)
+    try:
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == -signal.SIGKILL, err
+    return out.splitlines()
+
+
+def test_item4_kill_between_verified_and_finding_fixed_leaves_them_agreeing(tmp_path: Path) -> None:
+    # Issue 11 item 4: the child SIGKILLs itself as the findings hook starts, after the fix was
+    # re-scanned clean. The fix's status and the finding's mark are one transaction: neither landed,
+    # so recovery restores the files and the fix is failed, the finding still open.
+    root = _repo(tmp_path)
+    assert _run_killed(tmp_path, root, "verify") == []
+    _fix_id, status, fixed_by = _fix_and_finding(tmp_path, root)
+    assert (status, fixed_by) == ("failed", None)
+    assert all((root / rel).read_bytes() == A for rel in FILES)
+
+
+def test_item4_kill_between_reverted_and_finding_reopened_leaves_them_agreeing(tmp_path: Path) -> None:
+    # The same window the other way: killed as the revert's findings hook starts. Recovery
+    # completes the revert and opens the finding again, in one transaction.
+    root = _repo(tmp_path)
+    [line] = _run_killed(tmp_path, root, "revert")
+    applied = json.loads(line)
+    assert applied["status"] == "verified"
+    fix_id, status, fixed_by = _fix_and_finding(tmp_path, root)
+    assert fix_id == applied["fix_id"]
+    assert (status, fixed_by) == ("reverted", None)
+    assert all((root / rel).read_bytes() == A for rel in FILES)

@@ -314,3 +314,121 @@ def test_same_rule_twice_in_a_file_gets_two_fingerprints(tmp_path: Path) -> None
     findings = [f for f in run(tmp_path).findings if f.rule_id == "config.debug-enabled"]
     assert [f.start_line for f in findings] == [2, 6]
     assert len({f.fingerprint for f in findings}) == 2
+
+
+# -- issue 11 item 13 --------------------------------------------------------------------------------
+
+
+def test_item13_env_patch_is_not_an_env_file(tmp_path: Path) -> None:
+    # A `.env.patch` is a diff (and `.env.md` a document): neither is a committed env file, nor are
+    # its `+KEY=value` lines settings. A backup such as `.env.bak` still is one.
+    write(
+        tmp_path,
+        ".env.patch",
+        "--- a/.env\n+++ b/.env\n@@ -1 +1 @@\n-DB_PASSWORD=admin\n+DB_PASSWORD=${DB_PASSWORD}\n",
+    )
+    write(tmp_path, ".env.md", "Set `ADMIN_PASSWORD=admin` in your .env\n")
+    write(tmp_path, ".env.bak", "ADMIN_PASSWORD=admin\n")
+    result = run(tmp_path)
+    assert {f.path for f in result.findings} == {".env.bak"}
+    assert rules_in(result, ".env.bak") == ["config.default-password", "config.env-file-not-ignored"]
+
+
+def test_item13_commented_out_lines_are_not_settings(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        ".env",
+        "# DB_PASSWORD=admin\n; MYSQL_PASSWORD=root\n// REDIS_PASSWORD=secret\n"
+        "-- PG_PASSWORD=postgres\nADMIN_PASSWORD=admin\n",
+    )
+    write(tmp_path, ".gitignore", ".env\n")
+    write(
+        tmp_path,
+        "docker-compose.yml",
+        "services:\n  db:\n    image: postgres:16\n    environment:\n"
+        '      - "#POSTGRES_PASSWORD=postgres"\n      #- MYSQL_PASSWORD=root\n      - POSTGRES_USER=app\n',
+    )
+    result = run(tmp_path)
+    hits = [(f.path, f.start_line) for f in result.findings if f.rule_id == "config.default-password"]
+    assert hits == [(".env", 5)]
+
+
+FALLBACK_POSITIVE = """\
+import os
+import environ
+from decouple import config
+
+env = environ.Env()
+ALLOWED_HOSTS = os.getenv("DJANGO_ALLOWED_HOSTS", "*").split(",")
+DEBUG = os.getenv("DJANGO_DEBUG", "True") == "True"
+CORS_ALLOW_ALL_ORIGINS = env.bool("CORS_ALLOW_ALL", default=True)
+DEBUG = config("DEBUG", default=True, cast=bool)
+ALLOWED_HOSTS = os.environ.get("HOSTS", "localhost,*").split(",")
+DEBUG = os.getenv("DEBUG") or "1"
+app.run(debug=os.getenv("FLASK_DEBUG", "1") == "1")
+"""
+FALLBACK_NEGATIVE = """\
+import os
+from decouple import config
+
+ALLOWED_HOSTS = os.environ["DJANGO_ALLOWED_HOSTS"].split(",")
+DEBUG = os.getenv("DEBUG", "False") == "True"
+DEBUG = config("DEBUG", default=False, cast=bool)
+ALLOWED_HOSTS = os.getenv("HOSTS", "example.org").split(",")
+DEBUG = os.environ.get("DEBUG") == "1"
+DEBUG = bool(int(os.getenv("DEBUG", "0")))
+DEBUG = os.getenv("DEBUG", "false").lower() in ("true", "1")
+DEBUG = env("DEBUG")
+CORS_ALLOW_ALL_ORIGINS = os.getenv("CORS_ALL", "") == "1"
+app.run(debug=os.getenv("FLASK_DEBUG") == "1")
+"""
+
+
+def test_item13_insecure_env_fallbacks_in_code_are_findings(tmp_path: Path) -> None:
+    write(tmp_path, "proj/settings.py", FALLBACK_POSITIVE)
+    write(tmp_path, "proj/safe.py", FALLBACK_NEGATIVE)
+    result = run(tmp_path)
+    fallbacks = [f for f in result.findings if f.rule_id == "config.insecure-env-fallback"]
+    assert sorted(f.start_line for f in fallbacks) == [6, 7, 8, 9, 10, 11, 12]
+    assert {f.path for f in fallbacks} == {"proj/settings.py"}
+    first = next(f for f in fallbacks if f.start_line == 6)
+    assert "ALLOWED_HOSTS allows every host ('*') when its environment variable is unset" in first.message
+    assert RULES["config.insecure-env-fallback"].fix in first.message and first.cwe == [1188]
+    assert len({f.fingerprint for f in fallbacks}) == len(fallbacks)
+    assert [f.rule_id for f in result.findings if f.path == "proj/safe.py"] == []
+
+
+def test_item13_weak_default_passwords_in_compose_and_env_files(tmp_path: Path) -> None:
+    strong = token(20)
+    write(
+        tmp_path,
+        "docker-compose.yml",
+        "services:\n"
+        "  keycloak:\n    image: quay.io/keycloak/keycloak:25.0\n    environment:\n"
+        "      KEYCLOAK_ADMIN_PASSWORD: changeit\n"
+        "  queue:\n    image: rabbitmq:3.13\n    environment:\n"
+        "      RABBITMQ_DEFAULT_PASS: supersecret\n"
+        "  grafana:\n    image: grafana/grafana:11.0.0\n    environment:\n"
+        "      - GF_SECURITY_ADMIN_PASSWORD=grafana\n"
+        "  db:\n    image: postgres:16\n    environment:\n"
+        "      POSTGRES_USER: shop\n      POSTGRES_PASSWORD: shop\n"
+        f"  ok:\n    image: postgres:16\n    environment:\n      POSTGRES_PASSWORD: {strong}\n",
+    )
+    write(
+        tmp_path,
+        ".env",
+        f"MINIO_ROOT_PASSWORD=minioadmin\nRABBITMQ_PASSWORD=rabbitmq\nAPI_PASSWORD={strong}\n",
+    )
+    result = run(tmp_path)
+    hits = sorted((f.path, f.start_line) for f in result.findings if f.rule_id == "config.default-password")
+    assert hits == [
+        (".env", 1),
+        (".env", 2),
+        ("docker-compose.yml", 5),
+        ("docker-compose.yml", 9),
+        ("docker-compose.yml", 13),
+        ("docker-compose.yml", 18),
+    ]
+    messages = " ".join(f.message for f in result.findings)
+    assert "the name of the service it protects" in messages
+    assert strong not in dump(result) and "supersecret" not in dump(result) and "changeit" not in dump(result)

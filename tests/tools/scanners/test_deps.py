@@ -122,3 +122,51 @@ def test_online_option_adds_a_clear_note_when_offline(tmp_path: Path, db: Adviso
     result = DepsScanner().scan(context(root, advisory_db=db, online="osv"), refs(root))
     assert any(f.rule_id == "PYSEC-TEST-1" for f in result.findings)  # the offline result stands
     assert any(n.startswith("online check") for n in result.notes)
+
+
+def test_item6_ecosystem_without_advisories_makes_the_run_partial(tmp_path: Path) -> None:
+    # Issue 11 item 6: an npm-only repository against a PyPI-only database was recorded
+    # `succeeded`, deps `complete`, "No findings.". Nothing npm was checked: the run is partial and
+    # says which ecosystem was not checked, how many dependencies, and how to fix it.
+    from secaudit.server.context import build_context
+    from tests.support.audit import npm_repo_pypi_db
+
+    root, settings = npm_repo_pypi_db(tmp_path)
+    app = build_context(settings)
+    try:
+        assert app.audit is not None
+        run = app.audit.run(str(root), scanners=["deps"])
+        assert run.status.value == "partial"
+        [deps] = run.coverage
+        assert deps.complete is False and deps.error is None
+        assert any("ecosystems NOT checked" in n and "npm (2 dependencies)" in n for n in run.notes), (
+            run.notes
+        )
+        assert any("no npm records" in n and "secaudit db import" in n for n in run.notes)
+    finally:
+        app.close()
+
+
+def test_item8_lookalike_name_makes_the_run_partial(tmp_path: Path) -> None:
+    # Issue 11 item 8 through the engine: the look-alike is not checked, so deps is incomplete and
+    # the run partial, with the per-dependency note in the run's notes.
+    from secaudit.server.context import build_context
+    from tests.support.audit import make_settings
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "requirements.txt").write_text("r\u0435quests==2.19.0\n", encoding="utf-8")
+    app = build_context(make_settings(tmp_path, root))
+    try:
+        osv = tmp_path / "osv"
+        osv.mkdir()
+        (osv / "a.json").write_text(json.dumps(OSV))
+        AdvisoryDB(app.store).import_path(osv)
+        assert app.audit is not None
+        run = app.audit.run(str(root), scanners=["deps"])
+        assert run.status.value == "partial"
+        assert run.coverage[0].complete is False
+        assert any("not a valid PyPI package name (look-alike characters?)" in n for n in run.notes)
+        assert any("0 of 1 dependencies checked" in n for n in run.notes), run.notes
+    finally:
+        app.close()

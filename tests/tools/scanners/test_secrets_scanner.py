@@ -350,3 +350,29 @@ def test_dotenv_values_need_no_quotes(tmp_path: Path) -> None:
     result = run(tmp_path)
     assert [(f.rule_id, f.start_line) for f in result.findings] == [("secrets.keyword", 1)]
     assert value not in dump(result)
+
+
+def test_item12_test_path_dismissals_are_listed_per_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 11 item 12: the dismissals were one total (`test-path=N`). Now the run's notes name each
+    # file with its count (the first MAX_TEST_PATH_FILES, the rest counted) and how to include them.
+    from secaudit.tools.scanners import secrets_scanner
+
+    monkeypatch.setattr(secrets_scanner, "MAX_TEST_PATH_FILES", 2)  # the bound, on three files
+    keyword = POSITIVES["secrets.keyword"][0].format(v=POSITIVES["secrets.keyword"][1])
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_a.py").write_text(keyword + keyword.replace("db_", "api_"))
+    (tmp_path / "tests" / "test_b.py").write_text(keyword)
+    (tmp_path / "tests" / "test_c.py").write_text(keyword)
+    (tmp_path / "app.py").write_text("x = 1\n")
+    result = run(tmp_path)
+    assert result.findings == []
+    [total] = [n for n in result.notes if n.startswith("candidates dismissed")]
+    per_file = int(total.split("test-path=")[1].split(",")[0]) // 4  # four keyword lines in all
+    [note] = [n for n in result.notes if n.startswith("test-path dismissals per file")]
+    assert "(3 files;" in note and "--include-tests" in note and "include_test_paths=true" in note
+    assert note.endswith(
+        f"tests/test_a.py={2 * per_file}, tests/test_b.py={per_file}; 1 more files not listed"
+    ), note
+    assert "app.py" not in note

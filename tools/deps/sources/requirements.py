@@ -4,6 +4,12 @@ anything that leaves the file system of the audited root.
 Followed: `-r`/`-c` includes to files inside the root (cycles detected, each file read once per root
 file). Never followed, reported as notes: index options, URLs, VCS and local-path requirements,
 editable installs, `${VAR}` references (never expanded).
+
+Lines are joined and comments dropped exactly as pip does (`logical_lines`): first a line ending in
+`\\` is joined with the next (unless the line is itself a comment line, or the next one is), then
+comments are removed. So a trailing comment ending in `\\` swallows the next line, which pip never
+installs, and a full-line comment ending in `\\` continues nothing. The dependency fix reads
+requirements files through the same function.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from ..interface import Dependency, DependencySource, FileNote, SourceContext, S
 from ..safe_io import safe_relpath
 from ._common import parse_pep508, pypi_name
 
-__all__ = ["RequirementsSource"]
+__all__ = ["RequirementsSource", "continues", "include_of", "logical_lines", "split_options"]
 
 _MAX_DEPTH = 32
 _COMMENT = re.compile(r"(^|\s+)#.*$")
@@ -36,31 +42,66 @@ _HARMLESS = (
 )  # fmt: skip
 
 
-def _logical_lines(text: str) -> list[tuple[int, str]]:
-    """(first physical line number, joined text) with comments stripped, as pip reads them."""
+def continues(line: str) -> bool:
+    """Whether pip joins this physical line (without its line ending) with the next one."""
+    return line.endswith("\\") and not _COMMENT.match(line)
+
+
+def logical_lines(text: str) -> list[tuple[int, str]]:
+    """(first physical line number, joined text) with comments stripped, as pip reads them
+    (pip's `join_lines` then `ignore_comments`)."""
     out: list[tuple[int, str]] = []
     buf: list[str] = []
     start = 0
+
+    def emit(number: int, joined: str) -> None:
+        line = _COMMENT.sub("", joined).strip()
+        if line:
+            out.append((number, line))
+
     for number, raw in enumerate(text.splitlines(), start=1):
-        if not buf:
-            start = number
-        line = _COMMENT.sub("", raw) if not buf or not raw.lstrip().startswith("#") else ""
-        if line.endswith("\\"):
-            buf.append(line[:-1])
+        if continues(raw):
+            if not buf:
+                start = number
+            buf.append(raw.strip("\\"))
             continue
-        buf.append(line)
-        joined = " ".join(part.strip() for part in buf).strip()
-        buf = []
-        if joined:
-            out.append((start, joined))
+        if _COMMENT.match(raw):
+            raw = " " + raw  # a comment line ends a continuation, and is dropped as a comment
+        if buf:
+            emit(start, "".join([*buf, raw]))
+            buf = []
+        else:
+            emit(number, raw)
     if buf:
-        joined = " ".join(part.strip() for part in buf).strip()
-        if joined:
-            out.append((start, joined))
+        emit(start, "".join(buf))
     return out
 
 
-def _split_options(line: str) -> tuple[str, list[str]]:
+def _option(line: str) -> tuple[str, str] | None:
+    """(option, value) of an option line (`-r x`, `-rx`, `--requirement=x`); None: unbalanced quotes."""
+    try:
+        tokens = shlex.split(line, comments=False, posix=True)
+    except ValueError:
+        return None
+    opt, value = tokens[0], tokens[1] if len(tokens) > 1 else ""
+    if "=" in opt and opt.startswith("--"):
+        opt, value = opt.split("=", 1)
+    elif len(opt) > 2 and opt[:2] in ("-r", "-c", "-e", "-i", "-f") and not opt.startswith("--"):
+        opt, value = opt[:2], opt[2:]
+    return opt, value
+
+
+def include_of(line: str) -> tuple[str, bool] | None:
+    """(the file named, whether it is a constraints file) of a `-r` / `-c` logical line, else None."""
+    if not line.startswith("-"):
+        return None
+    option = _option(line)
+    if option is None or option[0] not in _INCLUDE or not option[1]:
+        return None
+    return option[1], _INCLUDE[option[0]]
+
+
+def split_options(line: str) -> tuple[str, list[str]]:
     """Requirement part and its per-requirement options (`--hash=...`), as pip splits them."""
     tokens = line.split()
     for i, token in enumerate(tokens):
@@ -160,7 +201,7 @@ class RequirementsSource(DependencySource):
     ) -> None:
         state.seen.add(rel)
         result.files.append(rel)
-        for line_no, line in _logical_lines(text):
+        for line_no, line in logical_lines(text):
             note = self._parse_line(ctx, rel, line_no, line, stack, constraint, state, result)
             if note:
                 result.notes.append(FileNote(rel, f"line {line_no}: {note}"))
@@ -177,15 +218,10 @@ class RequirementsSource(DependencySource):
         result: SourceResult,
     ) -> str | None:
         if line.startswith("-"):
-            try:
-                tokens = shlex.split(line, comments=False, posix=True)
-            except ValueError:
+            option = _option(line)
+            if option is None:
                 return "unbalanced quotes in an option line; ignored"
-            opt, value = tokens[0], tokens[1] if len(tokens) > 1 else ""
-            if "=" in opt and opt.startswith("--"):
-                opt, value = opt.split("=", 1)
-            elif len(opt) > 2 and opt[:2] in ("-r", "-c", "-e", "-i", "-f") and not opt.startswith("--"):
-                opt, value = opt[:2], opt[2:]
+            opt, value = option
             if opt in _INCLUDE:
                 if not value:
                     return f"{opt} without a file name"
@@ -198,7 +234,7 @@ class RequirementsSource(DependencySource):
             if opt in _HARMLESS:
                 return None
             return f"option {clean_line(opt, 40)!r} ignored"
-        requirement, options = _split_options(line)
+        requirement, options = split_options(line)
         hashed = any(o.startswith("--hash") for o in options)
         if _URL_LIKE.match(requirement) or _PATH_LIKE.search(requirement.split(";")[0].strip()):
             return self._url_requirement(rel, line_no, requirement, result)

@@ -1,6 +1,8 @@
 """Compose files: privileged services, host networking, databases published on every interface,
-default passwords. Read through PyYAML's SafeLoader as a node tree (for line numbers); nothing is
-constructed, so no YAML tag runs anything."""
+default passwords (also the service's own name, its image's or its user's as the password). Read
+through PyYAML's SafeLoader as a node tree (for line numbers); nothing is constructed, so no YAML
+tag runs anything. An `environment` entry whose key is no variable name (`"#KEY=x"`, a disabled
+line) is not a setting."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from collections.abc import Iterator
 
 import yaml
 
-from .common import Hit, Skip, weak_password_hit
+from .common import Hit, Skip, is_variable_name, weak_password_hit
 
 __all__ = ["is_compose", "scan_compose"]
 
@@ -125,9 +127,12 @@ def scan_compose(rel: str, text: str) -> list[Hit]:
                             snippet=f'- "{text_port}"',
                         )
                     )
-        environment = service.get("environment")
-        for key, value, line in _compose_environment(environment):
-            hit = weak_password_hit(key, value, line, where)
+        environment = list(_compose_environment(service.get("environment")))
+        # A password equal to the service's own name, its image's or its user's is guessed first.
+        users = [v for k, v, _ in environment if v and re.search(r"(?i)user(?:name)?$", k)]
+        own = [name, image_name.rsplit("/", 1)[-1], *users]
+        for key, value, line in environment:
+            hit = weak_password_hit(key, value, line, where, own)
             if hit:
                 hits.append(hit)
     return hits
@@ -136,7 +141,7 @@ def scan_compose(rel: str, text: str) -> list[Hit]:
 def _compose_environment(node: yaml.Node | None) -> Iterator[tuple[str, str | None, int]]:
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
-            if isinstance(key, yaml.ScalarNode):
+            if isinstance(key, yaml.ScalarNode) and is_variable_name(str(key.value)):
                 yield str(key.value), _scalar(value), _line(key)
     elif isinstance(node, yaml.SequenceNode):
         for item in node.value:
@@ -144,4 +149,5 @@ def _compose_environment(node: yaml.Node | None) -> Iterator[tuple[str, str | No
             if entry is None:
                 continue
             key, eq, value = entry.partition("=")
-            yield key.strip(), (value if eq else None), _line(item)
+            if is_variable_name(key.strip()):
+                yield key.strip(), (value if eq else None), _line(item)

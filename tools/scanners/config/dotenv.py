@@ -1,6 +1,9 @@
 """dotenv files (`.env`, `.env.local`, `prod.env`): committed or not ignored, and weak passwords.
 
-Templates (`.env.example`, `.sample`, `.template`, `.dist`) hold no values and are left alone.
+Templates (`.env.example`, `.sample`, `.template`, `.dist`) hold no values and are left alone, and
+files whose last suffix says they are something else (`.env.patch` is a diff, `.env.md` a document,
+`.env.ts` a module) are not env files. A line is a setting only when its key is a variable name:
+`# KEY=x`, `; KEY=x`, `// KEY=x` and `"#KEY=x"` are commented out, never read as settings.
 Whether git tracks a file is asked of git itself (`git ls-files`), with the repository's own
 configuration kept from running anything.
 """
@@ -15,17 +18,32 @@ from pathlib import Path
 
 from secaudit.tools.walker import GitIgnore
 
-from .common import Hit, basename, read_text, weak_password_hit
+from .common import Hit, basename, is_variable_name, read_text, weak_password_hit
 
-__all__ = ["git_tracked", "is_env_file", "is_env_template", "scan_env_file"]
+__all__ = [
+    "dotenv_pairs",
+    "git_tracked",
+    "is_env_file",
+    "is_env_template",
+    "is_variable_name",
+    "scan_env_file",
+]
 
 GIT_TIMEOUT = 15.0
 _ENV_NAME = re.compile(r"^(?:\.env(?:\..+)?|.+\.env)$")
 _ENV_TEMPLATE_SUFFIXES = (".example", ".sample", ".template", ".dist")
+# A last suffix that makes `.env.<x>` a diff, a document or source code, not an environment file.
+_NOT_ENV_SUFFIXES = frozenset(
+    {
+        ".patch", ".diff", ".rej", ".md", ".rst", ".adoc", ".html",
+        ".py", ".js", ".mjs", ".cjs", ".ts", ".mts", ".cts", ".go", ".rb", ".java", ".php", ".rs",
+    }
+)  # fmt: skip
 
 
 def is_env_file(name: str) -> bool:
-    return bool(_ENV_NAME.match(name)) and not name.endswith(".py")
+    suffix = name[name.rfind(".") :].lower() if "." in name[1:] else ""
+    return bool(_ENV_NAME.match(name)) and suffix not in _NOT_ENV_SUFFIXES
 
 
 def is_env_template(name: str) -> bool:
@@ -38,12 +56,17 @@ def dotenv_pairs(text: str) -> Iterator[tuple[int, str, str]]:
         if not line or line.startswith("#") or "=" not in line:
             continue
         key, _, value = line.removeprefix("export ").partition("=")
+        key = key.strip()
+        if not is_variable_name(key):
+            continue  # `; KEY=x`, `// KEY=x`: commented out in another syntax, not a setting
         value = value.strip()
         if value[:1] in ("'", '"') and value[-1:] == value[:1] and len(value) >= 2:
             value = value[1:-1]
+        elif value.startswith("#"):
+            value = ""  # `KEY= # note`: the comment is not the value (dotenv and compose agree)
         elif " #" in value:
             value = value.split(" #", 1)[0].rstrip()
-        yield number, key.strip(), value
+        yield number, key, value
 
 
 def scan_env_file(root: Path, rel: str, ignore: GitIgnore, tracked: set[str] | None) -> list[Hit]:

@@ -132,6 +132,14 @@ RULES: dict[str, Rule] = {
             "List the trusted origins explicitly, or do not allow credentials.",
         ),
         _rule(
+            "config.insecure-env-fallback",
+            "Setting falls back to an insecure value when its variable is unset",
+            _S.MEDIUM,
+            1188,
+            'Make the lookup fail closed: no default for a required setting (os.environ["X"]), or a '
+            "safe one (DEBUG off, no '*' host, CORS not open to every origin).",
+        ),
+        _rule(
             "config.world-writable",
             "World-writable file",
             _S.MEDIUM,
