@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from secaudit.server.cli import audit, common, db, events, findings, fix, mask, serve, tasks, token
+from secaudit.server.cli.terminal import for_terminal
 from secaudit.server.errors import public_message
 from secaudit.tools.errors import SecauditError
 
@@ -50,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.handler(args)
         return code
     except SecauditError as exc:
-        print(f"secaudit: error: {public_message(exc)}", file=sys.stderr)
+        print(for_terminal(f"secaudit: error: {public_message(exc)}"), file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("secaudit: interrupted", file=sys.stderr)
@@ -66,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback_level=logging.DEBUG,
             details="rerun with --log-level DEBUG to see the traceback",
         )
-        print(f"secaudit: error: {message}", file=sys.stderr)
+        print(for_terminal(f"secaudit: error: {message}"), file=sys.stderr)
         return EXIT_ERROR
 
 

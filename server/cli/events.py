@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from secaudit.server.cli.common import emit_json, settings_from_args
+from secaudit.server.cli.terminal import for_terminal
 from secaudit.server.context import build_context
 from secaudit.tools.errors import ConfigError
 from secaudit.tools.events import EVENT_KINDS
@@ -53,5 +54,5 @@ def run(args: argparse.Namespace) -> int:
             parts.append(f"client={e.client}")
         if e.detail:
             parts.append(f"detail={e.detail}")
-        print("  ".join(parts))
+        print(for_terminal("  ".join(parts)))
     return 0

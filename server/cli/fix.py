@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from secaudit.server.cli.common import emit_json, settings_from_args
+from secaudit.server.cli.terminal import for_terminal
 from secaudit.server.context import AppContext, build_context
 from secaudit.tools.errors import InvalidInput, NotFound
 from secaudit.tools.findings.model import Finding
@@ -87,19 +88,19 @@ def _finding(app: AppContext, args: argparse.Namespace) -> tuple[Finding, Path]:
 
 
 def _print_plan(plan: FixPlan) -> None:
-    print(f"plan {plan.plan_id}: {plan.summary} [{plan.kind}]")
+    print(for_terminal(f"plan {plan.plan_id}: {plan.summary} [{plan.kind}]"))
     for f in plan.files:
-        print(f"  {'create' if f.created else 'change'} {f.path}")
+        print(for_terminal(f"  {'create' if f.created else 'change'} {f.path}"))
     for label, items in (("risk", plan.risks), ("note", plan.notes), ("re-lock", plan.relock_commands)):
         for item in items:
-            print(f"  {label}: {item}")
-    sys.stdout.write(plan.diff)
+            print(for_terminal(f"  {label}: {item}"))
+    sys.stdout.write(for_terminal(plan.diff, lines=True))
 
 
 def _print_fix(fix: FixRecord) -> None:
-    print(f"fix {fix.fix_id} [{fix.status.value}] {fix.kind}: {fix.message}")
+    print(for_terminal(f"fix {fix.fix_id} [{fix.status.value}] {fix.kind}: {fix.message}"))
     for f in fix.files:
-        print(f"  {f.path}")
+        print(for_terminal(f"  {f.path}"))
 
 
 def _plan(args: argparse.Namespace) -> int:
@@ -130,7 +131,7 @@ def _apply(args: argparse.Namespace) -> int:
     if result.fix is not None:
         _print_fix(result.fix)
     else:
-        print(result.message)
+        print(for_terminal(result.message))
     return 0
 
 
@@ -152,7 +153,11 @@ def _list(args: argparse.Namespace) -> int:
         emit_json(json.loads(page.model_dump_json()))
         return 0
     for fix in page.items:
-        print(f"{fix.fix_id}  {fix.status.value:<11} {fix.kind:<18} {fix.updated_at}  {fix.message[:60]}")
+        print(
+            for_terminal(
+                f"{fix.fix_id}  {fix.status.value:<11} {fix.kind:<18} {fix.updated_at}  {fix.message[:60]}"
+            )
+        )
     if page.next_cursor:
         print(f"(more: --cursor {page.next_cursor})")
     return 0

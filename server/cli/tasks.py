@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from secaudit.server.cli.common import emit_json, settings_from_args
+from secaudit.server.cli.terminal import for_terminal
 from secaudit.server.context import build_context
 from secaudit.tools.errors import InvalidInput
 from secaudit.tools.tasks import Task, TaskStatus, parse_status
@@ -74,9 +75,9 @@ def _print_task(task: Task, as_json: bool) -> None:
         emit_json(task)
         return
     lease = f"  leased to {task.claim.worker}" if task.claim else ""
-    print(f"#{task.id} [{task.status_name}] order={task.order} uuid={task.uuid}{lease}")
-    print(f"  updated {task.updatedat}")
-    print("  " + task.prompt.replace("\n", "\n  "))
+    print(for_terminal(f"#{task.id} [{task.status_name}] order={task.order} uuid={task.uuid}{lease}"))
+    print(for_terminal(f"  updated {task.updatedat}"))
+    print("  " + for_terminal(task.prompt, lines=True).replace("\n", "\n  "))
 
 
 def _add(args: argparse.Namespace) -> int:
@@ -96,7 +97,7 @@ def _list(args: argparse.Namespace) -> int:
         return 0
     for task in page.items:
         first = task.prompt.splitlines()[0] if task.prompt else ""
-        print(f"#{task.id:<6} {task.status_name:<10} order={task.order!s:<6} {first[:80]}")
+        print(for_terminal(f"#{task.id:<6} {task.status_name:<10} order={task.order!s:<6} {first[:80]}"))
     if page.next_cursor:
         print(f"(more: --cursor {page.next_cursor})")
     return 0
