@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from secaudit.server.cli import audit, common, db, events, findings, fix, mask, serve, tasks, token
-from secaudit.server.cli.terminal import for_terminal
+from secaudit.server.cli.terminal import Parser, for_terminal
 from secaudit.server.errors import public_message
 from secaudit.tools.errors import SecauditError
 
@@ -29,7 +29,7 @@ COMMANDS = [serve, audit, findings, fix, tasks, mask, db, events, token]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="secaudit",
         parents=[common.global_options()],
         description="Security toolkit for the repository you work in: MCP server and CLI.",

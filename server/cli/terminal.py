@@ -1,4 +1,5 @@
-"""What the CLI writes for a human: untrusted text made inert for a terminal.
+"""What the CLI writes for a human: untrusted text made inert for a terminal, and argument errors
+that never show a secret.
 
 File names, finding text, task prompts and event details come from scanned repositories or other
 programs. Written raw, `ESC[2J` clears the screen, U+202E reverses what follows, a carriage return
@@ -10,9 +11,11 @@ and emoji codes off (or as `rich.text.Text`), so `[bold]` in a file name prints 
 
 from __future__ import annotations
 
+import argparse
 import unicodedata
+from typing import NoReturn
 
-__all__ = ["for_terminal"]
+__all__ = ["Parser", "for_terminal"]
 
 # Controls (C0, DEL, C1), format characters (bidi overrides and isolates, zero-width characters),
 # lone surrogates (undecodable file-name bytes) and the Unicode line and paragraph separators.
@@ -54,3 +57,16 @@ def for_terminal(value: object, *, lines: bool = False) -> str:
     if not lines:
         return _escape_line(text, keep_tabs=False)
     return "\n".join(_escape_line(line, keep_tabs=True) for line in text.split("\n"))
+
+
+class Parser(argparse.ArgumentParser):
+    """The CLI's argument parser: a usage error shows a rejected value masked and escaped.
+
+    argparse quotes the value it refused (`invalid int value: 'ghp_...'`); a token pasted into the
+    wrong place must not be echoed to the terminal, or into a CI log.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        from secaudit.tools.masking import get_redactor  # only on this path: keeps start-up light
+
+        super().error(for_terminal(get_redactor().redact(message)))

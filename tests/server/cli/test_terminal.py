@@ -166,3 +166,22 @@ def test_item14_error_lines_escape_what_they_quote(settings: Settings, workspace
     assert proc.returncode == 2
     assert_inert(proc.stderr)
     assert SHOWN in proc.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("tasks", "list", "--limit", "{token}"),
+        ("findings", "list", "--min-severity", "{token}"),
+        ("tasks", "list", "{token}"),
+        ("{token}",),
+    ],
+)
+def test_item16_cli_argument_errors_mask_secret_values(settings: Settings, args: tuple[str, ...]) -> None:
+    token = "ghp_" + "Zq3" * 12
+    proc = secaudit(settings, *(a.format(token=token) for a in args))
+    assert proc.returncode == 2
+    assert token not in proc.stderr and token[:12] not in proc.stderr
+    assert "[MASKED:github_token]" in proc.stderr.splitlines()[-1], proc.stderr
+    assert "Traceback" not in proc.stderr
