@@ -47,11 +47,25 @@ def package_version() -> str:
 
 
 class _SecauditServer(MCPServer[AppContext]):
-    """The SDK's server, with the text of a failed tool call passed through the redaction layer.
+    """The SDK's server, with the text of a failed tool call passed through the redaction layer,
+    and its stdio transport fed through our bounded, checked reader (`secaudit.server.stdio`).
 
     Our tool wrapper redacts its own errors; this covers the texts the SDK writes itself from caller
     input before any tool runs (`Unknown tool: <name>`, where the name may be a pasted token).
     """
+
+    def __init__(self, *args: Any, settings: Settings, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._settings = settings
+
+    async def run_stdio_async(self) -> None:
+        from secaudit.server.stdio import serve_stdio
+
+        await serve_stdio(
+            self._lowlevel_server,
+            max_line_bytes=self._settings.max_request_bytes,
+            max_json_depth=self._settings.http_max_json_depth,
+        )
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[AppContext, Any] | None = None
@@ -144,6 +158,7 @@ def build_server(settings: Settings, *, context: AppContext | None = None) -> MC
         lifespan=lifespan,
         log_level=settings.log_level,
         middleware=[_caller_safe_errors],
+        settings=settings,
     )
     _support_set_level(server)
     return server

@@ -36,6 +36,7 @@ class Settings(BaseModel):
     allowed_roots: tuple[Path, ...] = Field(default_factory=lambda: (Path.cwd(),))
     log_level: LogLevel = "INFO"
     max_prompt_bytes: int = Field(default=64 * 1024, ge=1, le=16 * 1024 * 1024)
+    max_request_bytes: int = Field(default=16 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
     max_file_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, le=512 * 1024 * 1024)
     max_files: int = Field(default=100_000, ge=1, le=10_000_000)
     audit_workers: int = Field(default=0, ge=0, le=256)
@@ -115,6 +116,7 @@ ENV_VARS: dict[str, tuple[str, str]] = {
     ),
     "SECAUDIT_LOG_LEVEL": ("log_level", "one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
     "SECAUDIT_MAX_PROMPT_BYTES": ("max_prompt_bytes", "a whole number of bytes from 1 to 16777216"),
+    "SECAUDIT_MAX_REQUEST_BYTES": ("max_request_bytes", "a whole number of bytes from 1024 to 268435456"),
     "SECAUDIT_MAX_FILE_BYTES": ("max_file_bytes", "a whole number of bytes from 1024 to 536870912"),
     "SECAUDIT_MAX_FILES": ("max_files", "a whole number from 1 to 10000000"),
     "SECAUDIT_AUDIT_WORKERS": ("audit_workers", "a whole number from 0 (one per core) to 256"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 from pathlib import Path
 
 import anyio
@@ -67,3 +68,79 @@ def test_item16_sdk_error_texts_mask_caller_values_and_log_one_line(
     assert "Traceback" not in log and token not in log
     assert len([line for line in log.splitlines() if "prompts/get" in line]) == 1, log
     assert len([line for line in log.splitlines() if "resources/read" in line]) == 1, log
+
+
+def _send_in_background(server: RawStdio, data: bytes) -> threading.Thread:
+    # The pipe holds 64 KiB: the write returns only as fast as the server reads.
+    thread = threading.Thread(target=server.send, args=(data,), daemon=True)
+    thread.start()
+    return thread
+
+
+def test_item17_oversized_stdio_line_is_refused_without_buffering(settings: Settings, tmp_path: Path) -> None:
+    with RawStdio(settings, tmp_path) as server:
+        server.initialize()
+        assert "result" in server.request({"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+        before = server.peak_rss_kib()
+
+        filler = b"x" * (64 * 1024 * 1024)
+        line = (
+            b'{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"create_task",'
+            b'"arguments":{"prompt":"' + filler + b'"}}}\n'
+        )
+        writer = _send_in_background(server, line)
+        refused = server.answer(timeout=120)
+        writer.join(120)
+        assert not writer.is_alive(), "the server stopped reading the long line"
+        assert refused is not None, "the oversized line got no answer"
+        assert refused["id"] is None and refused["error"]["code"] == -32600, refused
+        assert "16777216 bytes" in refused["error"]["message"]
+        grown_mib = (server.peak_rss_kib() - before) / 1024
+        # At most the 16 MiB cap is ever held (the SDK's reader grew by several times the line).
+        assert grown_mib < 40, f"peak RSS grew by {grown_mib:.0f} MiB for a 64 MiB line"
+
+        # The session goes on: the next request on the wire is read and served.
+        created = server.request(
+            {
+                "jsonrpc": "2.0",
+                "id": 3,
+                "method": "tools/call",
+                "params": {"name": "create_task", "arguments": {"prompt": "after the long line"}},
+            }
+        )
+        assert created["id"] == 3 and created["result"]["isError"] is False, created
+    log = server.stderr()
+    assert len([ln for ln in log.splitlines() if "SECAUDIT_MAX_REQUEST_BYTES" in ln]) == 1, log
+    assert "Traceback" not in log
+
+
+def test_item17_stdio_cap_is_configurable(settings: Settings, tmp_path: Path) -> None:
+    with RawStdio(settings, tmp_path, SECAUDIT_MAX_REQUEST_BYTES="4096") as server:
+        server.initialize()
+        big = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+               "params": {"name": "create_task", "arguments": {"prompt": "y" * 5000}}}  # fmt: skip
+        refused = server.request(big)
+        assert refused["error"]["code"] == -32600 and "4096 bytes" in refused["error"]["message"]
+        small = {**big, "id": 2, "params": {"name": "create_task", "arguments": {"prompt": "y" * 3000}}}
+        assert server.request(small)["result"]["isError"] is False
+
+
+def test_item17_unparseable_stdio_lines_are_answered_and_logged(settings: Settings, tmp_path: Path) -> None:
+    with RawStdio(settings, tmp_path) as server:
+        server.initialize()
+        server.send(b"this is not json\n")
+        not_json = server.answer(timeout=10)
+        server.send(b'{"jsonrpc":"2.0","id":1,"method":"tools/list","x":"\xff\xfe"}\n')
+        not_utf8 = server.answer(timeout=10)
+        server.send(b'{"hello":"world"}\n')
+        wrong_shape = server.answer(timeout=10)
+        server.send(b'{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":5}}\n')
+        wrong_model = server.answer(timeout=10)
+        server.send(b"\n   \n")  # blank lines are not messages: skipped, not answered
+        assert "result" in server.request({"jsonrpc": "2.0", "id": 5, "method": "tools/list"})
+    assert not_json is not None and not_json["error"]["code"] == -32700 and not_json["id"] is None
+    assert not_utf8 is not None and not_utf8["error"]["code"] == -32700
+    assert wrong_shape is not None and wrong_shape["error"]["code"] == -32600
+    assert wrong_model is not None and wrong_model["error"]["code"] in (-32600, -32602), wrong_model
+    log = server.stderr()
+    assert len([ln for ln in log.splitlines() if "stdio: answered a line" in ln]) >= 3, log
