@@ -144,3 +144,14 @@ def test_item17_unparseable_stdio_lines_are_answered_and_logged(settings: Settin
     assert wrong_model is not None and wrong_model["error"]["code"] in (-32600, -32602), wrong_model
     log = server.stderr()
     assert len([ln for ln in log.splitlines() if "stdio: answered a line" in ln]) >= 3, log
+
+
+def test_item15_duplicate_keys_over_stdio_are_refused(settings: Settings, tmp_path: Path) -> None:
+    with RawStdio(settings, tmp_path) as server:
+        server.initialize()
+        server.send(b'{"jsonrpc":"2.0","id":1,"id":999999,"method":"tools/list"}\n')
+        refused = server.answer(timeout=10)
+        # The session goes on; the next answer is for the next request, not for id 999999.
+        assert server.request({"jsonrpc": "2.0", "id": 2, "method": "tools/list"})["id"] == 2
+    assert refused is not None and refused["id"] is None, refused
+    assert refused["error"]["code"] == -32600 and "repeats a key" in refused["error"]["message"]
