@@ -56,6 +56,7 @@ class Settings(BaseModel):
     http_max_json_depth: int = Field(default=32, ge=4, le=256)
     http_max_header_bytes: int = Field(default=16 * 1024, ge=1024, le=256 * 1024)
     http_request_timeout_seconds: float = Field(default=600.0, gt=0, le=86_400)
+    http_read_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
     http_max_sessions: int = Field(default=1000, ge=1, le=100_000)
     http_max_sessions_per_identity: int = Field(default=16, ge=1, le=10_000)
     http_session_idle_seconds: float = Field(default=1800.0, gt=0, le=7 * 86_400)
@@ -138,6 +139,7 @@ ENV_VARS: dict[str, tuple[str, str]] = {
     "SECAUDIT_HTTP_MAX_JSON_DEPTH": ("http_max_json_depth", "a whole number from 4 to 256"),
     "SECAUDIT_HTTP_MAX_HEADER_BYTES": ("http_max_header_bytes", "bytes, from 1024 to 262144"),
     "SECAUDIT_HTTP_REQUEST_TIMEOUT": ("http_request_timeout_seconds", "seconds, above 0 and up to 86400"),
+    "SECAUDIT_HTTP_READ_TIMEOUT": ("http_read_timeout_seconds", "seconds, above 0 and up to 3600"),
     "SECAUDIT_HTTP_MAX_SESSIONS": ("http_max_sessions", "a whole number from 1 to 100000"),
     "SECAUDIT_HTTP_MAX_SESSIONS_PER_IDENTITY": ("http_max_sessions_per_identity", "a number, 1 to 10000"),
     "SECAUDIT_HTTP_SESSION_IDLE": ("http_session_idle_seconds", "seconds, above 0 and up to 604800"),
