@@ -42,6 +42,7 @@ class Settings(BaseModel):
     allowed_roots: tuple[Path, ...] = Field(default_factory=lambda: (Path.cwd(),))
     log_level: LogLevel = "INFO"
     max_prompt_bytes: int = Field(default=64 * 1024, ge=1, le=16 * 1024 * 1024)
+    max_request_bytes: int = Field(default=16 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
     max_file_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, le=512 * 1024 * 1024)
     max_files: int = Field(default=100_000, ge=1, le=10_000_000)
     audit_workers: int = Field(default=0, ge=0, le=256)
@@ -65,6 +66,7 @@ class Settings(BaseModel):
     http_max_json_depth: int = Field(default=32, ge=4, le=256)
     http_max_header_bytes: int = Field(default=16 * 1024, ge=1024, le=256 * 1024)
     http_request_timeout_seconds: float = Field(default=600.0, gt=0, le=86_400)
+    http_read_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
     http_max_sessions: int = Field(default=1000, ge=1, le=100_000)
     http_max_sessions_per_identity: int = Field(default=16, ge=1, le=10_000)
     http_session_idle_seconds: float = Field(default=1800.0, gt=0, le=7 * 86_400)
@@ -154,6 +156,7 @@ ENV_VARS: dict[str, tuple[str, str]] = {
     ),
     "SECAUDIT_LOG_LEVEL": ("log_level", "one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
     "SECAUDIT_MAX_PROMPT_BYTES": ("max_prompt_bytes", "a whole number of bytes from 1 to 16777216"),
+    "SECAUDIT_MAX_REQUEST_BYTES": ("max_request_bytes", "a whole number of bytes from 1024 to 268435456"),
     "SECAUDIT_MAX_FILE_BYTES": ("max_file_bytes", "a whole number of bytes from 1024 to 536870912"),
     "SECAUDIT_MAX_FILES": ("max_files", "a whole number from 1 to 10000000"),
     "SECAUDIT_AUDIT_WORKERS": ("audit_workers", "a whole number from 0 (one per core) to 256"),
@@ -188,6 +191,7 @@ ENV_VARS: dict[str, tuple[str, str]] = {
     "SECAUDIT_HTTP_MAX_JSON_DEPTH": ("http_max_json_depth", "a whole number from 4 to 256"),
     "SECAUDIT_HTTP_MAX_HEADER_BYTES": ("http_max_header_bytes", "bytes, from 1024 to 262144"),
     "SECAUDIT_HTTP_REQUEST_TIMEOUT": ("http_request_timeout_seconds", "seconds, above 0 and up to 86400"),
+    "SECAUDIT_HTTP_READ_TIMEOUT": ("http_read_timeout_seconds", "seconds, above 0 and up to 3600"),
     "SECAUDIT_HTTP_MAX_SESSIONS": ("http_max_sessions", "a whole number from 1 to 100000"),
     "SECAUDIT_HTTP_MAX_SESSIONS_PER_IDENTITY": ("http_max_sessions_per_identity", "a number, 1 to 10000"),
     "SECAUDIT_HTTP_SESSION_IDLE": ("http_session_idle_seconds", "seconds, above 0 and up to 604800"),

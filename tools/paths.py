@@ -3,7 +3,8 @@ repository-relative paths.
 
 - `confine` / `confine_dir`: a caller-supplied path (absolute, or relative to the first root) is
   resolved (every symlink followed, `..` folded) before it is compared with the roots, so neither
-  `../` nor a link inside a root that points outside it gets through. Messages never echo a path
+  `../` nor a link inside a root that points outside it gets through. `~` is never expanded: `~/x`
+  is the folder `~` under the first root. Messages never echo a path
   that resolved outside the roots: that would tell a caller what exists elsewhere.
 - `check_relpath`: the rule for a repository-relative path that is opened or written (a finding's
   path, a manifest, a fix target): POSIX separators, relative, no drive letter, no NUL or
@@ -51,7 +52,8 @@ def confine(path: str | os.PathLike[str], roots: Sequence[Path], *, must_exist: 
     text = os.fspath(path)
     if not text or len(text) > _MAX_PATH_CHARS or "\x00" in text:
         raise InvalidInput(f"the path must be 1 to {_MAX_PATH_CHARS} characters with no NUL byte")
-    candidate = Path(text).expanduser()
+    # `~` is a name like any other here: expanding it would read the server's home, not a root.
+    candidate = Path(text)
     if not candidate.is_absolute():
         # Relative paths are read against the first allowed root, not the process cwd, so the
         # answer does not depend on where the server happened to be started.

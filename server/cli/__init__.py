@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from secaudit.server.cli import common
+from secaudit.server.cli.terminal import Parser, for_terminal
 from secaudit.tools.errors import SecauditError
 
 __all__ = [
@@ -73,7 +74,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser, with `command` (if any) registered in full and every other command as a stub
     that only names it: so parsing imports the module of the one command that runs, and nothing
     else (no MCP SDK for `secaudit tasks list`, no scanner for `secaudit --version`)."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="secaudit",
         parents=[common.global_options()],
         description="Security toolkit for the repository you work in: MCP server and CLI.",
@@ -125,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.handler(args)
         return code
     except SecauditError as exc:
-        print(f"secaudit: error: {public_message(exc)}", file=sys.stderr)
+        print(for_terminal(f"secaudit: error: {public_message(exc)}"), file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("secaudit: interrupted", file=sys.stderr)
@@ -141,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback_level=logging.DEBUG,
             details="rerun with --log-level DEBUG to see the traceback",
         )
-        print(f"secaudit: error: {message}", file=sys.stderr)
+        print(for_terminal(f"secaudit: error: {message}"), file=sys.stderr)
         return EXIT_ERROR
 
 

@@ -21,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 
 from secaudit.server.cli.common import emit_json, settings_from_args
+from secaudit.server.cli.terminal import for_terminal
 from secaudit.server.context import open_audit
 from secaudit.server.version import package_version
 from secaudit.tools.audit import AuditService, test_path_options
@@ -101,25 +102,32 @@ def collect_findings(service: FindingsService, run_id: int) -> list[FindingSumma
 def print_coverage(run: RunRecord, console: Console) -> None:
     """What the run covered, what it skipped and why: printed with every result."""
     console.print(
-        f"Run {run.id} [{run.status.value}] {run.root}: {run.files_total} files walked, "
-        f"{run.files_scanned} examined ({run.files_cached} from cache), {run.files_skipped} skipped; "
-        f"{run.findings_total} findings ({run.findings_new} new, {run.findings_fixed} fixed since last run)",
+        for_terminal(
+            f"Run {run.id} [{run.status.value}] {run.root}: {run.files_total} files walked, "
+            f"{run.files_scanned} examined ({run.files_cached} from cache), {run.files_skipped} skipped; "
+            f"{run.findings_total} findings ({run.findings_new} new, {run.findings_fixed} fixed since "
+            "last run)"
+        ),
         markup=False,
         highlight=False,
+        emoji=False,
     )
     for cov in run.coverage:
         state = "complete" if cov.complete else f"INCOMPLETE{': ' + cov.error if cov.error else ''}"
         console.print(
-            f"  {cov.scanner} {cov.version}: {cov.selected} files selected, {cov.scanned} scanned "
-            f"({cov.cached} cached), {cov.skipped} skipped, {cov.findings} findings; {state}",
+            for_terminal(
+                f"  {cov.scanner} {cov.version}: {cov.selected} files selected, {cov.scanned} scanned "
+                f"({cov.cached} cached), {cov.skipped} skipped, {cov.findings} findings; {state}"
+            ),
             markup=False,
             highlight=False,
+            emoji=False,
         )
     reasons = Counter(f"{s.scanner}: {s.reason}" for s in run.skips)
     if reasons:
         console.print("  skipped:", markup=False)
         for reason, count in reasons.most_common():
-            console.print(f"    {count} x {reason}", markup=False, highlight=False)
+            console.print(for_terminal(f"    {count} x {reason}"), markup=False, highlight=False, emoji=False)
         if run.skips_truncated:
             console.print(
                 f"    (first {len(run.skips)} of {run.files_skipped} shown; `secaudit findings run {run.id}`"
@@ -127,9 +135,11 @@ def print_coverage(run: RunRecord, console: Console) -> None:
                 markup=False,
             )
         for skip in run.skips[:20]:
-            console.print(f"    - {skip.path}: {skip.reason}", markup=False, highlight=False)
+            console.print(
+                for_terminal(f"    - {skip.path}: {skip.reason}"), markup=False, highlight=False, emoji=False
+            )
     for note in run.notes:
-        console.print(f"  note: {note}", markup=False, highlight=False)
+        console.print(for_terminal(f"  note: {note}"), markup=False, highlight=False, emoji=False)
 
 
 def _table(
@@ -146,7 +156,7 @@ def _table(
         status = f.status + (", nosec" if f.suppressed_in_code else "")
         line = Text()
         line.append(f"{f.severity.value.upper():<8} ", style=_STYLE.get(f.severity.value, ""))
-        line.append(f"{f.scanner}/{f.rule_id:<6} {loc}  {f.title[:120]}  [{status}] {f.id}")
+        line.append(for_terminal(f"{f.scanner}/{f.rule_id:<6} {loc}  {f.title[:120]}  [{status}] {f.id}"))
         console.print(line, highlight=False)
     if len(items) > _TABLE_ROWS:
         console.print(f"... {len(items) - _TABLE_ROWS} more: secaudit findings list --run <id>")
@@ -163,13 +173,13 @@ def run(args: argparse.Namespace) -> int:
     err = Console(stderr=True)
     show_bar = sys.stderr.isatty()
     bar = Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err, transient=True, disable=not show_bar,
+        TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=err, transient=True, disable=not show_bar,
     )  # fmt: skip
     task = bar.add_task("auditing", total=None)
 
     def progress(done: int, total: int, message: str) -> None:
-        bar.update(task, completed=done, total=total or None, description=message.split(":")[0])
+        bar.update(task, completed=done, total=total or None, description=for_terminal(message.split(":")[0]))
 
     def work() -> None:
         try:
@@ -210,7 +220,11 @@ def run(args: argparse.Namespace) -> int:
         _table(items, out, record.status)
         print_coverage(record, out)
     if record.status is RunStatus.FAILED:
-        err.print(f"secaudit: error: the audit could not run: {record.error or 'see notes'}", markup=False)
+        err.print(
+            for_terminal(f"secaudit: error: the audit could not run: {record.error or 'see notes'}"),
+            markup=False,
+            emoji=False,
+        )
         return EXIT_ERROR
     failing = blocking(items, args.fail_on)
     if failing:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from secaudit.server.cli.common import emit_json, settings_from_args
+from secaudit.server.cli.terminal import for_terminal
 from secaudit.server.context import open_store
 from secaudit.tools.advisories import MIGRATIONS, AdvisoryDB, ImportReport
 
@@ -47,14 +48,16 @@ def _db(args: argparse.Namespace, *, write: bool) -> AdvisoryDB:
 
 def _print_report(report: ImportReport) -> None:
     print(
-        f"{report.location}: {report.records} records ({report.inserted} new, {report.updated} updated, "
-        f"{report.unchanged} unchanged, {report.stale} older than stored), {report.malicious} of them "
-        f"malicious-package reports (MAL-), {report.errors} skipped, {report.seconds:.1f}s"
+        for_terminal(
+            f"{report.location}: {report.records} records ({report.inserted} new, {report.updated} updated, "
+            f"{report.unchanged} unchanged, {report.stale} older than stored), {report.malicious} of them "
+            f"malicious-package reports (MAL-), {report.errors} skipped, {report.seconds:.1f}s"
+        )
     )
     for reason, count in report.skipped.items():
-        print(f"  skipped {count}: {reason}")
+        print(for_terminal(f"  skipped {count}: {reason}"))
     for sample in report.error_samples[:10]:
-        print(f"  e.g. {sample}")
+        print(for_terminal(f"  e.g. {sample}"))
 
 
 def _import(args: argparse.Namespace) -> int:
@@ -89,9 +92,15 @@ def _status(args: argparse.Namespace) -> int:
         f"malicious-package reports), newest modified {status.newest_modified}"
     )
     for eco in status.ecosystems:
-        print(f"  {eco.ecosystem:<8} {eco.advisories:>7} advisories for {eco.packages} packages")
+        print(
+            for_terminal(f"  {eco.ecosystem:<8} {eco.advisories:>7} advisories for {eco.packages} packages")
+        )
     age = f"{status.age_seconds / 86400:.1f} days ago" if status.age_seconds is not None else "never"
     print(f"last import: {status.last_import_at} ({age})")
     for src in status.sources:
-        print(f"  source {src.location} [{src.kind}] imported {src.imported_at}: {src.records} records")
+        print(
+            for_terminal(
+                f"  source {src.location} [{src.kind}] imported {src.imported_at}: {src.records} records"
+            )
+        )
     return 0

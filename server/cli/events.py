@@ -9,6 +9,7 @@ import argparse
 from typing import Any
 
 from secaudit.server.cli.common import emit_json, settings_from_args
+from secaudit.server.cli.terminal import for_terminal
 from secaudit.server.context import open_store
 from secaudit.tools.events import EVENT_KINDS, MIGRATIONS, EventLog
 
@@ -53,5 +54,5 @@ def run(args: argparse.Namespace) -> int:
             parts.append(f"client={e.client}")
         if e.detail:
             parts.append(f"detail={e.detail}")
-        print("  ".join(parts))
+        print(for_terminal("  ".join(parts)))
     return 0

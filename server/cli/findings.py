@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from secaudit.server.cli.common import emit_json, settings_from_args
+from secaudit.server.cli.terminal import for_terminal
 from secaudit.server.context import attach_bridge, open_audit, open_store
 from secaudit.tools.findings import (
     EFFECTIVE_STATUSES,
@@ -108,8 +109,10 @@ def _list(args: argparse.Namespace) -> int:
         loc = f"{f.path}:{f.start_line}" if f.start_line else f.path
         nosec = " nosec" if f.suppressed_in_code else ""
         print(
-            f"{f.id}  {f.severity.value:<8} {f.status:<14} {f.scanner}/{f.rule_id:<10} {loc}"
-            f"  {f.title[:80]}{nosec}"
+            for_terminal(
+                f"{f.id}  {f.severity.value:<8} {f.status:<14} {f.scanner}/{f.rule_id:<10} {loc}"
+                f"  {f.title[:80]}{nosec}"
+            )
         )
     if page.next_cursor:
         print(f"(more: --cursor {page.next_cursor})")
@@ -121,17 +124,17 @@ def _print_record(rec: FindingRecord, as_json: bool) -> None:
         emit_json(rec)
         return
     loc = f"{rec.path}:{rec.start_line}" if rec.start_line else rec.path
-    print(f"{rec.id} [{rec.status}] {rec.severity.value} {rec.scanner}/{rec.rule_id} at {loc}")
-    print(f"  {rec.title}")
+    print(for_terminal(f"{rec.id} [{rec.status}] {rec.severity.value} {rec.scanner}/{rec.rule_id} at {loc}"))
+    print(for_terminal(f"  {rec.title}"))
     if rec.message and rec.message != rec.title:
-        print("  " + rec.message.replace("\n", "\n  "))
+        print("  " + for_terminal(rec.message, lines=True).replace("\n", "\n  "))
     if rec.snippet:
         print("  code:")
-        print("    " + rec.snippet.replace("\n", "\n    "))
+        print("    " + for_terminal(rec.snippet, lines=True).replace("\n", "\n    "))
     if rec.cwe:
-        print("  CWE: " + ", ".join(str(c) for c in rec.cwe))
+        print(for_terminal("  CWE: " + ", ".join(str(c) for c in rec.cwe)))
     for ref in rec.references:
-        print(f"  see: {ref}")
+        print(for_terminal(f"  see: {ref}"))
     print(f"  first seen run {rec.first_seen_run} ({rec.first_seen_at}), last seen run {rec.last_seen_run}")
     if rec.fixed_at and rec.fixed_by_fix:
         print(f"  fixed by fix {rec.fixed_by_fix} ({rec.fixed_at}); secaudit fix revert undoes it")
@@ -142,7 +145,11 @@ def _print_record(rec: FindingRecord, as_json: bool) -> None:
     if rec.triage:
         exp = f", expires {rec.triage.expires_at}" if rec.triage.expires_at else ""
         state = " (EXPIRED)" if rec.triage.expired else ""
-        print(f"  triage: {rec.triage.status.value}{state} by {rec.triage.actor}: {rec.triage.reason}{exp}")
+        print(
+            for_terminal(
+                f"  triage: {rec.triage.status.value}{state} by {rec.triage.actor}: {rec.triage.reason}{exp}"
+            )
+        )
     print(f"  fingerprint {rec.fingerprint}")
 
 
@@ -170,8 +177,10 @@ def _runs(args: argparse.Namespace) -> int:
         return 0
     for r in page.runs:
         print(
-            f"{r.id:>5}  {r.kind:<6} {r.status.value:<9} {r.started_at}  {r.findings_total:>5} findings"
-            f"  {r.files_scanned}/{r.files_total} files  {r.root}"
+            for_terminal(
+                f"{r.id:>5}  {r.kind:<6} {r.status.value:<9} {r.started_at}  {r.findings_total:>5} findings"
+                f"  {r.files_scanned}/{r.files_total} files  {r.root}"
+            )
         )
     if page.next_cursor:
         print(f"(more: --cursor {page.next_cursor})")
@@ -186,7 +195,7 @@ def _run(args: argparse.Namespace) -> int:
     else:
         _print_coverage(record)
         for skip in record.skips[20:]:
-            print(f"    - {skip.path}: {skip.reason}")
+            print(for_terminal(f"    - {skip.path}: {skip.reason}"))
     return 0
 
 

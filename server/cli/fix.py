@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from secaudit.server.cli.common import emit_json, settings_from_args
+from secaudit.server.cli.terminal import for_terminal
 from secaudit.server.context import build_fix_service, fingerprint_key, open_audit, open_store
 from secaudit.tools.errors import InvalidInput
 from secaudit.tools.findings.model import Finding
@@ -101,19 +102,19 @@ def _finding(settings: Settings, findings: FindingsService, args: argparse.Names
 
 
 def _print_plan(plan: FixPlan) -> None:
-    print(f"plan {plan.plan_id}: {plan.summary} [{plan.kind}]")
+    print(for_terminal(f"plan {plan.plan_id}: {plan.summary} [{plan.kind}]"))
     for f in plan.files:
-        print(f"  {'create' if f.created else 'change'} {f.path}")
+        print(for_terminal(f"  {'create' if f.created else 'change'} {f.path}"))
     for label, items in (("risk", plan.risks), ("note", plan.notes), ("re-lock", plan.relock_commands)):
         for item in items:
-            print(f"  {label}: {item}")
-    sys.stdout.write(plan.diff)
+            print(for_terminal(f"  {label}: {item}"))
+    sys.stdout.write(for_terminal(plan.diff, lines=True))
 
 
 def _print_fix(fix: FixRecord) -> None:
-    print(f"fix {fix.fix_id} [{fix.status.value}] {fix.kind}: {fix.message}")
+    print(for_terminal(f"fix {fix.fix_id} [{fix.status.value}] {fix.kind}: {fix.message}"))
     for f in fix.files:
-        print(f"  {f.path}")
+        print(for_terminal(f"  {f.path}"))
 
 
 def _plan(args: argparse.Namespace) -> int:
@@ -145,7 +146,7 @@ def _apply(args: argparse.Namespace) -> int:
     if result.fix is not None:
         _print_fix(result.fix)
     else:
-        print(result.message)
+        print(for_terminal(result.message))
     return 0
 
 
@@ -171,7 +172,11 @@ def _list(args: argparse.Namespace) -> int:
         emit_json(json.loads(page.model_dump_json()))
         return 0
     for fix in page.items:
-        print(f"{fix.fix_id}  {fix.status.value:<11} {fix.kind:<18} {fix.updated_at}  {fix.message[:60]}")
+        print(
+            for_terminal(
+                f"{fix.fix_id}  {fix.status.value:<11} {fix.kind:<18} {fix.updated_at}  {fix.message[:60]}"
+            )
+        )
     if page.next_cursor:
         print(f"(more: --cursor {page.next_cursor})")
     return 0

@@ -12,6 +12,7 @@ import sys
 from typing import Any
 
 from secaudit.server.cli.common import emit_json, settings_from_args
+from secaudit.server.cli.terminal import for_terminal
 from secaudit.server.context import build_context, open_store, open_tasks
 from secaudit.tools.errors import InvalidInput
 from secaudit.tools.masking import get_redactor
@@ -121,17 +122,22 @@ def _print_task(task: Task, as_json: bool) -> None:
         emit_json(task)
         return
     lease = f"  leased to {task.claim.worker}" if task.claim else ""
-    print(f"#{task.id} [{task.status_name}] order={task.order} uuid={task.uuid}{lease}")
-    print(f"  updated {task.updatedat}")
+    print(for_terminal(f"#{task.id} [{task.status_name}] order={task.order} uuid={task.uuid}{lease}"))
+    print(for_terminal(f"  updated {task.updatedat}"))
     if task.source is not None:
         src = task.source
         closed = f", closed by run {src.closed_by_run}" if src.closed_by_run else ""
-        print(f"  from findings: run {src.filed_run}, {src.group_by} group, link {src.state}{closed}")
+        print(
+            for_terminal(
+                f"  from findings: run {src.filed_run}, {src.group_by} group, link {src.state}{closed}"
+            )
+        )
         for f in src.findings:
-            print(f"    {f.id} {f.status:<14} {f.severity or '':<8} {f.path}:{f.start_line or ''}")
+            line = f"    {f.id} {f.status:<14} {f.severity or '':<8} {f.path}:{f.start_line or ''}"
+            print(for_terminal(line))
         if src.findings_total > len(src.findings):
             print(f"    … {src.findings_total - len(src.findings)} more")
-    print("  " + task.prompt.replace("\n", "\n  "))
+    print("  " + for_terminal(task.prompt, lines=True).replace("\n", "\n  "))
 
 
 def _tasks(args: argparse.Namespace, *, write: bool) -> TaskService:
@@ -156,7 +162,7 @@ def _list(args: argparse.Namespace) -> int:
         return 0
     for task in page.items:
         first = task.prompt.splitlines()[0] if task.prompt else ""
-        print(f"#{task.id:<6} {task.status_name:<10} order={task.order!s:<6} {first[:80]}")
+        print(for_terminal(f"#{task.id:<6} {task.status_name:<10} order={task.order!s:<6} {first[:80]}"))
     if page.next_cursor:
         print(f"(more: --cursor {page.next_cursor})")
     return 0

@@ -4,11 +4,11 @@ easy to test alone."""
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
-import pydantic_core
 from starlette.types import Scope
 
 __all__ = [
@@ -149,16 +149,35 @@ def _too_deep(max_depth: int) -> BodyProblem:
     return BodyProblem(400, INVALID_REQUEST, f"Invalid Request: JSON nested deeper than {max_depth} levels")
 
 
+class _RepeatedKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise _RepeatedKey
+    return obj
+
+
 def parse_jsonrpc(body: bytes, max_depth: int) -> JsonRpcMessage | BodyProblem:
-    """Parse and shape-check one JSON-RPC message. Error texts never echo the body."""
+    """Parse and shape-check one JSON-RPC message (an HTTP body, a stdio line). Error texts never
+    echo the body.
+
+    An object that repeats a key is refused: parsers disagree on which copy counts (the SDK's keeps
+    the last), so `{"id": 1, "id": 999999}` could be read as one request here and another there.
+    """
     try:
-        # The same parser as the SDK's transport, so both read the same message.
-        data = pydantic_core.from_json(body)
+        data = json.loads(body.decode("utf-8"), object_pairs_hook=_unique_keys)
     except RecursionError:
         return _too_deep(max_depth)
-    except ValueError as exc:
-        if "recursion limit" in str(exc):
-            return _too_deep(max_depth)
+    except _RepeatedKey:
+        return BodyProblem(
+            400,
+            INVALID_REQUEST,
+            "Invalid Request: an object in the message repeats a key; send each key once",
+        )
+    except ValueError:  # UnicodeDecodeError and json.JSONDecodeError among them
         return BodyProblem(400, PARSE_ERROR, "Parse error: the body is not valid UTF-8 JSON")
     if _depth_exceeds(data, max_depth):
         return _too_deep(max_depth)

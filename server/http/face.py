@@ -8,11 +8,14 @@ session or tool work happens:
  3. Origin against the allowlist (403) 8. per-identity request budget (429 + Retry-After)
  4. CORS preflight (only if allowlisted) 9. session id: known, unexpired, same token (else 404)
  5. no credentials in the query (400) 10. body: Content-Type (415), size (413, before reading when
-                                          declared), JSON, nesting depth, JSON-RPC shape (400)
+                                          declared), read timeout (408), JSON, repeated keys,
+                                          nesting depth, JSON-RPC shape (400)
                                      11. tools/call: the tool's scope (403), its class budget (429)
 
-Then the SDK serves the request under a deadline, with the caller bound for the tool guards. Every
-response, errors included, leaves through `secure_send`, which adds the security headers.
+Before 1, the connection's own deadline for the request headers (`timeouts.py`). Then the SDK serves
+the request under a deadline, with the caller bound for the tool guards; the request is cancelled
+if the client disconnects first. Every response, errors included, leaves through `secure_send`,
+which adds the security headers.
 
 This module routes (6) and composes the parts, each in its own module: `policy.py` (checks 1-5 and
 10 in `EdgePolicy`; the scopes and budgets of 7, 8 and 11 in `AccessPolicy`), `auth.py` (the bearer

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
+import anyio
 from starlette.types import Receive, Scope, Send
 
 from secaudit.server.http.checks import (
@@ -50,6 +51,7 @@ class EdgePolicy:
         self.max_header_bytes = settings.http_max_header_bytes
         self.max_body_bytes = settings.http_max_body_bytes
         self.max_json_depth = settings.http_max_json_depth
+        self.read_timeout = settings.http_read_timeout_seconds
         allowed_hosts: set[tuple[str, int | None]] = set()
         for value in settings.http_allowed_hosts:
             parsed = normalize_host(value)
@@ -165,22 +167,32 @@ class EdgePolicy:
                 )
         chunks: list[bytes] = []
         size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                raise Refusal(400, "Bad Request: the client went away")
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                raise Refusal(
-                    413,
-                    f"Payload Too Large: at most {limit} bytes",
-                    event="request_refused",
-                    detail="body too large",
-                )
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                return b"".join(chunks)
+        # The whole body, not each chunk, is due within the read timeout: a body sent a byte at a
+        # time would otherwise hold the connection (and this task) for ever.
+        with anyio.move_on_after(self.read_timeout):
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":
+                    raise Refusal(400, "Bad Request: the client went away")
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > limit:
+                    raise Refusal(
+                        413,
+                        f"Payload Too Large: at most {limit} bytes",
+                        event="request_refused",
+                        detail="body too large",
+                    )
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    return b"".join(chunks)
+        raise Refusal(
+            408,
+            f"Request Timeout: the body did not arrive within {self.read_timeout:g} s",
+            headers=[(b"connection", b"close")],
+            event="request_refused",
+            detail="body read timeout",
+        )
 
 
 def _origins(values: tuple[str, ...], var: str) -> set[str]:

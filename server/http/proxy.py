@@ -3,8 +3,9 @@
 Sessions: the caller sees only our session ids, each bound to the token that opened it; the SDK's
 own ids stay inside (`SessionTable` maps one to the other). A request runs under the server's
 deadline, with the caller bound for the tool guards; past the deadline the work is cancelled inside
-its SDK session too, and an answer already begun is ended cleanly. Sessions past their lifetime or
-idle timeout are ended by a sweep, also while a stream holds them.
+its SDK session too, and an answer already begun is ended cleanly. A client that disconnects before
+its answer is complete has its request cancelled the same way. Sessions past their lifetime or idle
+timeout are ended by a sweep, also while a stream holds them.
 """
 
 from __future__ import annotations
@@ -97,13 +98,18 @@ class SdkProxy:
         inner_scope = dict(scope)
         inner_scope["headers"] = headers
         replayed = False
+        client_gone = anyio.Event()
 
         async def replay() -> Message:
             nonlocal replayed
             if not replayed:
                 replayed = True
                 return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
+            if scope.get("method") == "GET":
+                return await receive()
+            # The body was read: all that can come now is the disconnect `watch_client` reports.
+            await client_gone.wait()
+            return {"type": "http.disconnect"}
 
         status = 0
         started = False
@@ -145,6 +151,15 @@ class SdkProxy:
                 unreserve()
             await send(message)
 
+        async def watch_client(running: anyio.CancelScope) -> None:
+            # The body is read, so `receive` answers only when the client disconnects or the answer
+            # is complete (uvicorn then reports a disconnect too: not the client's doing).
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            if not finished:
+                client_gone.set()
+                running.cancel()
+
         token = bind_caller(Caller(principal=principal, client=client, charged=frozenset(charged)))
         try:
             if scope.get("method") == "GET":
@@ -152,9 +167,14 @@ class SdkProxy:
                 await self.inner(inner_scope, replay, translate)
             else:
                 with anyio.move_on_after(self.settings.http_request_timeout_seconds) as deadline:
-                    await self.inner(inner_scope, replay, translate)
+                    async with anyio.create_task_group() as tg:
+                        tg.start_soon(watch_client, tg.cancel_scope)
+                        await self.inner(inner_scope, replay, translate)
+                        tg.cancel_scope.cancel()
                 if deadline.cancelled_caught:
                     await self._past_deadline(send, record, cancel_id, started, finished, streaming)
+                elif client_gone.is_set():
+                    await self._client_gone(record, cancel_id)
         finally:
             reset_caller(token)
             unreserve()
@@ -202,19 +222,27 @@ class SdkProxy:
             tail = b"event: message\ndata: " + json.dumps(error).encode() + b"\n\n"
         await send({"type": "http.response.body", "body": tail, "more_body": False})
 
+    async def _client_gone(self, record: SessionRecord | None, cancel_id: Any) -> None:
+        # As after the deadline: the SDK would run the request on in its session, for no one.
+        log.info("the client disconnected before its answer was complete; the request is cancelled")
+        if record is not None and cancel_id is not None:
+            await self._cancel_inner(record.internal, cancel_id, "the client disconnected")
+
     async def _terminate_inner(self, internal: str) -> None:
         await self._call_inner(internal, "DELETE", b"", "could not end an expired session cleanly")
 
-    async def _cancel_inner(self, internal: str, request_id: Any) -> None:
+    async def _cancel_inner(
+        self, internal: str, request_id: Any, reason: str = "the server's request deadline passed"
+    ) -> None:
         """Send `notifications/cancelled` for `request_id` into the SDK session `internal`."""
         body = json.dumps(
             {
                 "jsonrpc": "2.0",
                 "method": "notifications/cancelled",
-                "params": {"requestId": request_id, "reason": "the server's request deadline passed"},
+                "params": {"requestId": request_id, "reason": reason},
             }
         ).encode()
-        await self._call_inner(internal, "POST", body, "could not cancel a request past its deadline")
+        await self._call_inner(internal, "POST", body, f"could not cancel a request ({reason})")
 
     async def _call_inner(self, internal: str, method: str, body: bytes, failure: str) -> None:
         """One request of our own to the SDK app, in session `internal`; its answer is discarded."""

@@ -15,6 +15,7 @@ from secaudit.server.app import build_server
 from secaudit.server.context import AppContext, build_context
 from secaudit.server.http.checks import is_loopback
 from secaudit.server.http.face import MCP_PATH, HttpFace
+from secaudit.server.http.timeouts import bounded_h11
 from secaudit.server.settings import Settings
 from secaudit.tools.errors import ConfigError
 
@@ -69,7 +70,7 @@ def serve_http(settings: Settings, customize: Callable[[MCPServer[AppContext]], 
         server_header=False,
         proxy_headers=False,
         lifespan="on",
-        http="h11",
+        http=bounded_h11(settings.http_read_timeout_seconds),
         h11_max_incomplete_event_size=settings.http_max_header_bytes + 1024,
         timeout_keep_alive=15,
         timeout_graceful_shutdown=10,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from secaudit.tools.errors import InvalidInput, PathNotAllowed
-from secaudit.tools.paths import check_paths, check_relpath, normalize_relpath, path_in_scope
+from secaudit.tools.paths import check_paths, check_relpath, confine, normalize_relpath, path_in_scope
 
 
 @pytest.mark.parametrize("rel", ["a.py", "pkg/web.py", ".env", "a/.hidden/b", "..foo/bar", "x..y"])
@@ -55,3 +57,19 @@ def test_scope_matching() -> None:
     assert path_in_scope("pkg/a.py", ["pkg"]) and path_in_scope("pkg/a.py", ["*.py"])
     assert not path_in_scope("pkgx/a.py", ["pkg"])
     assert path_in_scope("anything", None)
+
+
+def test_item15_tilde_is_never_expanded_in_a_caller_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path.resolve()
+    home = root / "home"
+    (home / "notes").mkdir(parents=True)
+    (root / "~" / "notes").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    # `~/notes` names the folder `~` in the root, never the server's home (here inside the root too).
+    assert confine("~/notes", [root]) == root / "~" / "notes"
+    assert confine("~", [root]) == root / "~"
+    monkeypatch.setenv("HOME", str(tmp_path.parent))
+    with pytest.raises(InvalidInput):
+        confine("~user/x", [root])  # the folder `~user` does not exist under the root

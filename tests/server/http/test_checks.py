@@ -33,3 +33,23 @@ def test_jsonrpc_shapes() -> None:
     assert isinstance(deep, BodyProblem) and "nested" in deep.message
     secret = parse_jsonrpc(b'{"jsonrpc":"2.0","id":1,"method":5,"params":{"pw":"hunter2"}}', 8)
     assert isinstance(secret, BodyProblem) and "hunter2" not in secret.message
+
+
+def test_item15_duplicate_keys_are_refused_not_last_wins() -> None:
+    for body in (
+        b'{"jsonrpc":"2.0","id":1,"id":999999,"method":"tools/list"}',
+        b'{"jsonrpc":"2.0","id":1,"method":"ping","method":"tools/list"}',
+        b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","name":"b"}}',
+        b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t","arguments":{"x":[{"k":1,"k":2}]}}}',
+    ):
+        parsed = parse_jsonrpc(body, 8)
+        assert isinstance(parsed, BodyProblem), body
+        assert parsed.code == -32600 and "repeats a key" in parsed.message
+    # Equal keys in different objects are fine.
+    ok = parse_jsonrpc(b'{"jsonrpc":"2.0","id":1,"method":"m","params":{"id":2,"a":{"id":3}}}', 8)
+    assert isinstance(ok, JsonRpcMessage) and ok.raw["id"] == 1
+    # Still refused as before: not UTF-8, not JSON, nested past the limit (also past the stack).
+    assert isinstance(parse_jsonrpc(b'{"jsonrpc":"2.0","x":"\xff"}', 8), BodyProblem)
+    assert isinstance(parse_jsonrpc(b'{"jsonrpc":', 8), BodyProblem)
+    stack = parse_jsonrpc(b"[" * 200_000 + b"]" * 200_000, 8)
+    assert isinstance(stack, BodyProblem) and "nested" in stack.message

@@ -292,6 +292,28 @@ def test_malformed_jsonrpc_gets_a_jsonrpc_error(
     assert_works(client, server)
 
 
+def test_item15_duplicate_keys_over_http_are_refused(server: ServerProcess, client: httpx.Client) -> None:
+    sid = open_session(client, server, "alice")
+    headers = {
+        "Accept": ACCEPT,
+        "Content-Type": "application/json",
+        "Mcp-Session-Id": sid,
+        "Mcp-Protocol-Version": "2025-06-18",
+        **auth("alice"),
+    }
+    for body in (
+        b'{"jsonrpc":"2.0","id":1,"id":999999,"method":"tools/list"}',
+        b'{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"list_tasks","name":"audit"}}',
+    ):
+        r = client.post(server.url, content=body, headers=headers)
+        assert r.status_code == 400, r.text
+        error = jsonrpc_error(r)
+        assert error["code"] == -32600 and "repeats a key" in str(error["message"])
+        assert r.json()["id"] is None
+    close_session(client, server, "alice", sid)
+    assert_works(client, server)
+
+
 def test_malformed_inside_a_session_and_bad_tool_arguments(
     server: ServerProcess, client: httpx.Client
 ) -> None:
