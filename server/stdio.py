@@ -34,7 +34,7 @@ from mcp.server.lowlevel import Server
 from mcp.server.stdio import stdio_server
 from pydantic import ValidationError
 
-from secaudit.server.http.checks import INVALID_REQUEST, PARSE_ERROR, BodyProblem, parse_jsonrpc
+from secaudit.server.jsonrpc import INVALID_REQUEST, PARSE_ERROR, BodyProblem, parse_jsonrpc
 
 __all__ = ["serve_stdio"]
 

@@ -263,7 +263,9 @@ def _heavy(modules: set[str]) -> set[str]:
 
 
 def _command_modules(modules: set[str]) -> set[str]:
-    return {m for m in modules if m.startswith("secaudit.server.cli.") and m != "secaudit.server.cli.common"}
+    # common (settings, output) and terminal (the parser, escaping) serve every command and are light.
+    shared = {"secaudit.server.cli.common", "secaudit.server.cli.terminal"}
+    return {m for m in modules if m.startswith("secaudit.server.cli.") and m not in shared}
 
 
 @pytest.mark.parametrize("argv", [["--version"], ["--help"]])
