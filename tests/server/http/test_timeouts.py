@@ -77,7 +77,8 @@ def test_item18_idle_and_half_sent_connections_are_closed_after_the_read_timeout
             assert chunk, "the server closed before answering /healthz"
             first += chunk
         kept.sendall(b"GET /healthz HTTP/1.1\r\n" + host[:-2])
-        assert _open_fds(server.proc.pid) >= baseline + 31
+        # (No count of open descriptors here: on a loaded machine the first idle connections may
+        # already have timed out while the last ones were being opened.)
 
         deadline = time.monotonic() + CLOSED_WITHIN_S
         for name, group in (
