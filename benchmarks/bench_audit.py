@@ -24,9 +24,10 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import threading
 import time
 from pathlib import Path
+
+from measure import run_sampled
 
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache"
@@ -72,44 +73,6 @@ def fresh_tree(workdir: Path) -> Path:
     with tarfile.open(SDIST) as tar:
         tar.extractall(workdir, filter="data")
     return workdir / f"Django-{VERSION}"
-
-
-def tree_rss_kb(pid: int) -> int:
-    """Resident memory of `pid` and all its descendants (via /proc/<pid>/task/*/children: cheap)."""
-    total, stack = 0, [pid]
-    while stack:
-        p = stack.pop()
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-                    break
-            for task in Path(f"/proc/{p}/task").iterdir():
-                stack.extend(int(c) for c in (task / "children").read_text().split())
-        except (OSError, ValueError):
-            continue
-    return total
-
-
-def run_sampled(argv: list[str], **kw: object) -> tuple[subprocess.CompletedProcess[str], float, int]:
-    peak = 0
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)  # type: ignore[call-overload]
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, tree_rss_kb(proc.pid))
-            done.wait(0.1)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    out, err = proc.communicate(timeout=3600)
-    wall = time.perf_counter() - start
-    done.set()
-    sampler.join()
-    return subprocess.CompletedProcess(argv, proc.returncode, out, err), wall, peak
 
 
 def main() -> int:

@@ -30,10 +30,10 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import threading
-import time
 from pathlib import Path
 from typing import Any
+
+from measure import run_sampled
 
 from secaudit.server.settings import default_engines_dir
 from secaudit.tools.engines import EngineUnavailable, discover, engine_environment
@@ -109,44 +109,6 @@ def find_engine() -> tuple[Path, str]:
     return engine.executable, engine.source
 
 
-def tree_rss_kb(pid: int) -> int:
-    """Resident memory of `pid` and all its descendants (via /proc/<pid>/task/*/children)."""
-    total, stack = 0, [pid]
-    while stack:
-        p = stack.pop()
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-                    break
-            for task in Path(f"/proc/{p}/task").iterdir():
-                stack.extend(int(c) for c in (task / "children").read_text().split())
-        except (OSError, ValueError):
-            continue
-    return total
-
-
-def run_sampled(argv: list[str], **kw: object) -> tuple[subprocess.CompletedProcess[str], float, int]:
-    peak = 0
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)  # type: ignore[call-overload]
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, tree_rss_kb(proc.pid))
-            done.wait(0.1)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    out, err = proc.communicate(timeout=7200)
-    wall = time.perf_counter() - start
-    done.set()
-    sampler.join()
-    return subprocess.CompletedProcess(argv, proc.returncode, out, err), wall, peak
-
-
 def main() -> int:
     fetch()
     exe, source = find_engine()
@@ -180,7 +142,7 @@ def main() -> int:
             scratch = work / f"semgrep-home-{len(base)}"
             scratch.mkdir()
             cmd = [argv[0], argv[1], *extra, *argv[2:], "."]
-            res, secs, rss = run_sampled(cmd, cwd=tree, env=engine_environment(scratch))
+            res, secs, rss = run_sampled(cmd, timeout=7200, cwd=tree, env=engine_environment(scratch))
             if res.returncode not in (0, 1):
                 print(res.stderr[-3000:], file=sys.stderr)
                 return 2
@@ -200,7 +162,7 @@ def main() -> int:
                  "-" if private else str(exe), str(default_engines_dir())]  # fmt: skip
         if user:
             child.append(user)
-        res, _, peak = run_sampled(child)
+        res, _, peak = run_sampled(child, timeout=7200)
         if res.returncode != 0:
             print(res.stderr[-3000:], file=sys.stderr)
             return 2
