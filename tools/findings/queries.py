@@ -20,6 +20,8 @@ from secaudit.tools.findings.rows import (
     EFFECTIVE_IN_RUN,
     EFFECTIVE_LATEST,
     SUMMARY_COLUMNS,
+    filter_glob,
+    filter_in,
     occurrence_fields,
     summary_from_row,
     triage_entry,
@@ -97,18 +99,10 @@ class FindingQueries:
         if min_severity is not None:
             where.append("o.severity_rank >= :rank")
             params["rank"] = min_severity.rank
-        for name, column, values in (("sc", "o.scanner", scanners), ("ru", "o.rule_id", rules)):
-            if values:
-                keys = [f"{name}{i}" for i in range(len(values))]
-                where.append(f"{column} IN ({', '.join(':' + k for k in keys)})")
-                params.update(dict(zip(keys, values, strict=True)))
-        if statuses:
-            keys = [f"st{i}" for i in range(len(statuses))]
-            where.append(f"({effective}) IN ({', '.join(':' + k for k in keys)})")
-            params.update(dict(zip(keys, statuses, strict=True)))
-        if path_glob:
-            where.append("o.path GLOB :glob")
-            params["glob"] = path_glob.replace("**", "*")
+        filter_in(where, params, "sc", "o.scanner", scanners or ())
+        filter_in(where, params, "ru", "o.rule_id", rules or ())
+        filter_in(where, params, "st", f"({effective})", statuses or ())
+        filter_glob(where, params, path_glob)
         if text:
             where.append(
                 "instr(lower(o.title || ' ' || o.message || ' ' || o.path || ' ' || o.rule_id), :text) > 0"

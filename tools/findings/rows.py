@@ -27,12 +27,32 @@ __all__ = [
     "EFFECTIVE_IN_RUN",
     "EFFECTIVE_LATEST",
     "SUMMARY_COLUMNS",
+    "filter_glob",
+    "filter_in",
     "finding_id",
     "occurrence_fields",
     "run_from_row",
     "summary_from_row",
     "triage_entry",
 ]
+
+
+def filter_in(
+    where: list[str], params: dict[str, Any], prefix: str, expr: str, values: Sequence[Any]
+) -> None:
+    """Add `expr IN (:prefix0, :prefix1, ...)` with its bound values, when there are any."""
+    if not values:
+        return
+    keys = [f"{prefix}{i}" for i in range(len(values))]
+    where.append(f"{expr} IN ({', '.join(':' + k for k in keys)})")
+    params.update(dict(zip(keys, values, strict=True)))
+
+
+def filter_glob(where: list[str], params: dict[str, Any], path_glob: str | None) -> None:
+    """Add the path filter: SQLite's GLOB, where `*` already crosses folders, so `**` is `*`."""
+    if path_glob:
+        where.append("o.path GLOB :glob")
+        params["glob"] = path_glob.replace("**", "*")
 
 
 def finding_id(root: str, fp: str) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 from secaudit.tools.findings.model import Severity
 from secaudit.tools.findings.records import FindingRecord
-from secaudit.tools.findings.rows import EFFECTIVE_LATEST
+from secaudit.tools.findings.rows import EFFECTIVE_LATEST, filter_glob, filter_in
 from secaudit.tools.timefmt import now_ms as now_iso
 
 __all__ = ["FindingState", "current_states", "open_findings_of_run"]
@@ -98,14 +98,9 @@ def open_findings_of_run(
         "o.suppressed_in_code = 0",
         f"({EFFECTIVE_LATEST}) IN ('new', 'open')",
     ]
-    for name, column, values in (("sc", "o.scanner", scanners), ("ru", "o.rule_id", rules)):
-        if values:
-            keys = [f"{name}{i}" for i in range(len(values))]
-            where.append(f"{column} IN ({', '.join(':' + k for k in keys)})")
-            params.update(dict(zip(keys, values, strict=True)))
-    if path_glob:
-        where.append("o.path GLOB :glob")
-        params["glob"] = path_glob.replace("**", "*")
+    filter_in(where, params, "sc", "o.scanner", scanners or ())
+    filter_in(where, params, "ru", "o.rule_id", rules or ())
+    filter_glob(where, params, path_glob)
     sql = (
         "SELECT f.id, f.root, f.fingerprint, f.first_seen_run, f.first_seen_at, f.last_seen_run,"  # noqa: S608 - constants and placeholders only
         " f.last_seen_at, f.fixed_run, f.fixed_at, f.fixed_by_fix, o.* FROM finding_occurrences o"
