@@ -13,11 +13,27 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from secaudit.tools.errors import ConfigError
 
-__all__ = ["ENV_VARS", "LogLevel", "Settings", "default_engines_dir", "default_store_path", "load_settings"]
+__all__ = [
+    "ENV_VARS",
+    "LogLevel",
+    "Settings",
+    "broad_root_reason",
+    "default_engines_dir",
+    "default_store_path",
+    "load_settings",
+]
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
@@ -31,6 +47,26 @@ def default_engines_dir() -> Path:
     return Path(platformdirs.user_data_dir("secaudit", appauthor=False)) / "engines"
 
 
+def broad_root_reason(root: Path, home: Path | None) -> str | None:
+    """Why `root` (resolved) is too broad to be an allowed root, or None: the filesystem root, the
+    home folder, or a folder holding the home folder would put every file of the user in reach."""
+    if root == Path(root.anchor):
+        return "it is the filesystem root"
+    if home is not None:
+        if root == home:
+            return "it is your home folder"
+        if home.is_relative_to(root):
+            return "it holds your home folder"
+    return None
+
+
+def _home() -> Path | None:
+    try:
+        return Path(os.path.realpath(Path.home()))
+    except (RuntimeError, KeyError, OSError):
+        return None  # no home known (a service account): only the filesystem root is refused
+
+
 class Settings(BaseModel):
     """Every knob of the server and CLI. Frozen: build a new one instead of mutating."""
 
@@ -39,7 +75,10 @@ class Settings(BaseModel):
     store_path: Path = Field(default_factory=default_store_path)
     tasks_db_path: Path | None = None
     tasks_autoclose: bool = True
-    allowed_roots: tuple[Path, ...] = Field(default_factory=lambda: (Path.cwd(),))
+    # Declared before allowed_roots: that validator reads it.
+    allow_broad_root: bool = False
+    # Relative roots are resolved against the process working directory at start (docs/configuration.md).
+    allowed_roots: tuple[Path, ...] = Field(default_factory=lambda: (Path.cwd(),), validate_default=True)
     log_level: LogLevel = "INFO"
     max_prompt_bytes: int = Field(default=64 * 1024, ge=1, le=16 * 1024 * 1024)
     max_request_bytes: int = Field(default=16 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
@@ -84,14 +123,24 @@ class Settings(BaseModel):
 
     @field_validator("allowed_roots")
     @classmethod
-    def _roots_exist(cls, roots: tuple[Path, ...]) -> tuple[Path, ...]:
+    def _roots_exist(cls, roots: tuple[Path, ...], info: ValidationInfo) -> tuple[Path, ...]:
         if not roots:
             raise ValueError("at least one allowed root is needed")
+        allow_broad = bool(info.data.get("allow_broad_root", False))
+        home = _home()
         resolved: list[Path] = []
         for root in roots:
             real = Path(os.path.realpath(Path(root).expanduser()))
             if not real.is_dir():
                 raise ValueError(f"allowed root {root} is not an existing folder")
+            reason = None if allow_broad else broad_root_reason(real, home)
+            if reason is not None:
+                raise ValueError(
+                    f"allowed root {real} is refused: {reason}, so every tool could read and change all "
+                    "your files. Name the repository folder instead (--root /absolute/path/to/repo or "
+                    "SECAUDIT_ALLOWED_ROOTS; the default is the folder the server starts in), or pass "
+                    "--allow-broad-root (SECAUDIT_ALLOW_BROAD_ROOT=true) if you mean it"
+                )
             resolved.append(real)
         return tuple(dict.fromkeys(resolved))
 
@@ -153,6 +202,10 @@ ENV_VARS: dict[str, tuple[str, str]] = {
     "SECAUDIT_ALLOWED_ROOTS": (
         "allowed_roots",
         f"existing folders separated by '{os.pathsep}'; tools only touch paths inside them",
+    ),
+    "SECAUDIT_ALLOW_BROAD_ROOT": (
+        "allow_broad_root",
+        "true or false: true accepts an allowed root of /, your home folder or a folder holding it",
     ),
     "SECAUDIT_LOG_LEVEL": ("log_level", "one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
     "SECAUDIT_MAX_PROMPT_BYTES": ("max_prompt_bytes", "a whole number of bytes from 1 to 16777216"),

@@ -38,6 +38,12 @@ def global_options(*, suppress: bool = False) -> argparse.ArgumentParser:
         help="allowed root folder; repeat for several (SECAUDIT_ALLOWED_ROOTS)",
         **quiet,
     )
+    g.add_argument(
+        "--allow-broad-root",
+        action="store_true",
+        help="accept an allowed root of /, your home folder or a folder holding it (SECAUDIT_ALLOW_BROAD_ROOT)",
+        **({"default": argparse.SUPPRESS} if suppress else {"default": None}),
+    )
     g.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], **quiet)
     p.add_argument("--json", action="store_true", help="machine-readable JSON on stdout", **quiet)
     return p
@@ -75,6 +81,7 @@ def settings_from_args(args: argparse.Namespace, **extra: Any) -> Settings:
         tasks_db_path=args.tasks_db,
         allowed_roots=tuple(args.roots) if args.roots else None,
         log_level=args.log_level,
+        allow_broad_root=getattr(args, "allow_broad_root", None) or None,
         **extra,
     )
     configure_logging(settings.log_level if args.log_level else "WARNING")
