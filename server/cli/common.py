@@ -41,7 +41,7 @@ def global_options(*, suppress: bool = False) -> argparse.ArgumentParser:
     g.add_argument(
         "--allow-broad-root",
         action="store_true",
-        help="accept an allowed root of /, your home folder or a folder holding it (SECAUDIT_ALLOW_BROAD_ROOT)",
+        help="accept a root of /, your home folder or a folder holding it (SECAUDIT_ALLOW_BROAD_ROOT)",
         **({"default": argparse.SUPPRESS} if suppress else {"default": None}),
     )
     g.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], **quiet)

@@ -14,8 +14,10 @@ from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr
 from secaudit.server.context import AppContext, CallInfo
 from secaudit.server.toolkit import StrictInput, ToolSpec, tool_spec
 from secaudit.server.version import package_version
+from secaudit.tools.advisories import AdvisoryDB
 from secaudit.tools.audit import test_path_options
-from secaudit.tools.findings import FindingSummary, RunRecord
+from secaudit.tools.audit.next_steps import NextStep, next_steps
+from secaudit.tools.findings import FindingPage, FindingSummary, RunRecord
 from secaudit.tools.findings.sarif import export_sarif, import_sarif
 from secaudit.tools.paths import confine
 from secaudit.tools.scanners import CancelToken
@@ -54,6 +56,9 @@ class RunAuditOutput(BaseModel):
     run: RunRecord = Field(description="status, counts, per-scanner coverage, notes and skipped files")
     findings: list[FindingSummary] = Field(description="first findings of the run, most severe first")
     next_cursor: str | None = Field(description="pass to list_findings with run_id for the rest")
+    next_steps: list[NextStep] = Field(
+        default_factory=list, description="what to call next, and why (empty when nothing is left to do)"
+    )
 
 
 async def run_audit(app: AppContext, args: RunAuditInput, call: CallInfo) -> RunAuditOutput:
@@ -91,8 +96,19 @@ async def run_audit(app: AppContext, args: RunAuditInput, call: CallInfo) -> Run
             await anyio.to_thread.run_sync(finished.wait, _CANCEL_GRACE_SECONDS)
         raise
     findings = app.findings
-    page = await anyio.to_thread.run_sync(lambda: findings.list_findings(run_id=record.id, limit=_FIRST_PAGE))
-    return RunAuditOutput(run=record, findings=page.items, next_cursor=page.next_cursor)
+
+    def summarize() -> tuple[FindingPage, list[NextStep]]:
+        page = findings.list_findings(run_id=record.id, limit=_FIRST_PAGE)
+        steps = next_steps(
+            record,
+            advisories_empty=AdvisoryDB(app.store).is_empty(),
+            fixable=findings.fix_kinds(record.id),
+            more_findings=page.next_cursor is not None,
+        )
+        return page, steps
+
+    page, steps = await anyio.to_thread.run_sync(summarize)
+    return RunAuditOutput(run=record, findings=page.items, next_cursor=page.next_cursor, next_steps=steps)
 
 
 class GetRunInput(StrictInput):

@@ -35,7 +35,7 @@ from secaudit.tools.findings.records import (
     SecuritySummary,
     TriageStatus,
 )
-from secaudit.tools.findings.rows import finding_id
+from secaudit.tools.findings.rows import FixClassifier, finding_id
 from secaudit.tools.findings.runs import RunCoverage, Runs
 from secaudit.tools.findings.triage import Triage
 from secaudit.tools.store import Store
@@ -44,13 +44,15 @@ __all__ = ["FindingsService", "RunCoverage", "finding_id"]
 
 
 class FindingsService:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, classify: FixClassifier | None = None) -> None:
+        """`classify` tells each listed finding's `fixable` / `fix_kind` (the composition root
+        passes `secaudit.tools.fixes.catalog.fix_kind`); without it no finding is called fixable."""
         self.store = store
         self._observers = Observers()
         self._runs = Runs(store, self._observers)
-        self._queries = FindingQueries(store, self._runs)
+        self._queries = FindingQueries(store, self._runs, classify)
         self._triage = Triage(store, self._queries, self._observers)
-        self._metrics = Metrics(store, self._runs)
+        self._metrics = Metrics(store, self._runs, classify)
 
     def add_observer(self, observer: FindingsObserver) -> None:
         """Tell `observer` of every run, triage decision and revert (see observers.py)."""
@@ -146,6 +148,9 @@ class FindingsService:
 
     def resolve_id(self, ref: str) -> str:
         return self._queries.resolve_id(ref)
+
+    def fix_kinds(self, run_id: int) -> dict[str, int]:
+        return self._queries.fix_kinds(run_id)
 
     def get_finding(self, ref: str, *, run_id: int | None = None) -> FindingRecord:
         return self._queries.get_finding(ref, run_id=run_id)
