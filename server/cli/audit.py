@@ -24,7 +24,9 @@ from secaudit.server.cli.common import emit_json, settings_from_args
 from secaudit.server.cli.terminal import for_terminal
 from secaudit.server.context import open_audit
 from secaudit.server.version import package_version
+from secaudit.tools.advisories import AdvisoryDB
 from secaudit.tools.audit import AuditService, test_path_options
+from secaudit.tools.audit.next_steps import next_steps
 from secaudit.tools.errors import InvalidInput
 from secaudit.tools.findings import FindingsService, FindingSummary, RunRecord, RunStatus
 from secaudit.tools.findings.gate import FAIL_ON_CHOICES, blocking
@@ -208,8 +210,18 @@ def run(args: argparse.Namespace) -> int:
     items = collect_findings(audit.findings, record.id)
     out = Console(soft_wrap=True) if fmt == "table" else None
     if fmt == "json":
+        steps = next_steps(
+            record,
+            advisories_empty=AdvisoryDB(audit.store).is_empty(),
+            fixable=audit.findings.fix_kinds(record.id),
+            more_findings=False,
+        )
         emit_json(
-            {"run": record.model_dump(mode="json"), "findings": [i.model_dump(mode="json") for i in items]}
+            {
+                "run": record.model_dump(mode="json"),
+                "findings": [i.model_dump(mode="json") for i in items],
+                "next_steps": [s.model_dump(mode="json") for s in steps],
+            }
         )
     elif fmt == "sarif":
         doc = export_sarif(audit.findings, record.id, tool_version=package_version())

@@ -82,8 +82,8 @@ def next_steps(
             NextStep(
                 tool="get_finding",
                 why=f"the other {run.findings_total - total} findings have no automatic fix (or were "
-                "triaged): get_finding gives the message, snippet and CWE to fix one by hand; triage_finding records "
-                "a decision with a reason.",
+                "triaged): get_finding gives the message, snippet and CWE to fix one by hand; "
+                "triage_finding records a decision with a reason.",
             )
         )
     if more_findings:
