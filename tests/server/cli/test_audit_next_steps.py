@@ -26,7 +26,9 @@ def _cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
 def test_cli_json_says_what_is_fixable(settings: Settings, workspace: Path) -> None:
     (workspace / "app.py").write_text("import yaml\n\n\ndef f(d, e):\n    return yaml.load(d), eval(e)\n")
     (workspace / "requirements.txt").write_text("requests==2.19.0\n")
-    audit = _cli(settings, "audit", str(workspace), "--scanners", "bandit,deps", "--json", "--fail-on", "none")
+    audit = _cli(
+        settings, "audit", str(workspace), "--scanners", "bandit,deps", "--json", "--fail-on", "none"
+    )
     assert audit.returncode == 0, audit.stderr
     data = json.loads(audit.stdout)
     by_rule = {f["rule_id"]: f for f in data["findings"]}
