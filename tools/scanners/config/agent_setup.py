@@ -81,6 +81,7 @@ _PIPE_TO_SHELL = re.compile(
 )
 _ALLOW_ALL = re.compile(r"^\s*(?:\*|bash|bash\(\s*\*{0,2}\s*\)|bash\(\s*:?\*{1,2}\s*\))\s*$", re.IGNORECASE)
 _BYPASS_MODES = {"bypasspermissions"}
+_CLOSER_AHEAD = re.compile(r"\s*[}\]]")
 
 
 def is_agent_config(rel: str) -> bool:
@@ -124,7 +125,27 @@ def _strip_jsonc(text: str) -> str:
         else:
             out.append(c)
             i += 1
-    return re.sub(r",(\s*[}\]])", r"\1", "".join(out))
+    return _drop_trailing_commas("".join(out))
+
+
+def _drop_trailing_commas(text: str) -> str:
+    """`[1, 2,]` -> `[1, 2]`, outside strings only (comments are gone by now)."""
+    out: list[str] = []
+    in_string = escaped = False
+    for i, c in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif c == "\\":
+                escaped = True
+            elif c == '"':
+                in_string = False
+        elif c == '"':
+            in_string = True
+        elif c == "," and _CLOSER_AHEAD.match(text, i + 1):
+            continue
+        out.append(c)
+    return "".join(out)
 
 
 def _depth(text: str) -> int:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from secaudit.tools.scanners.config import RULES
-from secaudit.tools.scanners.config.agent_setup import MAX_JSON_DEPTH, is_agent_config
+from secaudit.tools.scanners.config.agent_setup import MAX_JSON_DEPTH, is_agent_config, parse_jsonc
 from tests.support import REPO_ROOT
 from tests.support.config_scan import scan_tree
 
@@ -269,6 +269,11 @@ def test_jsonc_comments_and_trailing_commas_are_read(tmp_path: Path) -> None:
     result = scan_tree(tmp_path)
     lines = {f.rule_id: f.start_line for f in result.findings}
     assert lines == {"config.agent-unpinned-server": 6, "config.agent-secret-in-config": 7}
+
+
+def test_jsonc_stripping_leaves_strings_alone() -> None:
+    text = '{"a": "x,}", "b": [1, 2,], /* c */ "c": "// not\\" a comment", "d": "/* kept */",}'
+    assert parse_jsonc(text) == {"a": "x,}", "b": [1, 2], "c": '// not" a comment', "d": "/* kept */"}
 
 
 def test_deep_or_broken_json_is_a_skip_not_an_error(tmp_path: Path) -> None:
