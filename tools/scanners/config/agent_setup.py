@@ -325,7 +325,7 @@ def _server_hits(text: str, name: str, server: Mapping[str, Any]) -> list[Hit]:
                 f"MCP server {name!r} runs {Path(argv[0]).name} {shown} without an exact version: each start "
                 "runs whatever the registry serves then",
                 f"{name}:unpinned:{shown}",
-                snippet=" ".join(argv[:6])[:200],
+                snippet=mask_text(" ".join(argv[:6])[:200]).masked,
             )
         )
     joined = " ".join(argv)
@@ -434,7 +434,7 @@ def scan_agent_config(root: Path, rel: str, mode: int) -> list[Hit]:
             if index >= _MAX_HOOK_COMMANDS:
                 break
             if _PIPE_TO_SHELL.search(command):
-                hits.append(_pipe_hit(text, "a hook", command, f"hook:{command[:120]}"))
+                hits.append(_pipe_hit(text, "a hook", command, "hook:" + mask_text(command[:120]).masked))
     hits.extend(_permission_hits(text, doc))
     secrets = [h for h in hits if h.rule == "config.agent-secret-in-config"]
     if secrets and mode & stat.S_IROTH:

@@ -73,6 +73,12 @@ def test_a_literal_token_in_env_is_found_and_masked(tmp_path: Path) -> None:
     assert finding.snippet is not None and "GITHUB_TOKEN" in finding.snippet
 
 
+def test_a_token_in_the_arguments_of_an_unpinned_server_is_not_echoed(tmp_path: Path) -> None:
+    write(tmp_path, ".mcp.json", server(command="npx", args=["-y", "gh-mcp", "--token", GH_TOKEN]))
+    [finding] = scan_tree(tmp_path).findings
+    assert finding.rule_id == "config.agent-unpinned-server" and GH_TOKEN not in finding.model_dump_json()
+
+
 def test_a_bearer_header_of_a_remote_server_is_found(tmp_path: Path) -> None:
     write(
         tmp_path,
