@@ -316,6 +316,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
             field = str(err["loc"][0]) if err["loc"] else "?"
             var = _FIELD_TO_VAR.get(field, field)
             accepts = ENV_VARS.get(var, ("", "a valid value"))[1]
-            reason = "" if field in _SECRET_FIELDS else f" ({err['msg']})"
+            # pydantic prefixes a validator's own message with "Value error, ": noise to a reader.
+            message = str(err["msg"]).removeprefix("Value error, ")
+            reason = "" if field in _SECRET_FIELDS else f" ({message})"
             problems.append(f"{var}: not accepted{reason}; use {accepts}")
         raise ConfigError("invalid configuration: " + "; ".join(problems)) from None
