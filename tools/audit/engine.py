@@ -20,8 +20,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import UTC, datetime
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from secaudit.tools.audit.cache import StoreCache, prune_cache
@@ -362,11 +362,14 @@ class AuditService:
         expired = baseline.expired(now)
         if expired:
             shown = "; ".join(
-                f"{d.scanner}/{d.rule_id} in {d.path} (fingerprint {d.fingerprint[:12]}) expired {d.expires_at}"
+                f"{d.scanner}/{d.rule_id} in {d.path} (fingerprint {d.fingerprint[:12]}) "
+                f"expired {d.expires_at}"
                 for d in expired[:10]
             )
             notes.append(
                 f"baseline {baseline.source}: {len(expired)} expired entries no longer apply: {shown}"
                 + (" ..." if len(expired) > 10 else "")
             )
-        return BaselineInput(source=baseline.source, decisions=baseline.live(now), entries=len(baseline.entries))
+        return BaselineInput(
+            source=baseline.source, decisions=baseline.live(now), entries=len(baseline.entries)
+        )

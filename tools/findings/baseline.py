@@ -23,12 +23,21 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from secaudit.tools.findings.records import TriageStatus
+from secaudit.tools.findings.rows import EFFECTIVE_IN_RUN
 from secaudit.tools.store import Store
 
-__all__ = ["BASELINE_SOURCE", "BaselineSync", "Decision", "stored_decisions", "sync_baseline"]
+__all__ = [
+    "BASELINE_SOURCE",
+    "BaselineSync",
+    "Decision",
+    "open_decisions",
+    "stored_decisions",
+    "sync_baseline",
+]
 
 BASELINE_SOURCE = "baseline"
 _CHUNK = 500
+_WITHDRAWN = "no longer in the baseline (removed or expired)"
 
 
 @dataclass(frozen=True)
@@ -61,7 +70,8 @@ def _known(conn: sqlite3.Connection, root: str, fps: list[str]) -> set[str]:
     for i in range(0, len(fps), _CHUNK):
         part = fps[i : i + _CHUNK]
         rows = conn.execute(
-            f"SELECT fingerprint FROM findings WHERE root = ? AND fingerprint IN ({','.join('?' * len(part))})",  # noqa: S608 - placeholders only
+            "SELECT fingerprint FROM findings WHERE root = ?"  # noqa: S608 - placeholders only
+            f" AND fingerprint IN ({','.join('?' * len(part))})",
             [root, *part],
         )
         known.update(str(r[0]) for r in rows)
@@ -106,7 +116,8 @@ def sync_baseline(
         upserts.append((root, fp, *values))
         log.append((root, fp, d.status.value, d.reason, d.expires_at, now, f"{d.who} (baseline)"))
     conn.executemany(
-        "INSERT INTO finding_triage (root, fingerprint, status, reason, expires_at, updated_at, actor, source)"
+        "INSERT INTO finding_triage"
+        " (root, fingerprint, status, reason, expires_at, updated_at, actor, source)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (root, fingerprint) DO UPDATE SET"
         " status = excluded.status, reason = excluded.reason, expires_at = excluded.expires_at,"
         " updated_at = excluded.updated_at, actor = excluded.actor, source = excluded.source",
@@ -117,10 +128,7 @@ def sync_baseline(
         "DELETE FROM finding_triage WHERE root = ? AND fingerprint = ? AND source = ?",
         [(root, fp, BASELINE_SOURCE) for fp in stale],
     )
-    log.extend(
-        (root, fp, TriageStatus.OPEN.value, "no longer in the baseline (removed or expired)", None, now, "baseline")
-        for fp in stale
-    )
+    log.extend((root, fp, TriageStatus.OPEN.value, _WITHDRAWN, None, now, BASELINE_SOURCE) for fp in stale)
     conn.executemany(
         "INSERT INTO finding_triage_log (root, fingerprint, status, reason, expires_at, at, actor)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -156,6 +164,41 @@ def stored_decisions(store: Store, root: str) -> list[Decision]:
             who=str(r[7]),
             at=str(r[8]),
             source=r[9],
+        )
+        for r in rows
+    ]
+
+
+def open_decisions(
+    store: Store,
+    run_id: int,
+    *,
+    now: str,
+    status: TriageStatus,
+    reason: str,
+    who: str,
+    expires_at: str | None,
+) -> list[Decision]:
+    """A decision (`status`, `reason`) for each finding of run `run_id` that is open in it (new or
+    open, not triaged away, not `# nosec`): adopting secaudit on a legacy repository."""
+    rows = store.query(
+        "SELECT f.fingerprint, o.scanner, o.rule_id, o.path FROM finding_occurrences o"  # noqa: S608 - constants and placeholders only
+        " JOIN findings f ON f.id = o.finding_id"
+        " LEFT JOIN finding_triage t ON t.root = f.root AND t.fingerprint = f.fingerprint"
+        f" WHERE o.run_id = :run AND o.suppressed_in_code = 0 AND ({EFFECTIVE_IN_RUN}) IN ('new', 'open')",
+        {"run": run_id, "now": now},
+    )
+    return [
+        Decision(
+            fingerprint=str(r[0]),
+            scanner=str(r[1]),
+            rule_id=str(r[2]),
+            path=str(r[3]),
+            status=status,
+            reason=reason,
+            expires_at=expires_at,
+            who=who,
+            at=now,
         )
         for r in rows
     ]

@@ -17,8 +17,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Sequence
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,9 +80,9 @@ class BaselineInput:
 
 def _baseline_notes(baseline: BaselineInput, sync: BaselineSync) -> list[str]:
     if not baseline.entries:
-        return [f"baseline: {sync.removed} decisions withdrawn: the root has no baseline file any more"] * bool(
-            sync.removed
-        )
+        return [
+            f"baseline: {sync.removed} decisions withdrawn: the root has no baseline file any more"
+        ] * bool(sync.removed)
     notes = [
         f"baseline {baseline.source}: {baseline.entries} entries, {len(baseline.decisions)} live; "
         f"{sync.applied} applied to known findings ({sync.matched_run} reported by this run)"

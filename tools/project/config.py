@@ -66,7 +66,9 @@ FailOn = Literal["critical", "high", "medium", "low", "info", "none"]
 assert set(FailOn.__args__) == set(FAIL_ON_CHOICES)  # type: ignore[attr-defined]
 Pattern = Annotated[str, StringConstraints(min_length=1, max_length=1000, pattern=r"^[^\x00\\]+$")]
 RuleId = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00\s]+$")]
-ScannerName = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[a-z0-9][a-z0-9._-]*$")]
+ScannerName = Annotated[
+    str, StringConstraints(min_length=1, max_length=40, pattern=r"^[a-z0-9][a-z0-9._-]*$")
+]
 
 
 class ProjectConfigError(ConfigError):
@@ -112,7 +114,11 @@ class PathRule(_Strict):
         return globs.matches(finding.path)
 
     def describe(self, index: int) -> str:
-        what = "all rules" if self.ids is None else ", ".join(self.ids[:5]) + (" ..." if len(self.ids) > 5 else "")
+        what = (
+            "all rules"
+            if self.ids is None
+            else ", ".join(self.ids[:5]) + (" ..." if len(self.ids) > 5 else "")
+        )
         where = ", ".join(self.paths[:5]) + (" ..." if len(self.paths) > 5 else "")
         return f"rules[{index}] ({what} in {where})"
 
@@ -177,12 +183,16 @@ class ProjectPolicy:
             if rule.severity is not finding.severity:
                 props = {**finding.properties, "original_severity": finding.severity.value}
                 finding = finding.model_copy(
-                    update={"severity": rule.severity, "properties": props | {"severity_rule": f"rules[{index}]"}}
+                    update={
+                        "severity": rule.severity,
+                        "properties": props | {"severity_rule": f"rules[{index}]"},
+                    }
                 )
                 rerated[index] = rerated.get(index, 0) + 1
             kept.append(finding)
         notes = [
-            f"{count} findings silenced by project config rule {self.config.rules[i].describe(i)} of {self.source}"
+            f"{count} findings silenced by project config rule {self.config.rules[i].describe(i)} "
+            f"of {self.source}"
             for i, count in sorted(off.items())
         ]
         notes += [
@@ -267,7 +277,8 @@ def load_config(root: Path, *, known_scanners: Collection[str]) -> ProjectPolicy
         extra = sorted(k for k in own if k != "tool")
         if extra:
             raise ProjectConfigError(
-                f"{CONFIG_FILE}: {extra[0][:60]}: unknown table or key; put the settings under [tool.secaudit]"
+                f"{CONFIG_FILE}: {extra[0][:60]}: unknown table or key; "
+                "put the settings under [tool.secaudit]"
             )
         table = _table(own, CONFIG_FILE)
         tool = own.get("tool", {})
