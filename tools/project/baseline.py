@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,6 +29,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
 from secaudit.tools.confined_io import FileRefused, open_parent, read_bytes, read_current, write_atomic
+from secaudit.tools.errors import InvalidInput
 from secaudit.tools.findings.baseline import Decision
 from secaudit.tools.findings.records import TriageStatus
 from secaudit.tools.masking import get_redactor
@@ -53,6 +55,7 @@ MAX_BASELINE_BYTES = 16 * 1024 * 1024
 MAX_ENTRIES = 100_000
 _MAX_REASON = 2000
 _FORMAT_VERSION = 1
+_HEX = re.compile(r"[0-9a-f]{64}")
 
 Fingerprint = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=300)]
@@ -77,7 +80,10 @@ class BaselineEntry(_Strict):
     @field_validator("path")
     @classmethod
     def _relpath(cls, value: str) -> str:
-        check_relpath(value, "path")
+        try:
+            check_relpath(value, "path")
+        except InvalidInput as exc:
+            raise ValueError(str(exc)) from None
         return value
 
     @field_validator("expires_at", "at")
@@ -112,7 +118,7 @@ class LoadedBaseline:
 
 def _entry_name(raw: object, index: int) -> str:
     fp = raw.get("fingerprint") if isinstance(raw, dict) else None
-    short = f" (fingerprint {fp[:12]})" if isinstance(fp, str) and fp.isalnum() else ""
+    short = f" (fingerprint {fp[:12]})" if isinstance(fp, str) and _HEX.fullmatch(fp) else ""
     return f"entries[{index}]{short}"
 
 
@@ -194,7 +200,11 @@ def merge_decisions(
     for d in extra:
         if d.fingerprint not in newest:
             live.setdefault(d.fingerprint, d)
-    return sorted(live.values(), key=lambda d: (d.path, d.scanner, d.rule_id, d.fingerprint))
+    return sorted(live.values(), key=_order)
+
+
+def _order(d: Decision) -> tuple[str, str, str, str]:
+    return (d.path, d.scanner, d.rule_id, d.fingerprint)
 
 
 def _entry(d: Decision) -> dict[str, object]:
@@ -216,7 +226,8 @@ def render_baseline(decisions: Sequence[Decision]) -> bytes:
     """The file's bytes: stable JSON, sorted keys and entries, a trailing newline."""
     if len(decisions) > MAX_ENTRIES:
         raise ProjectConfigError(f"{BASELINE_FILE}: at most {MAX_ENTRIES} entries")
-    doc = {"version": _FORMAT_VERSION, "entries": [_entry(d) for d in decisions]}
+    ordered = sorted(decisions, key=_order)
+    doc = {"version": _FORMAT_VERSION, "entries": [_entry(d) for d in ordered]}
     return (json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
 
 
