@@ -121,6 +121,10 @@ def test_project_exclude_patterns_prune_folders_and_files(tmp_path: Path) -> Non
     assert sorted(f.rel for f in result.files) == ["keep.py", "src/vendor.py", "web/app.js"]
     assert result.excluded == 3  # vendor/ and docs/ are not entered; the .min.js file is left out
     assert not any(s.startswith(("vendor/", "docs/")) for s in result.seen)
-    assert any("left out by the project's exclude patterns (vendor/**, *.min.js, docs/)" in n for n in result.notes)
+    assert any(
+        "left out by the project's exclude patterns (vendor/**, *.min.js, docs/)" in n for n in result.notes
+    )
     # The same matcher answers for finding paths: a folder pattern covers everything below it.
-    assert globs.matches("docs/deep/er.md") and globs.matches("a/b/c.min.js") and not globs.matches("src/x.py")
+    assert (
+        globs.matches("docs/deep/er.md") and globs.matches("a/b/c.min.js") and not globs.matches("src/x.py")
+    )

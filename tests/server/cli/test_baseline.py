@@ -36,7 +36,9 @@ def repo(workspace: Path) -> Path:
 
 
 def _audit_json(settings: Settings, repo: Path, *extra: str, store: Path | None = None) -> dict:  # type: ignore[type-arg]
-    proc = secaudit(settings, "audit", str(repo), "--scanners", "bandit,secrets", "--format", "json", *extra, store=store)
+    proc = secaudit(
+        settings, "audit", str(repo), "--scanners", "bandit,secrets", "--format", "json", *extra, store=store
+    )
     assert proc.returncode in (0, 1), proc.stderr
     return json.loads(proc.stdout)
 
@@ -44,7 +46,11 @@ def _audit_json(settings: Settings, repo: Path, *extra: str, store: Path | None 
 def test_baseline_write_then_a_fresh_store_honours_it(settings: Settings, repo: Path, tmp_path: Path) -> None:
     doc = _audit_json(settings, repo)
     by_rule = {f["rule_id"]: f for f in doc["findings"]}
-    for rule, status in (("B602", "accepted_risk"), ("B307", "false_positive"), ("secrets.github-token", "wont_fix")):
+    for rule, status in (
+        ("B602", "accepted_risk"),
+        ("B307", "false_positive"),
+        ("secrets.github-token", "wont_fix"),
+    ):
         proc = secaudit(
             settings, "findings", "triage", by_rule[rule]["id"], "--status", status,
             "--reason", f"reviewed; the value {TOKEN} is a test token",
@@ -63,7 +69,9 @@ def test_baseline_write_then_a_fresh_store_honours_it(settings: Settings, repo: 
     assert {tuple(sorted(e)) for e in entries} == {
         ("at", "expires_at", "fingerprint", "path", "reason", "rule_id", "scanner", "status", "who")
     }
-    assert [e["rule_id"] for e in entries] == sorted(e["rule_id"] for e in entries)  # same path: by scanner, rule
+    assert [e["rule_id"] for e in entries] == sorted(
+        e["rule_id"] for e in entries
+    )  # same path: by scanner, rule
     assert data.endswith(b"\n")
     # Deterministic: writing again changes no byte.
     again = secaudit(settings, "baseline", "write", str(repo))
@@ -77,20 +85,37 @@ def test_baseline_write_then_a_fresh_store_honours_it(settings: Settings, repo: 
     statuses = {f["rule_id"]: f["status"] for f in other["findings"]}
     assert statuses["B602"] == "accepted_risk" and statuses["B307"] == "false_positive"
     assert statuses["secrets.github-token"] == "new"
-    assert secaudit(settings, "audit", str(repo), "--scanners", "bandit", "--fail-on", "medium", store=fresh).returncode == 0
-    assert secaudit(settings, "audit", str(repo), "--scanners", "bandit", "--fail-on", "low", store=fresh).returncode == 1
+    assert (
+        secaudit(
+            settings, "audit", str(repo), "--scanners", "bandit", "--fail-on", "medium", store=fresh
+        ).returncode
+        == 0
+    )
+    assert (
+        secaudit(
+            settings, "audit", str(repo), "--scanners", "bandit", "--fail-on", "low", store=fresh
+        ).returncode
+        == 1
+    )
 
 
 def test_include_open_baselines_the_backlog(settings: Settings, repo: Path, tmp_path: Path) -> None:
-    assert secaudit(settings, "baseline", "write", str(repo), "--include-open").returncode == 2  # no audit yet
+    assert (
+        secaudit(settings, "baseline", "write", str(repo), "--include-open").returncode == 2
+    )  # no audit yet
     _audit_json(settings, repo)
-    proc = secaudit(settings, "baseline", "write", str(repo), "--include-open", "--reason", "legacy backlog", "--json")
+    proc = secaudit(
+        settings, "baseline", "write", str(repo), "--include-open", "--reason", "legacy backlog", "--json"
+    )
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
     assert summary["adopted_open"] == summary["entries"] >= 3
     assert TOKEN not in (repo / ".secaudit" / "baseline.json").read_text()
     # On the same machine the next audit passes the gate at any threshold.
-    assert secaudit(settings, "audit", str(repo), "--scanners", "bandit,secrets", "--fail-on", "info").returncode == 0
+    assert (
+        secaudit(settings, "audit", str(repo), "--scanners", "bandit,secrets", "--fail-on", "info").returncode
+        == 0
+    )
 
 
 def test_an_invalid_baseline_is_exit_2_naming_the_entry(settings: Settings, repo: Path) -> None:

@@ -66,14 +66,18 @@ def test_fail_on_from_the_config_and_the_flag_wins(settings: Settings, repo: Pat
     (repo / ".secaudit.toml").write_text('[tool.secaudit]\nfail_on = "high"\n')
     # B307 (medium) and B101 (low): below the project's threshold.
     assert secaudit(settings, "audit", str(repo), "--scanners", "bandit").returncode == 0
-    assert secaudit(settings, "audit", str(repo), "--scanners", "bandit", "--fail-on", "medium").returncode == 1
+    assert (
+        secaudit(settings, "audit", str(repo), "--scanners", "bandit", "--fail-on", "medium").returncode == 1
+    )
     (repo / ".secaudit.toml").write_text('[tool.secaudit]\nfail_on = "medium"\n')
     assert secaudit(settings, "audit", str(repo), "--scanners", "bandit").returncode == 1
     assert secaudit(settings, "audit", str(repo), "--scanners", "bandit", "--fail-on", "none").returncode == 0
 
 
 def test_an_invalid_config_is_exit_2_naming_file_and_key(settings: Settings, repo: Path) -> None:
-    (repo / ".secaudit.toml").write_text('[[tool.secaudit.rules]]\npaths = ["tests/**"]\nids = ["B101"]\naction = "of"\n')
+    (repo / ".secaudit.toml").write_text(
+        '[[tool.secaudit.rules]]\npaths = ["tests/**"]\nids = ["B101"]\naction = "of"\n'
+    )
     proc = secaudit(settings, "audit", str(repo), "--scanners", "bandit")
     assert proc.returncode == 2
     assert ".secaudit.toml: tool.secaudit.rules[0].action: expected 'off'" in proc.stderr

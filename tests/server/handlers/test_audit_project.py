@@ -55,7 +55,9 @@ async def test_run_audit_honours_the_config_and_the_baseline(client: Client, rep
     )  # fmt: skip
     again = await call(client, "run_audit", {"path": str(repo)})
     assert next(f for f in again["findings"] if f["rule_id"] == "B602")["status"] == "accepted_risk"
-    assert any("baseline .secaudit/baseline.json: 1 entries, 1 live; 1 applied" in n for n in again["run"]["notes"])
+    assert any(
+        "baseline .secaudit/baseline.json: 1 entries, 1 live; 1 applied" in n for n in again["run"]["notes"]
+    )
 
 
 async def test_an_invalid_config_is_a_tool_error(client: Client, repo: Path) -> None:

@@ -85,14 +85,23 @@ def test_no_file_is_no_baseline(tmp_path: Path) -> None:
     [
         ({"version": 1, "entries": [_entry(status="maybe")]}, "entries[0] (fingerprint aaaaaaaaaaaa).status"),
         ({"version": 1, "entries": [_entry(), _entry(fingerprint="xyz")]}, "entries[1].fingerprint"),
-        ({"version": 1, "entries": [_entry(extra=1)]}, "entries[0] (fingerprint aaaaaaaaaaaa).extra: unknown key"),
-        ({"version": 1, "entries": [_entry(path="../etc/passwd")]}, "entries[0] (fingerprint aaaaaaaaaaaa).path"),
+        (
+            {"version": 1, "entries": [_entry(extra=1)]},
+            "entries[0] (fingerprint aaaaaaaaaaaa).extra: unknown key",
+        ),
+        (
+            {"version": 1, "entries": [_entry(path="../etc/passwd")]},
+            "entries[0] (fingerprint aaaaaaaaaaaa).path",
+        ),
         ({"version": 1, "entries": [_entry(at="yesterday")]}, ".at: expected an ISO 8601 date-time"),
         ({"version": 1, "entries": [_entry(reason="")]}, ".reason"),
         ({"version": 2, "entries": []}, "version"),
         ({"entries": []}, "version: Field required"),
         ([], "Input should be"),
-        ({"version": 1, "entries": [_entry(), _entry()]}, "entries[1] (fingerprint aaaaaaaaaaaa): the fingerprint appears twice"),
+        (
+            {"version": 1, "entries": [_entry(), _entry()]},
+            "entries[1] (fingerprint aaaaaaaaaaaa): the fingerprint appears twice",
+        ),
     ],
 )
 def test_an_invalid_baseline_names_the_entry(tmp_path: Path, doc: object, expected: str) -> None:
@@ -122,7 +131,16 @@ def test_writing_follows_no_link(tmp_path: Path) -> None:
 
 def test_expiry_splits_live_and_expired(tmp_path: Path) -> None:
     soon = (NOW + timedelta(days=1)).isoformat()
-    _write(tmp_path, {"version": 1, "entries": [_entry(expires_at="2026-05-01T00:00:00Z"), _entry(fingerprint="b" * 64, expires_at=soon)]})
+    _write(
+        tmp_path,
+        {
+            "version": 1,
+            "entries": [
+                _entry(expires_at="2026-05-01T00:00:00Z"),
+                _entry(fingerprint="b" * 64, expires_at=soon),
+            ],
+        },
+    )
     loaded = load_baseline(tmp_path)
     assert loaded is not None
     assert [d.fingerprint[0] for d in loaded.live(NOW)] == ["b"]

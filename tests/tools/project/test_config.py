@@ -62,7 +62,10 @@ def test_no_file_means_defaults(tmp_path: Path) -> None:
         ("[tool.secaudit]\nfail_on = 3\n", "tool.secaudit.fail_on"),
         ("[tool.secaudit]\nfoo = 1\n", "tool.secaudit.foo: unknown key; known keys: fail_on"),
         ('[tool.secaudit]\nexclude = "vendor"\n', "tool.secaudit.exclude: Input should be a valid list"),
-        ('[tool.secaudit]\nscanners = ["bandit", "nope"]\n', "tool.secaudit.scanners[1]: unknown scanner 'nope'"),
+        (
+            '[tool.secaudit]\nscanners = ["bandit", "nope"]\n',
+            "tool.secaudit.scanners[1]: unknown scanner 'nope'",
+        ),
         ("[tool.secaudit]\nscanners = []\n", "tool.secaudit.scanners"),
         (
             '[[tool.secaudit.rules]]\npaths = ["tests/**"]\nids = ["B101"]\naction = "of"\n',
@@ -77,14 +80,20 @@ def test_no_file_means_defaults(tmp_path: Path) -> None:
             "tool.secaudit.rules[0]: give exactly one of action = 'off' and severity",
         ),
         ('[[tool.secaudit.rules]]\npaths = ["t/**"]\n', "tool.secaudit.rules[0]: give exactly one"),
-        ('[[tool.secaudit.rules]]\nids = ["B101"]\naction = "off"\n', "tool.secaudit.rules[0].paths: Field required"),
+        (
+            '[[tool.secaudit.rules]]\nids = ["B101"]\naction = "off"\n',
+            "tool.secaudit.rules[0].paths: Field required",
+        ),
         ('[[tool.secaudit.rules]]\npaths = []\naction = "off"\n', "tool.secaudit.rules[0].paths"),
         (
             '[[tool.secaudit.rules]]\npaths = ["a"]\naction = "off"\nwhy = "x"\n',
             "tool.secaudit.rules[0].why: unknown key; known keys: paths, ids, action, severity",
         ),
         ("[tool.secaudit\n", ".secaudit.toml: not valid TOML"),
-        ('fail_on = "low"\n', ".secaudit.toml: fail_on: unknown table or key; put the settings under [tool.secaudit]"),
+        (
+            'fail_on = "low"\n',
+            ".secaudit.toml: fail_on: unknown table or key; put the settings under [tool.secaudit]",
+        ),
         ("[tool.other]\nx = 1\n", ".secaudit.toml: tool.other: unknown table"),
         ("[tool]\nsecaudit = 3\n", ".secaudit.toml: tool.secaudit: expected a table"),
     ],
@@ -156,11 +165,16 @@ def test_rules_turn_off_and_re_rate_per_glob(tmp_path: Path) -> None:
     by_key = {(f.scanner, f.rule_id, f.path): f for f in outcome.kept}
     rerated = by_key[("bandit", "B603", "scripts/run.py")]
     assert rerated.severity is Severity.INFO
-    assert rerated.properties["original_severity"] == "high" and rerated.properties["severity_rule"] == "rules[1]"
+    assert (
+        rerated.properties["original_severity"] == "high"
+        and rerated.properties["severity_rule"] == "rules[1]"
+    )
     assert by_key[("bandit", "B404", "scripts/sub/run.py")].severity is Severity.INFO
     assert by_key[("bandit", "B603", "app/run.py")].severity is Severity.HIGH
     assert by_key[("semgrep", "B603", "scripts/x.py")].severity is Severity.HIGH
-    assert outcome.notes[0].startswith("2 findings silenced by project config rule rules[0] (B101 in tests/**)")
+    assert outcome.notes[0].startswith(
+        "2 findings silenced by project config rule rules[0] (B101 in tests/**)"
+    )
     assert "2 findings re-rated info" in outcome.notes[1]
 
 

@@ -18,7 +18,12 @@ SCANNERS = {"bandit", "semgrep", "secrets", "config", "deps"}
 
 def _assert_finding(path: str) -> Finding:
     return Finding(
-        scanner="bandit", rule_id="B101", severity=Severity.LOW, path=path, title="assert", fingerprint="f" * 64
+        scanner="bandit",
+        rule_id="B101",
+        severity=Severity.LOW,
+        path=path,
+        title="assert",
+        fingerprint="f" * 64,
     )
 
 
