@@ -23,7 +23,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from secaudit.tools.findings.records import TriageStatus
-from secaudit.tools.findings.rows import EFFECTIVE_IN_RUN
+from secaudit.tools.findings.rows import BASELINE_SOURCE, EFFECTIVE_IN_RUN
 from secaudit.tools.store import Store
 
 __all__ = [
@@ -35,7 +35,6 @@ __all__ = [
     "sync_baseline",
 ]
 
-BASELINE_SOURCE = "baseline"
 _CHUNK = 500
 _WITHDRAWN = "no longer in the baseline (removed or expired)"
 

@@ -111,6 +111,8 @@ def test_baseline_written_on_one_machine_is_honoured_on_a_fresh_store(tmp_path: 
     assert again not in blocking(items, "high")
     record = other.findings.get_finding(again.id)
     assert record.triage is not None and record.triage.reason == "commands come from our own config"
+    assert record.triage.from_baseline and record.triage.actor == "local"
+    assert first.findings.get_finding(b602.id).triage.from_baseline is False  # type: ignore[union-attr]
     assert any("1 applied to known findings (1 reported by this run)" in n for n in run2.notes)
 
     # A newer local decision wins over the baseline's.
