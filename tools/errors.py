@@ -8,8 +8,11 @@ is a bug, reported to the caller as a generic message with a correlation id.
     ├── ConfigError                  a setting or environment variable is invalid
     │   ├── RulesError               (tools/scanners/semgrep/ruleset.py) a semgrep rule file or folder
     │   │                            cannot be used; the message names the file and the problem
-    │   └── ScannerOptionsError      (tools/scanners/interface.py) a scanner option is unknown or of
-    │                                the wrong type; also a ScannerError
+    │   ├── ScannerOptionsError      (tools/scanners/interface.py) a scanner option is unknown or of
+    │   │                            the wrong type; also a ScannerError
+    │   └── ProjectConfigError       (tools/project/config.py) the audited project's `.secaudit.toml`,
+    │                                `[tool.secaudit]` or `.secaudit/baseline.json` is invalid; the
+    │                                message names the file and the key or entry
     ├── InvalidInput                 a caller-supplied value is refused (what, and what is accepted)
     │   ├── PathNotAllowed           a path outside the allowed roots, or through a link leading out
     │   │   └── LinkRefused          (tools/confined_io.py) a link on a write's way, one leading out of

@@ -51,6 +51,12 @@ class Command(NamedTuple):
 COMMANDS: tuple[Command, ...] = (
     Command("serve", "run the MCP server (stdio by default)", "secaudit.server.cli.serve"),
     Command("audit", "audit a repository folder", "secaudit.server.cli.audit"),
+    Command("init", "write a starter .secaudit.toml (project configuration)", "secaudit.server.cli.init"),
+    Command(
+        "baseline",
+        "commit triage decisions as .secaudit/baseline.json (baseline write)",
+        "secaudit.server.cli.baseline",
+    ),
     Command(
         "findings",
         "list, show and triage findings; runs; SARIF export and import",

@@ -13,21 +13,19 @@ import os
 import sys
 import threading
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from secaudit.server.cli.common import emit_json, settings_from_args
+from secaudit.server.cli.common import emit_json, path_as_root, settings_from_args
 from secaudit.server.cli.terminal import for_terminal
 from secaudit.server.context import open_audit
 from secaudit.server.version import package_version
 from secaudit.tools.advisories import AdvisoryDB
 from secaudit.tools.audit import AuditService, test_path_options
 from secaudit.tools.audit.next_steps import next_steps
-from secaudit.tools.errors import InvalidInput
 from secaudit.tools.findings import FindingsService, FindingSummary, RunRecord, RunStatus
 from secaudit.tools.findings.gate import FAIL_ON_CHOICES, blocking
 from secaudit.tools.findings.sarif import export_sarif
@@ -36,6 +34,7 @@ from secaudit.tools.scanners import CancelToken
 __all__ = ["collect_findings", "print_coverage", "register"]
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+_DEFAULT_FAIL_ON = "low"
 _TABLE_ROWS = 200
 _STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
@@ -57,8 +56,9 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--fail-on",
         choices=FAIL_ON_CHOICES,
-        default="low",
-        help="exit 1 when an open finding (not triaged away, not # nosec) is at or above this (default low)",
+        default=None,
+        help="exit 1 when an open finding (not triaged away, not # nosec) is at or above this (default: "
+        "the project's fail_on in .secaudit.toml or [tool.secaudit], else low)",
     )
     p.add_argument(
         "--no-cache", action="store_true", help="rescan every file (fresh results are still cached)"
@@ -78,14 +78,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 
 def _audit(args: argparse.Namespace, path: str) -> AuditService:
-    if not args.roots and "SECAUDIT_ALLOWED_ROOTS" not in os.environ:
-        # On the command line the user names the folder: that is the authority to read it.
-        target = Path(path).expanduser()
-        if not target.exists():
-            raise InvalidInput(f"the path {path} does not exist")
-        if not target.is_dir():
-            raise InvalidInput(f"the path {path} is not a folder; give the repository folder")
-        args.roots = [target]
+    path_as_root(args, path)
     online = tuple(p.strip().lower() for p in args.online.split(",") if p.strip()) if args.online else None
     return open_audit(settings_from_args(args, deps_online=online))
 
@@ -170,6 +163,9 @@ def run(args: argparse.Namespace) -> int:
     args.path = os.path.abspath(args.path)
     audit = _audit(args, args.path)
     scanners = [s.strip() for s in args.scanners.split(",") if s.strip()] if args.scanners else None
+    # The project's configuration, read once: its fail_on is the gate unless --fail-on is given.
+    policy = audit.project_policy(args.path)
+    fail_on: str = args.fail_on or policy.config.fail_on or _DEFAULT_FAIL_ON
     token = CancelToken()
     outcome: dict[str, Any] = {}
     err = Console(stderr=True)
@@ -188,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
             outcome["run"] = audit.run(
                 args.path, scanners=scanners, paths=args.paths, use_cache=not args.no_cache,
                 cancel=token, progress=progress,
-                scanner_options=test_path_options(args.include_tests),
+                scanner_options=test_path_options(args.include_tests), project=policy,
             )  # fmt: skip
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread, re-raised there
             outcome["error"] = exc
@@ -238,9 +234,9 @@ def run(args: argparse.Namespace) -> int:
             emoji=False,
         )
         return EXIT_ERROR
-    failing = blocking(items, args.fail_on)
+    failing = blocking(items, fail_on)
     if failing:
         if fmt == "table":
-            err.print(f"{len(failing)} open findings at or above {args.fail_on}", markup=False)
+            err.print(f"{len(failing)} open findings at or above {fail_on}", markup=False)
         return EXIT_FINDINGS
     return EXIT_OK

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -87,6 +88,21 @@ def settings_from_args(args: argparse.Namespace, **extra: Any) -> Settings:
     configure_logging(settings.log_level if args.log_level else "WARNING")
     setup_redaction(settings)
     return settings
+
+
+def path_as_root(args: argparse.Namespace, path: str) -> None:
+    """A command given a repository folder (`audit PATH`, `baseline write PATH`, `init PATH`): when
+    neither --root nor SECAUDIT_ALLOWED_ROOTS is set, the folder the user named is the allowed root
+    (naming it on the command line is the authority to read it)."""
+    from secaudit.tools.errors import InvalidInput
+
+    if not args.roots and "SECAUDIT_ALLOWED_ROOTS" not in os.environ:
+        target = Path(path).expanduser()
+        if not target.exists():
+            raise InvalidInput(f"the path {path} does not exist")
+        if not target.is_dir():
+            raise InvalidInput(f"the path {path} is not a folder; give the repository folder")
+        args.roots = [target]
 
 
 def emit_json(data: BaseModel | dict[str, Any] | list[Any]) -> None:

@@ -147,7 +147,8 @@ def _print_record(rec: FindingRecord, as_json: bool) -> None:
         state = " (EXPIRED)" if rec.triage.expired else ""
         print(
             for_terminal(
-                f"  triage: {rec.triage.status.value}{state} by {rec.triage.actor}: {rec.triage.reason}{exp}"
+                f"  triage: {rec.triage.status.value}{state} by {rec.triage.actor}"
+                f"{' (committed baseline)' if rec.triage.from_baseline else ''}: {rec.triage.reason}{exp}"
             )
         )
     print(f"  fingerprint {rec.fingerprint}")

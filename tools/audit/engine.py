@@ -21,14 +21,17 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from secaudit.tools.audit.cache import StoreCache, prune_cache
 from secaudit.tools.errors import Cancelled, InvalidInput
 from secaudit.tools.findings.model import Finding
 from secaudit.tools.findings.records import RunRecord, RunSkip, RunStatus, ScannerCoverage
-from secaudit.tools.findings.service import FindingsService, RunCoverage
+from secaudit.tools.findings.service import BaselineInput, FindingsService, RunCoverage
 from secaudit.tools.paths import check_paths, confine_dir
+from secaudit.tools.project.baseline import LoadedBaseline, load_baseline
+from secaudit.tools.project.config import ProjectPolicy, load_config
 from secaudit.tools.scanners.builtin import SCANNERS, get_scanner, validate_scanner_options
 from secaudit.tools.scanners.interface import (
     CancelToken,
@@ -136,6 +139,12 @@ class AuditService:
                 )
             SCANNERS.get(name).Options.parse(name, values)
 
+    def project_policy(self, path: str) -> ProjectPolicy:
+        """The project configuration of the folder `path` would audit (tools/project/config.py);
+        ProjectConfigError when it is invalid."""
+        root = confine_dir(path, self.allowed_roots)
+        return load_config(root, known_scanners=self.scanner_names())
+
     def scanner_names(self) -> list[str]:
         return sorted(SCANNERS.names())
 
@@ -162,11 +171,19 @@ class AuditService:
         progress: ProgressFn | None = None,
         on_started: Callable[[int], None] | None = None,
         scanner_options: Mapping[str, Mapping[str, object]] | None = None,
+        project: ProjectPolicy | None = None,
     ) -> RunRecord:
         """Audit `path`. `scanner_options`: this run's option values per scanner name, on top of the
-        configured ones (e.g. `{"secrets": {"include_tests": True}}`); checked before the run starts."""
+        configured ones (e.g. `{"secrets": {"include_tests": True}}`); checked before the run starts.
+
+        The root's project configuration (`project`, when the caller loaded it already) and committed
+        baseline apply: its exclude patterns, default scanners (when `scanners` names none) and
+        per-path rules, and the baseline's triage decisions. An invalid one is a ProjectConfigError
+        before any run is recorded."""
         root = confine_dir(path, self.allowed_roots)
-        chosen = self.resolve_scanners(scanners)
+        policy = project if project is not None else load_config(root, known_scanners=self.scanner_names())
+        baseline = load_baseline(root)
+        chosen = self.resolve_scanners(scanners or policy.config.scanners)
         wanted = check_paths(paths)
         self._check_overrides(scanner_options)
         token = cancel or CancelToken()
@@ -176,7 +193,9 @@ class AuditService:
         if on_started is not None:
             on_started(run_id)
         try:
-            return self._run(run_id, root, chosen, wanted, use_cache, token, progress, scanner_options)
+            return self._run(
+                run_id, root, chosen, wanted, use_cache, token, progress, scanner_options, policy, baseline
+            )
         except BaseException as exc:
             cancelled = isinstance(exc, Cancelled) or token.is_cancelled()
             self.findings.fail_run(
@@ -196,11 +215,19 @@ class AuditService:
         token: CancelToken,
         progress: ProgressFn | None,
         overrides: Mapping[str, Mapping[str, object]] | None = None,
+        policy: ProjectPolicy | None = None,
+        baseline: LoadedBaseline | None = None,
     ) -> RunRecord:
+        policy = policy if policy is not None else ProjectPolicy()
         walked = walk(
-            root, max_files=self.max_files, max_file_bytes=self.max_file_bytes, paths=wanted, cancel=token
+            root,
+            max_files=self.max_files,
+            max_file_bytes=self.max_file_bytes,
+            paths=wanted,
+            cancel=token,
+            exclude=policy.exclude,
         )
-        notes = list(walked.notes)
+        notes = [*policy.notes, *walked.notes]
         if walked.faults:
             notes.append(
                 f"the walk could not examine {walked.faults} entries (an OS error on each, e.g. a path "
@@ -214,7 +241,9 @@ class AuditService:
         coverage: list[ScannerCoverage] = []
         # A walk that met a fault did not see what lies below it: an unseen file is not "gone" then.
         run_cov = RunCoverage(
-            full=wanted is None and not walked.capped and not walked.faults, seen_paths=set(walked.seen)
+            full=wanted is None and not walked.capped and not walked.faults,
+            seen_paths=set(walked.seen),
+            excluded=policy.exclude.matches if policy.exclude else None,
         )
         scanned_any: set[str] = set()
         cached_total = 0
@@ -297,6 +326,10 @@ class AuditService:
             status = RunStatus.PARTIAL
         else:
             status = RunStatus.SUCCEEDED
+        ruled = policy.apply_rules(findings)
+        findings = ruled.kept
+        run_cov.silenced = ruled.silenced
+        notes.extend(ruled.notes)
         tracker.emit(tracker.total if status is not RunStatus.CANCELLED else tracker.done, "recording")
         try:
             pruned = prune_cache(self.store, self.cache_days)
@@ -316,4 +349,27 @@ class AuditService:
             files_scanned=len(scanned_any),
             files_cached=cached_total,
             error=None if status is not RunStatus.FAILED else "no scanner could run; see notes",
+            baseline=self._baseline_input(baseline, notes),
+        )
+
+    @staticmethod
+    def _baseline_input(baseline: LoadedBaseline | None, notes: list[str]) -> BaselineInput:
+        """The baseline's live decisions; expired entries are noted (and do not apply). No baseline
+        file: none, and decisions an earlier baseline applied are withdrawn."""
+        if baseline is None:
+            return BaselineInput(source="(none)", decisions=(), entries=0)
+        now = datetime.now(UTC)
+        expired = baseline.expired(now)
+        if expired:
+            shown = "; ".join(
+                f"{d.scanner}/{d.rule_id} in {d.path} (fingerprint {d.fingerprint[:12]}) "
+                f"expired {d.expires_at}"
+                for d in expired[:10]
+            )
+            notes.append(
+                f"baseline {baseline.source}: {len(expired)} expired entries no longer apply: {shown}"
+                + (" ..." if len(expired) > 10 else "")
+            )
+        return BaselineInput(
+            source=baseline.source, decisions=baseline.live(now), entries=len(baseline.entries)
         )

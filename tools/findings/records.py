@@ -104,6 +104,10 @@ class TriageEntry(BaseModel):
     expired: bool = False
     at: str
     actor: str
+    from_baseline: bool = Field(
+        default=False,
+        description="true when an audit applied it from the committed .secaudit/baseline.json",
+    )
 
 
 class FindingSummary(BaseModel):

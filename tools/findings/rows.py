@@ -24,6 +24,7 @@ from secaudit.tools.findings.records import (
 )
 
 __all__ = [
+    "BASELINE_SOURCE",
     "EFFECTIVE_IN_RUN",
     "EFFECTIVE_LATEST",
     "SUMMARY_COLUMNS",
@@ -37,6 +38,10 @@ __all__ = [
     "summary_from_row",
     "triage_entry",
 ]
+
+
+# `finding_triage.source` of a decision an audit applied from the committed baseline (baseline.py).
+BASELINE_SOURCE = "baseline"
 
 
 def filter_in(
@@ -103,6 +108,7 @@ def triage_entry(row: Any, now: str, *, log: bool = False) -> TriageEntry:
         expired=expires is not None and expires <= now,
         at=row["at"] if log else row["updated_at"],
         actor=row["actor"],
+        from_baseline=not log and row["source"] == BASELINE_SOURCE,
     )
 
 

@@ -5,6 +5,7 @@ Each concern lives in its own module; this class keeps the one public API caller
     runs.py      runs and the finding lifecycle they drive (new, open, fixed; a fix's mark, a revert)
     queries.py   listings with filters and cursors, one finding in full, a run's findings
     triage.py    a person's decision about a finding, with its log
+    baseline.py  the committed baseline's decisions applied by each run, and read back to write it
     metrics.py   comparing two runs, the security summary of a root
     rows.py      rows to records and the shared SQL fragments (stored times: secaudit.tools.timefmt)
     states.py    the current state of given findings, and a run's still-open findings (task bridge)
@@ -19,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from secaudit.tools.findings.baseline import Decision, stored_decisions
 from secaudit.tools.findings.metrics import Metrics
 from secaudit.tools.findings.model import Finding, Severity
 from secaudit.tools.findings.observers import FindingsObserver, Observers
@@ -36,11 +38,11 @@ from secaudit.tools.findings.records import (
     TriageStatus,
 )
 from secaudit.tools.findings.rows import FixClassifier, finding_id
-from secaudit.tools.findings.runs import RunCoverage, Runs
+from secaudit.tools.findings.runs import BaselineInput, RunCoverage, Runs
 from secaudit.tools.findings.triage import Triage
 from secaudit.tools.store import Store
 
-__all__ = ["FindingsService", "RunCoverage", "finding_id"]
+__all__ = ["BaselineInput", "FindingsService", "RunCoverage", "finding_id"]
 
 
 class FindingsService:
@@ -88,6 +90,7 @@ class FindingsService:
         files_scanned: int,
         files_cached: int,
         error: str | None = None,
+        baseline: BaselineInput | None = None,
     ) -> RunRecord:
         return self._runs.finish_run(
             run_id,
@@ -101,7 +104,11 @@ class FindingsService:
             files_scanned=files_scanned,
             files_cached=files_cached,
             error=error,
+            baseline=baseline,
         )
+
+    def stored_decisions(self, root: str) -> list[Decision]:
+        return stored_decisions(self.store, root)
 
     def fail_run(self, run_id: int, status: RunStatus, error: str, notes: list[str] | None = None) -> None:
         self._runs.fail_run(run_id, status, error, notes)
