@@ -30,6 +30,7 @@ __all__ = [
     "LogLevel",
     "Settings",
     "broad_root_reason",
+    "broad_roots_error",
     "default_engines_dir",
     "default_store_path",
     "load_settings",
@@ -65,6 +66,31 @@ def _home() -> Path | None:
         return Path(os.path.realpath(Path.home()))
     except (RuntimeError, KeyError, OSError):
         return None  # no home known (a service account): only the filesystem root is refused
+
+
+def _broad_roots_message(roots: tuple[Path, ...] | list[Path]) -> str | None:
+    home = _home()
+    for root in roots:
+        reason = broad_root_reason(root, home)
+        if reason is not None:
+            return (
+                f"allowed root {root} is refused: {reason}, so every tool could read and change all your "
+                "files. Name the repository folder instead (--root /absolute/path/to/repo or "
+                "SECAUDIT_ALLOWED_ROOTS; without either the root is the folder the process starts in), "
+                "or pass --allow-broad-root (SECAUDIT_ALLOW_BROAD_ROOT=true) if you mean it"
+            )
+    return None
+
+
+def broad_roots_error(settings: Settings) -> ConfigError | None:
+    """For `serve`: the error for a root too broad for an agent (a default root of `/` or home
+    included, as when a client starts the server in `/`), unless --allow-broad-root was given."""
+    if settings.allow_broad_root:
+        return None
+    message = _broad_roots_message(settings.allowed_roots)
+    return (
+        None if message is None else ConfigError("invalid configuration: SECAUDIT_ALLOWED_ROOTS: " + message)
+    )
 
 
 class Settings(BaseModel):
@@ -126,22 +152,21 @@ class Settings(BaseModel):
     def _roots_exist(cls, roots: tuple[Path, ...], info: ValidationInfo) -> tuple[Path, ...]:
         if not roots:
             raise ValueError("at least one allowed root is needed")
+        # A root named by the user (flag, variable, constructor) is judged here. The default root
+        # (the working directory, when load_settings is given none) is judged by `serve` only
+        # (`broad_roots_error`): a person running `secaudit mask` from home is not an agent.
+        judge = not (info.context or {}).get("roots_defaulted", False)
         allow_broad = bool(info.data.get("allow_broad_root", False))
-        home = _home()
         resolved: list[Path] = []
         for root in roots:
             real = Path(os.path.realpath(Path(root).expanduser()))
             if not real.is_dir():
                 raise ValueError(f"allowed root {root} is not an existing folder")
-            reason = None if allow_broad else broad_root_reason(real, home)
-            if reason is not None:
-                raise ValueError(
-                    f"allowed root {real} is refused: {reason}, so every tool could read and change all "
-                    "your files. Name the repository folder instead (--root /absolute/path/to/repo or "
-                    "SECAUDIT_ALLOWED_ROOTS; the default is the folder the server starts in), or pass "
-                    "--allow-broad-root (SECAUDIT_ALLOW_BROAD_ROOT=true) if you mean it"
-                )
             resolved.append(real)
+        if judge and not allow_broad:
+            problem = _broad_roots_message(resolved)
+            if problem is not None:
+                raise ValueError(problem)
         return tuple(dict.fromkeys(resolved))
 
     @field_validator("semgrep_path")
@@ -309,7 +334,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         if not url.startswith(("redis://", "rediss://", "unix://")):
             raise ConfigError("SECAUDIT_REDIS_URL: not accepted; use a redis://, rediss:// or unix:// URL")
     try:
-        return Settings.model_validate(values)
+        defaulted = values.get("allowed_roots") is None
+        return Settings.model_validate(values, context={"roots_defaulted": defaulted})
     except ValidationError as exc:
         problems = []
         for err in exc.errors():

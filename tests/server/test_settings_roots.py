@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from secaudit.server.logging_setup import log_roots
-from secaudit.server.settings import Settings, broad_root_reason, load_settings
+from secaudit.server.settings import Settings, broad_root_reason, broad_roots_error, load_settings
 from secaudit.tools.errors import ConfigError
 from tests.support.cli import cli_env
 from tests.support.stdio import RawStdio
@@ -54,11 +54,18 @@ def test_a_folder_inside_home_is_fine(home: Path) -> None:
     assert broad_root_reason(Path("/"), None) == "it is the filesystem root"
 
 
-def test_the_default_root_is_checked_too(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # A client that starts the server in `/` or in the home folder does not get it as a root silently.
+def test_a_default_root_of_home_is_left_to_serve(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A person running a command from home gets home as the default root; `serve` refuses it.
     monkeypatch.chdir(home)
+    settings = load_settings({})
+    assert settings.allowed_roots == (home.resolve(),)
+    refused = broad_roots_error(settings)
+    assert refused is not None and "your home folder" in str(refused)
+    assert broad_roots_error(load_settings({}, allow_broad_root=True)) is None
+    assert broad_roots_error(load_settings({}, allowed_roots=(home / "repo",))) is None
+    # Named explicitly, it is refused by every command.
     with pytest.raises(ConfigError, match="your home folder"):
-        load_settings({})
+        load_settings({}, allowed_roots=(Path("."),))
 
 
 def test_relative_roots_resolve_against_the_working_directory(
@@ -89,6 +96,22 @@ def test_serve_refuses_a_broad_root_at_start(settings: Settings, home: Path) -> 
     )
     assert proc.returncode == 2 and proc.stdout == ""
     assert "filesystem root" in proc.stderr and "--allow-broad-root" in proc.stderr
+
+
+def test_serve_refuses_a_default_root_of_home(settings: Settings, home: Path) -> None:
+    env = cli_env(settings, HOME=str(home))
+    del env["SECAUDIT_ALLOWED_ROOTS"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "secaudit.server", "serve"],
+        env=env,
+        cwd=home,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert "your home folder" in proc.stderr and "--allow-broad-root" in proc.stderr
 
 
 @pytest.mark.slow
