@@ -32,11 +32,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from secaudit.tools.audit.engine import AuditService, ProgressFn, RunScope
 from secaudit.tools.findings.records import FindingSummary, RunRecord
 from secaudit.tools.findings.rows import finding_id
-from secaudit.tools.gitdiff import DiffMode, DiffScope, GitRepo
+from secaudit.tools.errors import InvalidInput
+from secaudit.tools.gitdiff import DiffMode, DiffScope, GitRepo, check_ref
 from secaudit.tools.paths import confine_dir
 from secaudit.tools.scanners.interface import CancelToken
 
-__all__ = ["DiffAudit", "DiffOutcome", "DiffRequest", "DiffSummary", "scope_sarif"]
+__all__ = ["DiffAudit", "DiffOutcome", "DiffRequest", "DiffSummary", "diff_request", "scope_sarif"]
 
 _TEMP_PREFIX = "secaudit-diff-"
 
@@ -46,6 +47,28 @@ class DiffRequest:
     mode: DiffMode
     since: str | None = None  # the base ref, for DiffMode.SINCE
     changed_lines: bool = False
+
+
+def diff_request(
+    *, changed: str | None, since: str | None, changed_lines: bool, paths: Sequence[str] | None
+) -> DiffRequest | None:
+    """The diff scope a caller asked for (None: a whole audit); InvalidInput for a contradiction.
+
+    `changed`: "working" or "staged"; `since`: a base ref. At most one of them; `changed_lines`
+    only with one; a `paths` restriction not with one (git's list of files is the scope)."""
+    if changed is not None and since is not None:
+        raise InvalidInput("give at most one of changed (working / staged) and since (a base ref)")
+    if changed is None and since is None:
+        if changed_lines:
+            raise InvalidInput("changed_lines needs a diff scope: changed (working / staged) or since")
+        return None
+    if paths:
+        raise InvalidInput("paths cannot be combined with a diff scope: the changed files are the scope")
+    if since is not None:
+        return DiffRequest(DiffMode.SINCE, check_ref(since), changed_lines)
+    if changed not in (DiffMode.WORKING.value, DiffMode.STAGED.value):
+        raise InvalidInput("changed must be 'working' or 'staged'")
+    return DiffRequest(DiffMode(changed), None, changed_lines)
 
 
 class DiffSummary(BaseModel):
