@@ -159,7 +159,12 @@ class GitRepo:
     # -- running git ---------------------------------------------------------------------------
 
     def _git(
-        self, *args: str, cwd: Path | None = None, what: str, stdin: bytes | None = None, ok: Sequence[int] = (0,)
+        self,
+        *args: str,
+        cwd: Path | None = None,
+        what: str,
+        stdin: bytes | None = None,
+        ok: Sequence[int] = (0,),
     ) -> bytes:
         argv = [
             self.exe,
@@ -171,7 +176,7 @@ class GitRepo:
             *args,
         ]  # fmt: skip
         try:
-            proc = subprocess.run(  # noqa: S603 - argv list, no shell, fixed executable
+            proc = subprocess.run(
                 argv,
                 cwd=cwd or self.top,
                 input=stdin if stdin is not None else b"",
@@ -226,13 +231,14 @@ class GitRepo:
         return rel
 
     def scope(self, mode: DiffMode, ref: str | None = None) -> DiffScope:
+        commit: str | None
         if mode is DiffMode.SINCE:
             if ref is None:
                 raise InvalidInput("a `since` diff needs the base ref")
             base_ref, commit = ref, self.resolve(ref)
         else:
             base_ref, commit = "HEAD", self.head()
-        base = commit or self._empty_tree()
+        base = commit if commit is not None else self._empty_tree()
         cached = ["--cached"] if mode is DiffMode.STAGED else []
         out = self._git(
             "diff", "--name-status", "-z", "-M", "--no-ext-diff", "--no-textconv", "--no-color",
@@ -311,7 +317,16 @@ class GitRepo:
         wanted = {self.prefix + c.old_path: c.path for c in scope.changes if c.old_path is not None}
         entries: list[tuple[str, str]] = []  # (oid, local new path)
         for chunk in _chunks(list(wanted)):
-            out = self._git("ls-tree", "-r", "-z", "--full-tree", scope.base_commit, "--", *chunk, what="list the base files")
+            out = self._git(
+                "ls-tree",
+                "-r",
+                "-z",
+                "--full-tree",
+                scope.base_commit,
+                "--",
+                *chunk,
+                what="list the base files",
+            )
             for rec in out.split(b"\0"):
                 if not rec:
                     continue

@@ -126,14 +126,7 @@ def _audit(args: argparse.Namespace, path: str) -> AuditService:
 
 
 def collect_findings(service: FindingsService, run_id: int) -> list[FindingSummary]:
-    items: list[FindingSummary] = []
-    cursor = None
-    while True:
-        page = service.list_findings(run_id=run_id, limit=200, cursor=cursor)
-        items.extend(page.items)
-        cursor = page.next_cursor
-        if cursor is None:
-            return items
+    return service.run_summaries(run_id)
 
 
 def print_coverage(run: RunRecord, console: Console) -> None:
@@ -258,9 +251,7 @@ def run(args: argparse.Namespace) -> int:
         raise outcome["error"]
     record: RunRecord = outcome["run"]
     scoped: DiffOutcome | None = outcome.get("diff")
-    items = collect_findings(audit.findings, record.id)
-    if scoped is not None:
-        items = scoped.new_findings(items)
+    items = collect_findings(audit.findings, record.id) if scoped is None else scoped.findings
     verdict = gate(record.status, items, args.fail_on, fail_on_partial=args.fail_on_partial)
     out = Console(soft_wrap=True)
     if fmt == "json":

@@ -20,9 +20,8 @@ tool (`run_audit` with `changed` / `since`):
 
 from __future__ import annotations
 
-import shutil
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,9 +29,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from secaudit.tools.audit.engine import AuditService, ProgressFn, RunScope
+from secaudit.tools.errors import InvalidInput
+from secaudit.tools.findings.model import Finding
 from secaudit.tools.findings.records import FindingSummary, RunRecord
 from secaudit.tools.findings.rows import finding_id
-from secaudit.tools.errors import InvalidInput
 from secaudit.tools.gitdiff import DiffMode, DiffScope, GitRepo, check_ref
 from secaudit.tools.paths import confine_dir
 from secaudit.tools.scanners.interface import CancelToken
@@ -93,7 +93,11 @@ class DiffSummary(BaseModel):
 
     def line(self) -> str:
         """One line for a terminal or a log."""
-        base = f"{self.base_ref} ({self.base_commit[:12]})" if self.base_commit else f"{self.base_ref} (no commit)"
+        base = (
+            f"{self.base_ref} ({self.base_commit[:12]})"
+            if self.base_commit
+            else f"{self.base_ref} (no commit)"
+        )
         what = {"working": "working tree", "staged": "staged changes", "since": "working tree"}[self.mode]
         text = (
             f"diff-scoped: {what} against {base}: {self.files_changed} changed files scanned, "
@@ -111,10 +115,11 @@ class DiffSummary(BaseModel):
 class DiffOutcome:
     run: RunRecord
     summary: DiffSummary
-    new_ids: frozenset[str]  # finding ids of the run that are reported
+    findings: list[FindingSummary]  # the run's findings that are reported (new), most severe first
 
-    def new_findings(self, items: Iterable[FindingSummary]) -> list[FindingSummary]:
-        return [f for f in items if f.id in self.new_ids]
+    @property
+    def new_ids(self) -> frozenset[str]:
+        return frozenset(f.id for f in self.findings)
 
 
 class DiffAudit:
@@ -144,14 +149,13 @@ class DiffAudit:
             base_tree = Path(tmp) / "base"
             base_tree.mkdir()
             written = repo.materialize_base(scope, base_tree, max_bytes=self.audit.max_file_bytes)
-            base_findings, base_complete = (
-                self.audit.scan_tree(
+            base_findings: list[Finding] = []
+            base_complete = True
+            if written:
+                base_findings, base_complete = self.audit.scan_tree(
                     base_tree, written, scanners=scanners, use_cache=use_cache, cancel=token,
                     scanner_options=scanner_options,
                 )  # fmt: skip
-                if written
-                else ([], True)
-            )
             tree = None
             if request.mode is DiffMode.STAGED:
                 tree = Path(tmp) / "index"
@@ -163,7 +167,7 @@ class DiffAudit:
                 scope=RunScope(files=tuple(scope.paths), tree=tree, notes=(_scope_note(scope),)),
             )  # fmt: skip
         base_ids = {finding_id(run.root, f.fingerprint) for f in base_findings}
-        items = _all_findings(self.audit, run.id)
+        items = self.audit.findings.run_summaries(run.id)
         fresh = [f for f in items if f.id not in base_ids]
         shown = [f for f in fresh if _on_changed_lines(f, ranges)] if request.changed_lines else fresh
         summary = DiffSummary(
@@ -178,7 +182,7 @@ class DiffAudit:
             changed_lines=request.changed_lines,
             base_complete=base_complete,
         )
-        return DiffOutcome(run=run, summary=summary, new_ids=frozenset(f.id for f in shown))
+        return DiffOutcome(run=run, summary=summary, findings=shown)
 
 
 def _scope_note(scope: DiffScope) -> str:
@@ -188,17 +192,6 @@ def _scope_note(scope: DiffScope) -> str:
         f"files, {scope.deleted} deleted; only findings absent at the base are reported; this run marks "
         "nothing fixed"
     )
-
-
-def _all_findings(audit: AuditService, run_id: int) -> list[FindingSummary]:
-    items: list[FindingSummary] = []
-    cursor = None
-    while True:
-        page = audit.findings.list_findings(run_id=run_id, limit=200, cursor=cursor)
-        items.extend(page.items)
-        cursor = page.next_cursor
-        if cursor is None:
-            return items
 
 
 def _on_changed_lines(f: FindingSummary, ranges: Mapping[str, list[tuple[int, int]]]) -> bool:
@@ -213,11 +206,14 @@ def scope_sarif(doc: dict[str, Any], outcome: DiffOutcome) -> dict[str, Any]:
     """A run's SARIF log cut to the new findings: each kept result has `baselineState: new`, and
     the run's properties say how it was scoped and how many results were left out."""
     run = doc["runs"][0]
+    keep = outcome.new_ids
     kept = []
     for res in run.get("results", []):
         fid = res.get("properties", {}).get("secaudit", {}).get("id")
-        if fid in outcome.new_ids:
+        if fid in keep:
             kept.append({**res, "baselineState": "new"})
     run["results"] = kept
-    run.setdefault("properties", {}).setdefault("secaudit", {})["diff"] = outcome.summary.model_dump(mode="json")
+    run.setdefault("properties", {}).setdefault("secaudit", {})["diff"] = outcome.summary.model_dump(
+        mode="json"
+    )
     return doc

@@ -20,8 +20,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from secaudit.tools.audit.cache import StoreCache, prune_cache
@@ -207,9 +207,7 @@ class AuditService:
         if on_started is not None:
             on_started(run_id)
         try:
-            return self._run(
-                run_id, root, chosen, wanted, use_cache, token, progress, scanner_options, scope
-            )
+            return self._run(run_id, root, chosen, wanted, use_cache, token, progress, scanner_options, scope)
         except BaseException as exc:
             cancelled = isinstance(exc, Cancelled) or token.is_cancelled()
             self.findings.fail_run(
@@ -272,7 +270,12 @@ class AuditService:
                 full=wanted is None and not walked.capped and not walked.faults, seen_paths=set(walked.seen)
             ),
         )
-        findings, coverage, run_cov, scanned_any = scan.findings, scan.coverage, scan.run_cov, scan.scanned_any
+        findings, coverage, run_cov, scanned_any = (
+            scan.findings,
+            scan.coverage,
+            scan.run_cov,
+            scan.scanned_any,
+        )
         for scanner, selected in selections:
             if token.is_cancelled():
                 break

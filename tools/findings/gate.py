@@ -65,9 +65,7 @@ class Gate:
         }
 
 
-def gate(
-    status: RunStatus, items: Iterable[FindingSummary], fail_on: str, *, fail_on_partial: bool
-) -> Gate:
+def gate(status: RunStatus, items: Iterable[FindingSummary], fail_on: str, *, fail_on_partial: bool) -> Gate:
     """The exit code of a finished run.
 
     2 when it could not run (failed, cancelled); else 1 when a finding blocks (a blocking finding is
