@@ -20,7 +20,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -315,43 +315,38 @@ class GitRepo:
         if scope.base_commit is None:
             return []
         wanted = {self.prefix + c.old_path: c.path for c in scope.changes if c.old_path is not None}
-        entries: list[tuple[str, str]] = []  # (oid, local new path)
-        for chunk in _chunks(list(wanted)):
-            out = self._git(
-                "ls-tree",
-                "-r",
-                "-z",
-                "--full-tree",
-                scope.base_commit,
-                "--",
-                *chunk,
-                what="list the base files",
-            )
-            for rec in out.split(b"\0"):
-                if not rec:
-                    continue
-                meta, _, name = rec.partition(b"\t")
-                mode, _kind, oid = meta.decode("ascii", "replace").split(" ")[:3]
-                target = wanted.get(os.fsdecode(name))
-                if target is not None and mode in _REGULAR_MODES:
-                    entries.append((oid, target))
+        command = ("ls-tree", "-r", "-z", "--full-tree", scope.base_commit)
+        entries = self._regular_blobs(command, wanted, staged=False, what="list the base files")
         return self._write_blobs(entries, dest, max_bytes)
 
     def materialize_index(self, scope: DiffScope, dest: Path, *, max_bytes: int) -> list[str]:
         """Write the staged (index, stage 0) version of each changed file into `dest`."""
         wanted = {self.prefix + c.path: c.path for c in scope.changes}
+        command = ("ls-files", "-s", "-z")
+        entries = self._regular_blobs(command, wanted, staged=True, what="list the staged files")
+        return self._write_blobs(entries, dest, max_bytes)
+
+    def _regular_blobs(
+        self, command: Sequence[str], wanted: Mapping[str, str], *, staged: bool, what: str
+    ) -> list[tuple[str, str]]:
+        """(blob id, audit-root path) of the regular files `command` lists among `wanted` (top-folder
+        path -> audit-root path). Lines: `ls-tree` "mode type oid\tpath", `ls-files -s` "mode oid
+        stage\tpath" (stage 0 only: an unmerged path has no single staged version)."""
         entries: list[tuple[str, str]] = []
         for chunk in _chunks(list(wanted)):
-            out = self._git("ls-files", "-s", "-z", "--", *chunk, what="list the staged files")
+            out = self._git(*command, "--", *chunk, what=what)
             for rec in out.split(b"\0"):
-                if not rec:
-                    continue
                 meta, _, name = rec.partition(b"\t")
-                mode, oid, stage = meta.decode("ascii", "replace").split(" ")[:3]
+                parts = meta.decode("ascii", "replace").split(" ")
+                if len(parts) < 3:
+                    continue
+                mode, oid, usable = (
+                    (parts[0], parts[1], parts[2] == "0") if staged else (parts[0], parts[2], True)
+                )
                 target = wanted.get(os.fsdecode(name))
-                if target is not None and stage == "0" and mode in _REGULAR_MODES:
+                if target is not None and usable and mode in _REGULAR_MODES:
                     entries.append((oid, target))
-        return self._write_blobs(entries, dest, max_bytes)
+        return entries
 
     def _write_blobs(self, entries: list[tuple[str, str]], dest: Path, max_bytes: int) -> list[str]:
         if not entries:
