@@ -47,6 +47,8 @@ is a bug, reported to the caller as a generic message with a correlation id.
     │   │                            engine (semgrep) failed; nothing half-installed is kept
     │   └── EngineUnavailable        (tools/engines/semgrep.py) no usable engine: the message says
     │                                how to install one
+    ├── GitError                     (tools/gitdiff.py) git is missing, the folder is not in a git
+    │                                repository, a ref names no commit, or a git command failed
     ├── SourceError                  (tools/deps/interface.py) one manifest or lockfile cannot be used;
     │                                the dependency audit goes on without it
     ├── AdvisoryBackendUnavailable   (tools/deps/interface.py) an online advisory backend (pip-audit's

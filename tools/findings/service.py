@@ -29,6 +29,7 @@ from secaudit.tools.findings.records import (
     Comparison,
     FindingPage,
     FindingRecord,
+    FindingSummary,
     RunPage,
     RunRecord,
     RunSkip,
@@ -164,6 +165,17 @@ class FindingsService:
 
     def run_findings(self, run_id: int) -> list[FindingRecord]:
         return self._queries.run_findings(run_id)
+
+    def run_summaries(self, run_id: int) -> list[FindingSummary]:
+        """Every finding of a run, most severe first, page by page through `list_findings`."""
+        items: list[FindingSummary] = []
+        cursor = None
+        while True:
+            page = self.list_findings(run_id=run_id, limit=200, cursor=cursor)
+            items.extend(page.items)
+            cursor = page.next_cursor
+            if cursor is None:
+                return items
 
     # -- fixes ----------------------------------------------------------------------------------
 
