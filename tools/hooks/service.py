@@ -66,14 +66,17 @@ class HookService:
         sessions: HookSessions,
         policy: HookPolicy,
         *,
+        scanners: Sequence[str] | None = None,
         program: str = "secaudit",
     ) -> None:
+        """`scanners`: the ones the hooks run (None: every registered one)."""
         self.store = store
         self.audit = audit
         self.findings = findings
         self.sessions = sessions
         self.policy = policy
         self.program = program
+        self.scanners = list(scanners) if scanners else None
 
     # -- edits ----------------------------------------------------------------------------------
 
@@ -198,7 +201,7 @@ class HookService:
     # -- scanning -------------------------------------------------------------------------------
 
     def _scan(self, root: Path, rels: Sequence[str]) -> RunRecord:
-        return self.audit.run(str(root), paths=list(rels))
+        return self.audit.run(str(root), paths=list(rels), scanners=self.scanners)
 
     def _known_before(self, root: Path, rel: str, started_at: str) -> set[str]:
         rows = self.store.query(
@@ -212,7 +215,7 @@ class HookService:
         content = _git_head(root, rel)
         if content is None:
             return set()
-        return snapshot_fingerprints(self.audit, rel, content)
+        return snapshot_fingerprints(self.audit, rel, content, self.scanners)
 
 
 def _git_head(root: Path, rel: str) -> bytes | None:
@@ -229,7 +232,9 @@ def _git_head(root: Path, rel: str) -> bytes | None:
     return proc.stdout if proc.returncode == 0 else None
 
 
-def snapshot_fingerprints(audit: AuditService, rel: str, content: bytes) -> set[str]:
+def snapshot_fingerprints(
+    audit: AuditService, rel: str, content: bytes, scanners: Sequence[str] | None = None
+) -> set[str]:
     """Fingerprints the scanners report for `content` at `rel`, scanned in a private temporary
     root with a throwaway in-memory store (nothing is recorded in the real one)."""
     from secaudit.tools.schema import STORE_MIGRATIONS
@@ -256,7 +261,7 @@ def snapshot_fingerprints(audit: AuditService, rel: str, content: bytes) -> set[
                 scanner_options=audit.scanner_options,
                 cache_days=audit.cache_days,
             )
-            run = throwaway.run(str(base), paths=[rel])
+            run = throwaway.run(str(base), paths=[rel], scanners=scanners)
             return {f.fingerprint for f in findings.run_findings(run.id) if f.path == rel}
         finally:
             memory.close()
