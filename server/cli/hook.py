@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from secaudit.server.cli.common import settings_from_args
+from secaudit.server.cli.hooks import add_policy_options
 from secaudit.server.cli.terminal import for_terminal
 from secaudit.tools.errors import InvalidInput, SecauditError
 from secaudit.tools.hooks.payloads import ClaudeInput, CursorInput, parse_payload, read_bounded
@@ -48,34 +49,6 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
             e = evs.add_parser(event, parents=parents, help=f"the {event} hook")
             add_policy_options(e)
             e.set_defaults(handler=run)
-
-
-def add_policy_options(p: argparse.ArgumentParser) -> None:
-    """The hook policy flags: given to `hooks install`, written into every command it installs."""
-    p.add_argument(
-        "--on-error",
-        choices=("open", "closed"),
-        default="open",
-        help="when the scanners cannot run: open lets the agent stop (with a note), closed blocks "
-        "(default open)",
-    )
-    p.add_argument(
-        "--max-blocks",
-        type=int,
-        default=3,
-        help="block a session's stop at most this many times (default 3)",
-    )
-    p.add_argument(
-        "--scanners",
-        help="comma-separated scanners the hooks run (default: all available; e.g. bandit,secrets,"
-        "config,deps leaves semgrep's start-up cost out of every edit)",
-    )
-    p.add_argument(
-        "--min-severity",
-        choices=[s.value for s in Severity],
-        default="low",
-        help="only findings at or above this severity block (default low)",
-    )
 
 
 def _note(text: str) -> None:

@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from secaudit.server.cli.common import emit_json
-from secaudit.server.cli.hook import add_policy_options
 from secaudit.server.cli.terminal import for_terminal
 from secaudit.tools.errors import InvalidInput
+from secaudit.tools.severity import Severity
 
-__all__ = ["register"]
+__all__ = ["add_policy_options", "register"]
 
 _CLIENTS = ("claude", "cursor")
 
@@ -50,6 +50,34 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     st.add_argument("--client", choices=_CLIENTS, help="only this client (default both)")
     _where(st)
     st.set_defaults(handler=_status)
+
+
+def add_policy_options(p: argparse.ArgumentParser) -> None:
+    """The hook policy flags: given to `hooks install`, written into every command it installs."""
+    p.add_argument(
+        "--on-error",
+        choices=("open", "closed"),
+        default="open",
+        help="when the scanners cannot run: open lets the agent stop (with a note), closed blocks "
+        "(default open)",
+    )
+    p.add_argument(
+        "--max-blocks",
+        type=int,
+        default=3,
+        help="block a session's stop at most this many times (default 3)",
+    )
+    p.add_argument(
+        "--scanners",
+        help="comma-separated scanners the hooks run (default: all available; e.g. bandit,secrets,"
+        "config,deps leaves semgrep's start-up cost out of every edit)",
+    )
+    p.add_argument(
+        "--min-severity",
+        choices=[s.value for s in Severity],
+        default="low",
+        help="only findings at or above this severity block (default low)",
+    )
 
 
 def _where(p: argparse.ArgumentParser) -> None:

@@ -24,7 +24,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from secaudit.tools.advisories import MIGRATIONS as ADVISORY_MIGRATIONS
 from secaudit.tools.audit import AuditService
+from secaudit.tools.findings import MIGRATIONS as FINDINGS_MIGRATIONS
 from secaudit.tools.findings import FindingsService
 from secaudit.tools.findings.records import FindingRecord, RunRecord, RunStatus
 from secaudit.tools.hooks.sessions import HookSessions
@@ -221,8 +223,8 @@ class HookService:
 def _git_head(root: Path, rel: str) -> bytes | None:
     """The file's content at git HEAD, or None (not a repository, untracked, git missing)."""
     try:
-        proc = subprocess.run(  # noqa: S603 - argv list, fixed program, no shell
-            ["git", "-C", str(root), "show", f"HEAD:./{rel}"],  # noqa: S607 - git from PATH
+        proc = subprocess.run(
+            ["git", "-C", str(root), "show", f"HEAD:./{rel}"],
             capture_output=True,
             timeout=_GIT_TIMEOUT,
             check=False,
@@ -237,8 +239,6 @@ def snapshot_fingerprints(
 ) -> set[str]:
     """Fingerprints the scanners report for `content` at `rel`, scanned in a private temporary
     root with a throwaway in-memory store (nothing is recorded in the real one)."""
-    from secaudit.tools.schema import STORE_MIGRATIONS
-
     if len(content) > audit.max_file_bytes:
         return set()
     with tempfile.TemporaryDirectory(prefix="secaudit-hook-") as tmp:
@@ -248,7 +248,9 @@ def snapshot_fingerprints(
         target.write_bytes(content)
         memory = Store.in_memory("hook-snapshot.db")
         try:
-            memory.migrate(STORE_MIGRATIONS)
+            # The tables an audit writes and the deps scanner reads (it finds no advisory in them:
+            # a manifest's HEAD baseline holds no dependency finding, see docs/hooks.md).
+            memory.migrate([*ADVISORY_MIGRATIONS, *FINDINGS_MIGRATIONS])
             findings = FindingsService(memory)
             throwaway = AuditService(
                 memory,
