@@ -65,8 +65,9 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_HOOK_FAILED
     try:
         raw = read_bounded(sys.stdin.buffer)
-        model = ClaudeInput if args.client == "claude" else CursorInput
-        payload = parse_payload(raw, model)
+        payload: ClaudeInput | CursorInput = (
+            parse_payload(raw, ClaudeInput) if args.client == "claude" else parse_payload(raw, CursorInput)
+        )
     except InvalidInput as exc:
         _note(str(exc))
         return EXIT_HOOK_FAILED
@@ -83,7 +84,9 @@ def _failed(args: argparse.Namespace, what: str) -> int:
     _note(f"the {args.event} hook failed: {what}")
     if args.event == "stop" and args.on_error == "closed":
         text = f"secaudit could not check the session's edits ({what}); the hook fails closed."
-        _emit({"decision": "block", "reason": text} if args.client == "claude" else {"followup_message": text})
+        _emit(
+            {"decision": "block", "reason": text} if args.client == "claude" else {"followup_message": text}
+        )
         return 0
     return EXIT_HOOK_FAILED
 

@@ -88,7 +88,9 @@ def _where(p: argparse.ArgumentParser) -> None:
 def _base(args: argparse.Namespace) -> Path:
     if args.user:
         if args.path is not None:
-            raise InvalidInput("--user and --path exclude each other: --user writes the home folder's settings")
+            raise InvalidInput(
+                "--user and --path exclude each other: --user writes the home folder's settings"
+            )
         return Path.home()
     base = Path(os.path.abspath(args.path or Path.cwd()))
     if not base.is_dir():
@@ -105,9 +107,8 @@ def _program() -> list[str]:
 
 
 def _options(args: argparse.Namespace, base: Path) -> list[str]:
-    options = [
-        "--on-error", args.on_error, "--max-blocks", str(args.max_blocks), "--min-severity", args.min_severity,
-    ]  # fmt: skip
+    options = ["--on-error", args.on_error, "--max-blocks", str(args.max_blocks)]
+    options += ["--min-severity", args.min_severity]
     if args.max_blocks < 0:
         raise InvalidInput("--max-blocks must be 0 or more")
     if args.scanners:

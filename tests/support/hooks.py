@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["HookBench", "SECAUDIT", "git_commit"]
+__all__ = ["SECAUDIT", "HookBench", "git_commit"]
 
 SECAUDIT = str(Path(sys.executable).with_name("secaudit"))
 # The fast scanners: these tests are about the hook plumbing, not semgrep's start-up.

@@ -11,6 +11,7 @@ valid JSON is refused, untouched.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shlex
@@ -101,7 +102,7 @@ def is_our_command(command: object, client: str) -> bool:
     runs_us = program.startswith("secaudit") or (
         len(argv) > 2 and argv[1] == "-m" and argv[2].startswith("secaudit")
     )
-    pairs = zip(argv, argv[1:], strict=False)
+    pairs = itertools.pairwise(argv)
     return runs_us and any(a == "hook" and b == client for a, b in pairs)
 
 
@@ -176,7 +177,9 @@ def _strip(client: str, entries: list[Any]) -> list[Any]:
             if not isinstance(inner, list):
                 kept.append(entry)
                 continue
-            rest = [h for h in inner if not (isinstance(h, dict) and is_our_command(h.get("command"), client))]
+            rest = [
+                h for h in inner if not (isinstance(h, dict) and is_our_command(h.get("command"), client))
+            ]
             if len(rest) == len(inner):
                 kept.append(entry)
             elif rest:
@@ -268,8 +271,10 @@ def entries_in(client: str, base: Path) -> list[str]:
         for entry in entries:
             if not isinstance(entry, dict):
                 continue
-            commands = [entry.get("command")] if client == "cursor" else [
-                h.get("command") for h in entry.get("hooks", []) if isinstance(h, dict)
-            ]
+            commands = (
+                [entry.get("command")]
+                if client == "cursor"
+                else [h.get("command") for h in entry.get("hooks", []) if isinstance(h, dict)]
+            )
             found.extend(f"{event}: {c}" for c in commands if is_our_command(c, client))
     return found

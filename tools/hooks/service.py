@@ -106,7 +106,9 @@ class HookService:
         if not self.sessions.has_file(client, session_id, rel):
             baseline = self._head_baseline(root, rel) | self._known_before(root, rel, session.started_at)
             if not self.sessions.add_file(client, session_id, rel, baseline, "git-head+store"):
-                log.warning("the session tracks %d files already; %s not tracked", self.sessions.max_files, rel)
+                log.warning(
+                    "the session tracks %d files already; %s not tracked", self.sessions.max_files, rel
+                )
                 return None
         if not (root / rel).is_file():
             return None

@@ -43,7 +43,8 @@ class HookSessions:
 
     def get(self, client: str, session_id: str) -> HookSession | None:
         rows = self.store.query(
-            "SELECT root, started_at, blocks, last_block FROM hook_sessions WHERE client = ? AND session_id = ?",
+            "SELECT root, started_at, blocks, last_block FROM hook_sessions"
+            " WHERE client = ? AND session_id = ?",
             (client, session_id),
         )
         if not rows:

@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.fixes import import_osv
-from tests.support.hooks import HookBench, git_commit
-
 from secaudit.tools.schema import STORE_MIGRATIONS
 from secaudit.tools.store import Store
+from tests.support.fixes import import_osv
+from tests.support.hooks import HookBench, git_commit
 
 AWS_KEY = "AKIA" + "".join(random.choices(string.ascii_uppercase + string.digits, k=16))
 

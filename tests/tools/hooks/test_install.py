@@ -25,7 +25,10 @@ def test_our_commands_are_recognised_by_program_and_words() -> None:
 def test_cursor_install_merges_into_an_existing_file_and_uninstall_restores_it(tmp_path: Path) -> None:
     original = {
         "version": 1,
-        "hooks": {"afterFileEdit": [{"command": "./hooks/format.sh"}], "beforeSubmitPrompt": [{"command": "x"}]},
+        "hooks": {
+            "afterFileEdit": [{"command": "./hooks/format.sh"}],
+            "beforeSubmitPrompt": [{"command": "x"}],
+        },
     }
     path = tmp_path / ".cursor" / "hooks.json"
     path.parent.mkdir()
