@@ -144,6 +144,8 @@ class HookService:
             and not f.suppressed_in_code
             and f.severity.rank >= rank
             and f.fingerprint not in baseline.get(f.path, frozenset())
+            # A file the session removed again holds nothing (a path-scoped run cannot mark it fixed).
+            and (root / f.path).is_file()
         ]
         notes = [f"run {run.id} re-checked {len(files)} file(s) the session edited"]
         if not new:

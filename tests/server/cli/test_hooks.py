@@ -71,6 +71,13 @@ def test_a_hardcoded_key_in_a_new_file_blocks_and_triage_releases_it(bench: Hook
     assert "decision" not in _stop(bench, "s-key", active=True)
 
 
+def test_a_file_the_session_created_and_removed_again_does_not_block(bench: HookBench) -> None:
+    bench.install("claude")
+    _claude_edit(bench, "s-gone", "scratch.py", f'KEY = "{AWS_KEY}"\n')
+    (bench.repo / "scratch.py").unlink()
+    assert _stop(bench, "s-gone") == {}
+
+
 def test_pre_existing_findings_never_block(bench: HookBench) -> None:
     bench.install("claude")
     # Uncommitted work from before the session: the PreToolUse snapshot sees it.
@@ -215,3 +222,21 @@ def test_cursor_shell_check_denies_a_pinned_vulnerable_install(bench: HookBench,
     # npm has no records in this database: not checked, said so (fail open by default).
     npm = verdict("npm install lodash@4.17.20")
     assert npm["permission"] == "allow" and "no npm records" in npm["agent_message"]
+
+
+@pytest.mark.parametrize("on_error", ["open", "closed"])
+def test_a_scanner_that_cannot_run_fails_open_or_closed_as_installed(bench: HookBench, on_error: str) -> None:
+    bench.install("claude", "--scanners", "semgrep", "--on-error", on_error)
+    # No private engine, and a PATH without semgrep (git stays reachable for the baseline).
+    missing = {"SECAUDIT_ENGINES_DIR": str(bench.home / "no-engines"), "PATH": "/usr/bin:/bin"}
+    (bench.repo / "web.js").write_text("export const run = (x) => x;\n")
+    for event in ("PreToolUse", "PostToolUse"):
+        proc = bench.run_hook("claude", event, bench.claude(event, "s-err", "web.js"), **missing)
+        assert proc.returncode == 0, proc.stderr
+    proc = bench.run_hook("claude", "Stop", bench.claude("Stop", "s-err"), **missing)
+    assert proc.returncode == 0 and "could not check" in proc.stderr
+    out = json.loads(proc.stdout)
+    if on_error == "closed":
+        assert out["decision"] == "block" and "fail closed" in out["reason"]
+    else:
+        assert "decision" not in out and "fail open" in out["systemMessage"]
