@@ -8,7 +8,11 @@ Prints the median wall time of `--runs` rounds and its ratio to the target (issu
 for a one-file edit <= 0.5 s), once with every available scanner and once with `--scanners`
 leaving semgrep out (its rule pack is loaded in every process). HOME and the store are private.
 
-    .venv/bin/python benchmarks/bench_hooks.py [--runs 5] [--files 400]
+The hooks run with Python's bytecode cache on, as an installed package has it (pip compiles `.pyc`
+files at install time); `PYTHONDONTWRITEBYTECODE` in the environment would make every run compile
+secaudit's modules from source again. `--no-bytecode` keeps the environment as it is.
+
+    .venv/bin/python benchmarks/bench_hooks.py [--runs 5] [--files 400] [--no-bytecode]
 """
 
 from __future__ import annotations
@@ -76,7 +80,9 @@ def _time(argv: list[str], payload: dict[str, object], env: dict[str, str], cwd:
     return elapsed, _cpu() - cpu
 
 
-def measure(runs: int, files: int, scanners: str | None) -> dict[str, tuple[float, float]]:
+def measure(
+    runs: int, files: int, scanners: str | None, *, bytecode: bool = True
+) -> dict[str, tuple[float, float]]:
     """Per event, the median (wall, CPU) seconds."""
     secaudit = shutil.which("secaudit", path=str(Path(sys.executable).parent))
     if secaudit is None:
@@ -88,6 +94,8 @@ def measure(runs: int, files: int, scanners: str | None) -> dict[str, tuple[floa
         home.mkdir()
         _tree(repo, files)
         env = {k: v for k, v in os.environ.items() if not k.startswith("SECAUDIT_")}
+        if bytecode:
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
         env.update(HOME=str(home), SECAUDIT_STORE=str(base / "store" / "secaudit.db"))
         if "SECAUDIT_ENGINES_DIR" in os.environ:
             env["SECAUDIT_ENGINES_DIR"] = os.environ["SECAUDIT_ENGINES_DIR"]
@@ -133,11 +141,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--files", type=int, default=400)
+    parser.add_argument("--no-bytecode", action="store_true", help="keep PYTHONDONTWRITEBYTECODE if set")
     args = parser.parse_args()
     print(f"tree: {args.files} files; median of {args.runs} rounds; target PostToolUse <= {TARGET_SECONDS} s")
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
     for label, scanners in (("all scanners", None), (f"--scanners {_FAST}", _FAST)):
-        result = measure(args.runs, args.files, scanners)
+        result = measure(args.runs, args.files, scanners, bytecode=not args.no_bytecode)
         wall, cpu = result["PostToolUse"]
         print(
             f"{label:<38} PostToolUse wall {wall:.3f} s ({wall / TARGET_SECONDS:.2f}x target), "

@@ -5,7 +5,7 @@ tools/hooks/install.py; this module only chooses the file and the command line t
 
 The command written runs this very secaudit (its absolute path, or `python -m secaudit.server`
 under this interpreter) with `hook <client> <event>`, the policy flags, and the settings flags
-typed here (`--store`, `--root`); a project install also writes `--root <the project>`, so the
+typed here (`--store`, `--tasks-db`, `--root`); a project install also writes `--root <the project>`, so the
 hooks work whatever folder the client starts them in.
 """
 
@@ -113,9 +113,12 @@ def _options(args: argparse.Namespace, base: Path) -> list[str]:
         raise InvalidInput("--max-blocks must be 0 or more")
     if args.scanners:
         options += ["--scanners", args.scanners]
-    store = getattr(args, "store", None)
-    if store is not None:
-        options += ["--store", os.path.abspath(store)]
+    for flag, value in (
+        ("--store", getattr(args, "store", None)),
+        ("--tasks-db", getattr(args, "tasks_db", None)),
+    ):
+        if value is not None:
+            options += [flag, os.path.abspath(value)]
     roots = [os.path.abspath(r) for r in (getattr(args, "roots", None) or [])]
     if not args.user and str(base) not in roots:
         roots.append(str(base))
