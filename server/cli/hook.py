@@ -139,7 +139,9 @@ def _dispatch(args: argparse.Namespace, payload: ClaudeInput | CursorInput) -> i
     session_id = payload.session_id if isinstance(payload, ClaudeInput) else payload.conversation_id
     if args.event == "pre-tool-use":
         assert rel is not None
-        service.before_edit(args.client, session_id, root, rel)
+        outcome = service.before_edit(args.client, session_id, root, rel)
+        if outcome not in ("snapshot recorded", "already recorded"):
+            _note(outcome)
         return 0
     if args.event in ("post-tool-use", "after-file-edit"):
         assert rel is not None

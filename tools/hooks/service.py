@@ -30,7 +30,7 @@ from secaudit.tools.findings import MIGRATIONS as FINDINGS_MIGRATIONS
 from secaudit.tools.findings import FindingsService
 from secaudit.tools.findings.records import FindingRecord, RunRecord, RunStatus
 from secaudit.tools.hooks.sessions import HookSessions
-from secaudit.tools.paths import normalize_relpath
+from secaudit.tools.paths import is_within, normalize_relpath
 from secaudit.tools.severity import Severity
 from secaudit.tools.store import Store
 from secaudit.tools.text import clean_line
@@ -84,8 +84,11 @@ class HookService:
 
     def before_edit(self, client: str, session_id: str, root: Path, rel: str) -> str:
         """Snapshot the file's findings before the session's first edit of it."""
-        rel = normalize_relpath(rel)
-        self.sessions.begin(client, session_id, str(root))
+        session = self.sessions.begin(client, session_id, str(root))
+        placed = _in_session_root(session.root, root, rel)
+        if placed is None:
+            return "the file is outside the folder this session started in; not tracked"
+        root, rel = placed
         if self.sessions.has_file(client, session_id, rel):
             return "already recorded"
         if not (root / rel).is_file():
@@ -101,8 +104,12 @@ class HookService:
 
     def after_edit(self, client: str, session_id: str, root: Path, rel: str) -> RunRecord | None:
         """Record the file for the session (with a baseline if it had none) and scan it."""
-        rel = normalize_relpath(rel)
         session = self.sessions.begin(client, session_id, str(root))
+        placed = _in_session_root(session.root, root, rel)
+        if placed is None:
+            log.warning("the file is outside the folder this session started in; not tracked")
+            return None
+        root, rel = placed
         if not self.sessions.has_file(client, session_id, rel):
             baseline = self._head_baseline(root, rel) | self._known_before(root, rel, session.started_at)
             if not self.sessions.add_file(client, session_id, rel, baseline, "git-head+store"):
@@ -222,6 +229,19 @@ class HookService:
         if content is None:
             return set()
         return snapshot_fingerprints(self.audit, rel, content, self.scanners)
+
+
+def _in_session_root(session_root: str, root: Path, rel: str) -> tuple[Path, str] | None:
+    """(the session's root, `rel` re-expressed under it): a session keeps the root it started in
+    even when a later event reports another working folder; a file outside that root is None."""
+    rel = normalize_relpath(rel)
+    base = Path(session_root)
+    if root == base:
+        return base, rel
+    target = root / rel
+    if not is_within(target, base):
+        return None
+    return base, target.relative_to(base).as_posix()
 
 
 def _git_head(root: Path, rel: str) -> bytes | None:

@@ -240,3 +240,15 @@ def test_a_scanner_that_cannot_run_fails_open_or_closed_as_installed(bench: Hook
         assert out["decision"] == "block" and "fail closed" in out["reason"]
     else:
         assert "decision" not in out and "fail open" in out["systemMessage"]
+
+
+def test_a_session_keeps_its_root_when_the_agent_changes_folder(bench: HookBench) -> None:
+    bench.install("claude")
+    (bench.repo / "sub").mkdir()
+    _claude_edit(bench, "s-cd", "app.py", "def handler():\n    return 1\n\n\nY = 1\n")
+    # The agent ran `cd sub`: later events report that folder as cwd.
+    (bench.repo / "sub" / "tool.py").write_text("import os\n\nos.system(input())\n")
+    post = bench.claude("PostToolUse", "s-cd", "sub/tool.py", cwd=str(bench.repo / "sub"))
+    assert bench.run_hook("claude", "PostToolUse", post).returncode == 0
+    out = _stop(bench, "s-cd")
+    assert out["decision"] == "block" and "sub/tool.py:3" in str(out["reason"])
