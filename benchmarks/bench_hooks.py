@@ -12,7 +12,7 @@ The hooks run with Python's bytecode cache on, as an installed package has it (p
 files at install time); `PYTHONDONTWRITEBYTECODE` in the environment would make every run compile
 secaudit's modules from source again. `--no-bytecode` keeps the environment as it is.
 
-    .venv/bin/python benchmarks/bench_hooks.py [--runs 5] [--files 400] [--no-bytecode]
+    .venv/bin/python benchmarks/bench_hooks.py [--runs 3] [--files 300] [--no-bytecode]
 """
 
 from __future__ import annotations
@@ -139,8 +139,8 @@ def measure(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--files", type=int, default=400)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--files", type=int, default=300)
     parser.add_argument("--no-bytecode", action="store_true", help="keep PYTHONDONTWRITEBYTECODE if set")
     args = parser.parse_args()
     print(f"tree: {args.files} files; median of {args.runs} rounds; target PostToolUse <= {TARGET_SECONDS} s")
