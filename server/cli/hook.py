@@ -151,6 +151,10 @@ def _dispatch(args: argparse.Namespace, payload: ClaudeInput | CursorInput) -> i
         if args.client == "cursor":
             _emit({})
         return 0
+    if isinstance(payload, CursorInput) and payload.status in ("aborted", "error"):
+        # The user stopped the agent, or it failed: no follow-up is sent into that.
+        _emit({})
+        return 0
     repeat = payload.stop_hook_active if isinstance(payload, ClaudeInput) else payload.loop_count > 0
     decision = service.stop(args.client, session_id, repeat_ok=repeat)
     for note in decision.notes:

@@ -155,6 +155,16 @@ class HookService:
             and (root / f.path).is_file()
         ]
         notes = [f"run {run.id} re-checked {len(files)} file(s) the session edited"]
+        # Never report clean what was not checked: a file too large, unreadable or not parsable.
+        skipped = sorted({s.path for s in run.skips if s.path in baseline})
+        if skipped or run.status is RunStatus.PARTIAL:
+            shown = (
+                ", ".join(f"{clean_line(p, 200)} ({_reason(run, p)})" for p in skipped[:3]) or "see the run"
+            )
+            notes.append(
+                f"run {run.id}: some of the edited files could not be checked: {shown} "
+                f"(`{self.program} findings run {run.id}`)"
+            )
         if not new:
             self.sessions.touch(client, session_id)
             return StopDecision(False, notes=notes)
@@ -229,6 +239,10 @@ class HookService:
         if content is None:
             return set()
         return snapshot_fingerprints(self.audit, rel, content, self.scanners)
+
+
+def _reason(run: RunRecord, path: str) -> str:
+    return next((clean_line(s.reason, 120) for s in run.skips if s.path == path), "skipped")
 
 
 def _in_session_root(session_root: str, root: Path, rel: str) -> tuple[Path, str] | None:

@@ -252,3 +252,27 @@ def test_a_session_keeps_its_root_when_the_agent_changes_folder(bench: HookBench
     assert bench.run_hook("claude", "PostToolUse", post).returncode == 0
     out = _stop(bench, "s-cd")
     assert out["decision"] == "block" and "sub/tool.py:3" in str(out["reason"])
+
+
+def test_a_file_the_re_check_could_not_examine_is_said_so_never_clean(bench: HookBench) -> None:
+    bench.install("claude")
+    small = {"SECAUDIT_MAX_FILE_BYTES": "1024"}
+    big = "big.py"
+    for event in ("PreToolUse", "PostToolUse"):
+        if event == "PostToolUse":
+            (bench.repo / big).write_text("X = 1\n" * 400)
+        assert bench.run_hook("claude", event, bench.claude(event, "s-big", big), **small).returncode == 0
+    proc = bench.run_hook("claude", "Stop", bench.claude("Stop", "s-big"), **small)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    message = out["systemMessage"]
+    assert "decision" not in out and "could not be checked" in message and "big.py" in message
+
+
+def test_cursor_sends_no_follow_up_into_an_aborted_stop(bench: HookBench) -> None:
+    bench.install("cursor")
+    (bench.repo / "app.py").write_text("def handler():\n    return eval(input())\n")
+    edit = bench.cursor("afterFileEdit", "conv-3", file_path=str(bench.repo / "app.py"), edits=[])
+    assert bench.run_hook("cursor", "afterFileEdit", edit).returncode == 0
+    stop = bench.run_hook("cursor", "stop", bench.cursor("stop", "conv-3", status="aborted", loop_count=0))
+    assert stop.returncode == 0 and json.loads(stop.stdout) == {}
