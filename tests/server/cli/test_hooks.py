@@ -276,3 +276,13 @@ def test_cursor_sends_no_follow_up_into_an_aborted_stop(bench: HookBench) -> Non
     assert bench.run_hook("cursor", "afterFileEdit", edit).returncode == 0
     stop = bench.run_hook("cursor", "stop", bench.cursor("stop", "conv-3", status="aborted", loop_count=0))
     assert stop.returncode == 0 and json.loads(stop.stdout) == {}
+
+
+def test_cursor_baseline_from_git_head_keeps_committed_findings_from_blocking(bench: HookBench) -> None:
+    bench.install("cursor")
+    # legacy.py holds eval(input()) at HEAD; the edit adds a line and leaves it there.
+    (bench.repo / "legacy.py").write_text("import os\n\n\ndef old():\n    return eval(input())\n")
+    edit = bench.cursor("afterFileEdit", "conv-4", file_path=str(bench.repo / "legacy.py"), edits=[])
+    assert bench.run_hook("cursor", "afterFileEdit", edit).returncode == 0
+    stop = bench.run_hook("cursor", "stop", bench.cursor("stop", "conv-4", status="completed", loop_count=0))
+    assert stop.returncode == 0 and json.loads(stop.stdout) == {}, stop.stderr
