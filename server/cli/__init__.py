@@ -73,6 +73,12 @@ COMMANDS: tuple[Command, ...] = (
         "secaudit.server.cli.events",
     ),
     Command("token", "create HTTP bearer tokens", "secaudit.server.cli.token"),
+    Command(
+        "hooks",
+        "install, remove and show the agent hooks (Claude Code, Cursor)",
+        "secaudit.server.cli.hooks",
+    ),
+    Command("hook", "the entry points the agent hooks run (JSON on stdin)", "secaudit.server.cli.hook"),
 )
 
 
