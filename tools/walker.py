@@ -108,6 +108,9 @@ class WalkResult:
     capped: bool = False
     cancelled: bool = False
     seen: set[str] = field(default_factory=set)  # every path met, kept or skipped
+    # Regular files over the size cap (also listed in `skips`): the engine asks the scanners whether
+    # they would have examined them, and such a run is partial.
+    oversize: list[FileRef] = field(default_factory=list)
     faults: int = 0  # entries (files or folders) the walk could not examine because of an OS error
 
 
@@ -314,6 +317,7 @@ def walk(
                 result.skips.append(
                     FileSkip(rel, f"larger than the {max_file_bytes}-byte limit (SECAUDIT_MAX_FILE_BYTES)")
                 )
+                result.oversize.append(FileRef(path=Path(entry.path), rel=rel, size=st.st_size, mode=mode))
                 continue
             if len(result.files) >= max_files:
                 result.capped = True

@@ -26,7 +26,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from secaudit.tools.audit.cache import StoreCache, prune_cache
-from secaudit.tools.errors import Cancelled, InvalidInput
+from secaudit.tools.confined_io import read_head
+from secaudit.tools.errors import Cancelled, InvalidInput, SecauditError
 from secaudit.tools.findings.model import Finding
 from secaudit.tools.findings.records import RunRecord, RunSkip, RunStatus, ScannerCoverage
 from secaudit.tools.findings.service import BaselineInput, FindingsService, RunCoverage
@@ -44,7 +45,7 @@ from secaudit.tools.scanners.interface import (
     ScanResult,
 )
 from secaudit.tools.store import Store
-from secaudit.tools.walker import WalkResult, walk
+from secaudit.tools.walker import FileRef, WalkResult, walk
 
 __all__ = ["AuditService", "ProgressFn", "RunScope", "test_path_options"]
 
@@ -299,6 +300,12 @@ class AuditService:
             )
         skips = [RunSkip(scanner="walker", path=s.path, reason=s.reason) for s in walked.skips]
         selections = [(s, [f for f in walked.files if s.selects(f)]) for s in chosen]
+        unchecked_large = self._oversize_selected(root, chosen, walked.oversize)
+        if unchecked_large:
+            notes.append(
+                f"{len(unchecked_large)} file(s) a scanner would examine are over the size limit and were "
+                f"not checked (e.g. {unchecked_large[0]}); raise SECAUDIT_MAX_FILE_BYTES or exclude them"
+            )
         tracker = _Progress(progress, sum(len(sel) for _, sel in selections))
         tracker.emit(0, "starting")
         # A walk that met a fault did not see what lies below it: an unseen file is not "gone" then.
@@ -307,6 +314,7 @@ class AuditService:
             tracker=tracker,
             notes=notes,
             skips=skips,
+            files_missed=bool(unchecked_large),
             run_cov=RunCoverage(
                 full=wanted is None and not walked.capped and not walked.faults,
                 seen_paths=set(walked.seen),
@@ -389,6 +397,23 @@ class AuditService:
             if not selected and error is None:
                 notes.append(f"{scanner.name}: no file in scope for this scanner")
         return scan
+
+    @staticmethod
+    def _oversize_selected(root: Path, chosen: Sequence[Scanner], oversize: Sequence[FileRef]) -> list[str]:
+        """Files over the size cap that a chosen scanner selects and that hold text: not checked,
+        so the run cannot be complete. Binary content (a NUL in the first 8 KiB) held nothing to
+        examine."""
+        missed: list[str] = []
+        for ref in oversize:
+            if not any(s.selects(ref) for s in chosen):
+                continue
+            try:
+                head = read_head(root, ref.rel, 8192, follow_links=False)
+            except SecauditError:
+                head = b""
+            if b"\x00" not in head:
+                missed.append(ref.rel)
+        return missed
 
     def _run(
         self,
