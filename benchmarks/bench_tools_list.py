@@ -44,9 +44,17 @@ def stdio_bytes(folder: Path) -> int:
         "jsonrpc": "2.0",
         "id": 0,
         "method": "initialize",
-        "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "b", "version": "1"}},
+        "params": {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "b", "version": "1"},
+        },
     }
-    lines = [init, {"jsonrpc": "2.0", "method": "notifications/initialized"}, {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}]
+    lines = [
+        init,
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+    ]
     env = {**os.environ, "SECAUDIT_STORE": str(folder / "stdio.db"), "SECAUDIT_ALLOWED_ROOTS": str(folder)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "secaudit.server", "serve"],
@@ -79,13 +87,19 @@ def _row(label: str, tools: int, size: int, verdict: str = "") -> str:
 async def main(stdio: bool) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        base = load_settings(environ={}, store_path=folder / "s.db", allowed_roots=(folder,), log_level="WARNING")
+        base = load_settings(
+            environ={}, store_path=folder / "s.db", allowed_roots=(folder,), log_level="WARNING"
+        )
         print(f"{'list':<28} {'tools':>5} {'bytes':>9} {'KiB':>8} {'~tokens':>8}  (tokens ~ bytes/4)")
         tools, size = await list_bytes(base)
         ok = size <= TARGET_BYTES
-        print(_row("default (all toolsets)", tools, size, f"{'OK' if ok else 'OVER'} target {TARGET_BYTES:,}"))
+        print(
+            _row("default (all toolsets)", tools, size, f"{'OK' if ok else 'OVER'} target {TARGET_BYTES:,}")
+        )
         for name in TOOLSETS:
-            print(_row(f"--toolsets {name}", *await list_bytes(base.model_copy(update={"toolsets": (name,)}))))
+            print(
+                _row(f"--toolsets {name}", *await list_bytes(base.model_copy(update={"toolsets": (name,)})))
+            )
         print(_row("--read-only", *await list_bytes(base.model_copy(update={"read_only": True}))))
         full = base.model_copy(update={"output_schemas": "full"})
         print(_row("SECAUDIT_OUTPUT_SCHEMAS=full", *await list_bytes(full)))
@@ -96,5 +110,7 @@ async def main(stdio: bool) -> int:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--stdio", action="store_true", help="also measure a real `secaudit serve` over stdio")
+    parser.add_argument(
+        "--stdio", action="store_true", help="also measure a real `secaudit serve` over stdio"
+    )
     sys.exit(anyio.run(main, parser.parse_args().stdio))

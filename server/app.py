@@ -169,9 +169,7 @@ def served_tools(settings: Settings) -> list[ToolSpec]:
     """
     wanted = set(settings.toolsets)
     return [
-        spec
-        for spec in all_tools()
-        if spec.toolset in wanted and (spec.read_only or not settings.read_only)
+        spec for spec in all_tools() if spec.toolset in wanted and (spec.read_only or not settings.read_only)
     ]
 
 

@@ -90,7 +90,9 @@ def _summary(data: Data) -> str:
     s = data.get("summary") or {}
     by = s.get("open_by_severity") or {}
     parts = [f"{by[k]} {k}" for k in _SEVERITIES if by.get(k)]
-    return f"{_count(int(s.get('open_total') or 0), 'open finding')}" + (f" ({', '.join(parts)})" if parts else "")
+    return f"{_count(int(s.get('open_total') or 0), 'open finding')}" + (
+        f" ({', '.join(parts)})" if parts else ""
+    )
 
 
 def _comparison(data: Data) -> str:

@@ -31,8 +31,8 @@ from typing import Any
 __all__ = ["lean_schema"]
 
 # Keywords whose value is one schema, a list of schemas, or a name -> schema map.
-_ONE = ("items", "additionalProperties", "not", "if", "then", "else", "contains", "propertyNames")
-_ONE += ("unevaluatedItems", "unevaluatedProperties")
+_ONE: tuple[str, ...] = ("items", "additionalProperties", "not", "if", "then", "else", "contains")
+_ONE += ("propertyNames", "unevaluatedItems", "unevaluatedProperties")
 _MANY = ("anyOf", "oneOf", "allOf", "prefixItems")
 _MAP = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
 # What a non-null branch may hold to be merged with a null branch into one `type` list; anything

@@ -23,4 +23,6 @@ TOOLSET_TOOLS: dict[str, list[ToolSpec]] = {
 
 def all_tools() -> list[ToolSpec]:
     """Every tool, each marked with its toolset."""
-    return [dataclasses.replace(spec, toolset=name) for name, specs in TOOLSET_TOOLS.items() for spec in specs]
+    return [
+        dataclasses.replace(spec, toolset=name) for name, specs in TOOLSET_TOOLS.items() for spec in specs
+    ]

@@ -67,11 +67,26 @@ async def test_every_schema_is_valid_json_schema(client: Client, settings: Setti
 
 def test_lean_schema_accepts_what_pydantic_accepts() -> None:
     schema = {
-        "$defs": {"Inner": {"description": "an inner record", "properties": {"n": {"title": "N", "type": "integer"}}, "required": ["n"], "title": "Inner", "type": "object"}},
+        "$defs": {
+            "Inner": {
+                "description": "an inner record",
+                "properties": {"n": {"title": "N", "type": "integer"}},
+                "required": ["n"],
+                "title": "Inner",
+                "type": "object",
+            }
+        },
         "properties": {
             "title": {"title": "Title", "type": "string"},
-            "kind": {"anyOf": [{"enum": ["a", "b"], "type": "string"}, {"type": "null"}], "default": None, "title": "Kind"},
-            "inner": {"anyOf": [{"$ref": "#/$defs/Inner"}, {"type": "null"}], "description": "an inner record"},
+            "kind": {
+                "anyOf": [{"enum": ["a", "b"], "type": "string"}, {"type": "null"}],
+                "default": None,
+                "title": "Kind",
+            },
+            "inner": {
+                "anyOf": [{"$ref": "#/$defs/Inner"}, {"type": "null"}],
+                "description": "an inner record",
+            },
             "big": {"maximum": 2**63 - 1, "minimum": 1, "type": "integer"},
         },
         "required": ["title", "inner", "big"],
@@ -174,6 +189,9 @@ def test_summaries_of_audits_and_findings() -> None:
     text = summarize("run_audit", {"run": run, "findings": findings, "next_cursor": "c"})
     assert text.startswith("run 7 completed: 12 findings (12 new, 0 fixed)")
     assert "first 12 (3 high, 9 low)" in text and "next_cursor" in text and text.endswith(POINTER)
-    assert summarize("list_findings", {"items": [], "next_cursor": None}) == f"0 findings on this page; {POINTER}"
+    assert (
+        summarize("list_findings", {"items": [], "next_cursor": None})
+        == f"0 findings on this page; {POINTER}"
+    )
     masked = summarize("mask_secrets", {"masked": "token [MASKED:x]", "count": 1, "matches": [{}]})
     assert masked.startswith("1 secret masked") and "[MASKED" not in masked
