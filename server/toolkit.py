@@ -148,7 +148,7 @@ def build_tool(spec: ToolSpec, *, output_schemas: OutputSchemas = "lean") -> Too
             result = await spec.handler(app, args, info)
             outcome = "ok"
             redacted = app.redact_obj(result.model_dump(mode="json"))
-            # Redaction keeps the shape; validating again proves it (the SDK checks it once more).
+            # Redaction keeps the shape; validating again proves it.
             data = spec.output_model.model_validate(redacted).model_dump(mode="json", by_alias=True)
             text = text_content(spec.name, data, app.settings.text_content)
             return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
@@ -182,9 +182,9 @@ def build_tool(spec: ToolSpec, *, output_schemas: OutputSchemas = "lean") -> Too
         title=spec.title,
         description=spec.description,
         parameters=lean_schema(spec.input_model.model_json_schema(), output=False),
-        fn_metadata=_PassThrough(
-            arg_model=ArgModelBase, output_model=spec.output_model, output_schema=output_schema
-        ),
+        # No output_model for the SDK: the wrapper validates the result itself, once (the SDK would
+        # validate the same dict again); the schema is still published and clients check it.
+        fn_metadata=_PassThrough(arg_model=ArgModelBase, output_schema=output_schema),
         is_async=True,
         context_kwarg="ctx",
         annotations=annotations,
