@@ -129,7 +129,7 @@ def _generic(data: Data) -> str:
     parts: list[str] = []
     for key, value in data.items():
         if isinstance(value, list):
-            parts.append(f"{len(value)} {key}")
+            parts.append(f"{len(value)} {key[:-1] if len(value) == 1 and key.endswith('s') else key}")
         elif isinstance(value, int | float) and not isinstance(value, bool):
             parts.append(f"{key} {value}")
         elif key in _QUOTABLE and isinstance(value, str | bool) and len(str(value)) <= 40:

@@ -172,7 +172,7 @@ async def test_text_content_is_a_summary_pointing_to_structured_content(client: 
     result = await client.call_tool("list_tasks", {})
     assert not result.is_error and result.structured_content is not None
     text = result.content[0].text  # type: ignore[union-attr]
-    assert text == "1 items; " + POINTER
+    assert text == "1 item; " + POINTER
     assert "SQL injection" not in text  # caller and repository text stays in structuredContent
 
 

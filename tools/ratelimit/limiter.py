@@ -86,7 +86,7 @@ class _LocalStorage(MemoryStorage):
         super().__init__()
         self._next_sweep = 0.0
 
-    def _MemoryStorage__schedule_expiry(self) -> None:  # noqa: N802 - the name `limits` calls
+    def _MemoryStorage__schedule_expiry(self) -> None:  # the name `limits` calls
         now = time.monotonic()
         if now >= self._next_sweep:
             self._next_sweep = now + _SWEEP_SECONDS
