@@ -25,7 +25,7 @@ from secaudit.server.version import package_version
 from secaudit.tools.masking import get_redactor
 from secaudit.tools.text import clean_line
 
-__all__ = ["INSTRUCTIONS", "build_server"]
+__all__ = ["INSTRUCTIONS", "build_server", "served_tools"]
 
 log = logging.getLogger("secaudit.server")
 
@@ -147,7 +147,10 @@ def build_server(settings: Settings, *, context: AppContext | None = None) -> MC
         title="secaudit",
         instructions=INSTRUCTIONS,
         version=package_version(),
-        tools=[build_tool(_as_configured(spec, settings)) for spec in all_tools()],
+        tools=[
+            build_tool(_as_configured(spec, settings), output_schemas=settings.output_schemas)
+            for spec in served_tools(settings)
+        ],
         lifespan=lifespan,
         log_level=settings.log_level,
         middleware=[_caller_safe_errors],
@@ -155,6 +158,19 @@ def build_server(settings: Settings, *, context: AppContext | None = None) -> MC
     )
     _support_set_level(server)
     return server
+
+
+def served_tools(settings: Settings) -> list[ToolSpec]:
+    """The tools of the configured toolsets; with `read_only`, only those that write nothing.
+
+    Read-only follows the tools' own `readOnlyHint`: `run_audit` is left out too, since it writes
+    runs and findings to the store and (with SECAUDIT_TASKS_AUTOCLOSE) moves rows of the shared tasks
+    table, though it never changes the audited files (docs/tools.md, "Toolsets and read-only mode").
+    """
+    wanted = set(settings.toolsets)
+    return [
+        spec for spec in all_tools() if spec.toolset in wanted and (spec.read_only or not settings.read_only)
+    ]
 
 
 def _as_configured(spec: ToolSpec, settings: Settings) -> ToolSpec:

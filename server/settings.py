@@ -23,6 +23,7 @@ from pydantic import (
     field_validator,
 )
 
+from secaudit.server.toolsets import TOOLSETS, parse_toolsets
 from secaudit.tools.errors import ConfigError
 
 __all__ = [
@@ -118,6 +119,11 @@ class Settings(BaseModel):
     semgrep_path: Path | None = None
     semgrep_rules: Path | None = None
     engines_dir: Path = Field(default_factory=default_engines_dir)
+    # -- what the MCP server offers (issue 15) -------------------------------------------------
+    toolsets: tuple[str, ...] = Field(default_factory=lambda: tuple(TOOLSETS))
+    read_only: bool = False
+    text_content: Literal["summary", "json"] = "summary"
+    output_schemas: Literal["lean", "full"] = "lean"
     # -- HTTP face (issue 7) ------------------------------------------------------------------
     http_host: str = Field(default="127.0.0.1", min_length=1, max_length=255)
     http_port: int = Field(default=8765, ge=0, le=65535)
@@ -168,6 +174,11 @@ class Settings(BaseModel):
             if problem is not None:
                 raise ValueError(problem)
         return tuple(dict.fromkeys(resolved))
+
+    @field_validator("toolsets")
+    @classmethod
+    def _toolsets(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        return parse_toolsets(names)
 
     @field_validator("semgrep_path")
     @classmethod
@@ -257,6 +268,19 @@ ENV_VARS: dict[str, tuple[str, str]] = {
         "engines_dir",
         "the folder for private engine installs (default: `engines` in the user data folder)",
     ),
+    "SECAUDIT_TOOLSETS": (
+        "toolsets",
+        "toolset names, ','-separated: " + ", ".join(TOOLSETS) + ", or all (the default)",
+    ),
+    "SECAUDIT_READ_ONLY": ("read_only", "true or false; true serves only the tools that write nothing"),
+    "SECAUDIT_TEXT_CONTENT": (
+        "text_content",
+        "summary (a one-line text pointing to structuredContent) or json (the whole result as text)",
+    ),
+    "SECAUDIT_OUTPUT_SCHEMAS": (
+        "output_schemas",
+        "lean (nested records as plain objects) or full (every nested record's fields)",
+    ),
     "SECAUDIT_HTTP_HOST": ("http_host", "an IP address or host name to bind (loopback by default)"),
     "SECAUDIT_HTTP_PORT": ("http_port", "a port number from 0 (any free port) to 65535"),
     "SECAUDIT_HTTP_TOKEN_FILE": ("http_token_file", "a TOML file of [[token]] tables (name, scopes, sha256)"),
@@ -309,9 +333,11 @@ def _convert(field: str, raw: str) -> Any:
         return raw.strip() or None
     if field == "log_level":
         return raw.strip().upper()
+    if field in {"text_content", "output_schemas"}:
+        return raw.strip().lower()
     if field == "http_token_file":
         return Path(raw) if raw.strip() else None
-    if field in {"http_allowed_hosts", "http_allowed_origins", "http_cors_origins"}:
+    if field in {"http_allowed_hosts", "http_allowed_origins", "http_cors_origins", "toolsets"}:
         return tuple(p.strip() for p in raw.split(",") if p.strip())
     if field == "http_tokens":
         return raw

@@ -16,18 +16,30 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools.base import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
-from mcp.types import ToolAnnotations
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from secaudit.server.context import AppContext, CallInfo
 from secaudit.server.errors import public_message
+from secaudit.server.summaries import text_content
+from secaudit.server.tool_schemas import lean_schema
 
-__all__ = ["Cost", "Scope", "StrictInput", "ToolSpec", "build_tool", "current_identity", "tool_spec"]
+__all__ = [
+    "Cost",
+    "OutputSchemas",
+    "Scope",
+    "StrictInput",
+    "ToolSpec",
+    "build_tool",
+    "current_identity",
+    "tool_spec",
+]
 
 log = logging.getLogger("secaudit.tools")
 
 Scope = Literal["read", "write", "fix", "admin"]
 Cost = Literal["read", "write", "audit"]
+OutputSchemas = Literal["lean", "full"]
 
 
 class StrictInput(BaseModel):
@@ -53,6 +65,8 @@ class ToolSpec:
     destructive: bool = False
     idempotent: bool = False
     open_world: bool = False
+    # The toolset the tool is served in (`SECAUDIT_TOOLSETS`); set by `handlers.all_tools`.
+    toolset: str = ""
 
 
 def tool_spec(
@@ -106,8 +120,8 @@ def current_identity() -> tuple[str, str]:
     return _identity_provider()
 
 
-def build_tool(spec: ToolSpec) -> Tool:
-    async def call(raw: dict[str, Any], ctx: Context[AppContext, Any]) -> BaseModel:
+def build_tool(spec: ToolSpec, *, output_schemas: OutputSchemas = "lean") -> Tool:
+    async def call(raw: dict[str, Any], ctx: Context[AppContext, Any]) -> CallToolResult:
         app: AppContext = ctx.request_context.lifespan_context
         identity, transport = current_identity()
 
@@ -134,7 +148,10 @@ def build_tool(spec: ToolSpec) -> Tool:
             result = await spec.handler(app, args, info)
             outcome = "ok"
             redacted = app.redact_obj(result.model_dump(mode="json"))
-            return spec.output_model.model_validate(redacted)
+            # Redaction keeps the shape; validating again proves it.
+            data = spec.output_model.model_validate(redacted).model_dump(mode="json", by_alias=True)
+            text = text_content(spec.name, data, app.settings.text_content)
+            return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
         except ToolError:
             raise
         except Exception as exc:  # noqa: BLE001 - the one place every tool error is translated
@@ -148,20 +165,26 @@ def build_tool(spec: ToolSpec) -> Tool:
                 except Exception:
                     log.exception("call guard failed after %s", spec.name)
 
+    # The title is the tool's own (not repeated here); a hint is left out where the spec's default
+    # says the same: idempotent false, and destructive for a read-only tool (meaningless there).
     annotations = ToolAnnotations(
-        title=spec.title,
         read_only_hint=spec.read_only,
-        destructive_hint=spec.destructive,
-        idempotent_hint=spec.idempotent,
+        destructive_hint=None if spec.read_only else spec.destructive,
+        idempotent_hint=spec.idempotent or None,
         open_world_hint=spec.open_world,
+    )
+    output_schema = lean_schema(
+        spec.output_model.model_json_schema(), output=True, nested=output_schemas == "full"
     )
     return Tool(
         fn=call,
         name=spec.name,
         title=spec.title,
         description=spec.description,
-        parameters=spec.input_model.model_json_schema(),
-        fn_metadata=_PassThrough(arg_model=ArgModelBase, output_model=spec.output_model),
+        parameters=lean_schema(spec.input_model.model_json_schema(), output=False),
+        # No output_model for the SDK: the wrapper validates the result itself, once (the SDK would
+        # validate the same dict again); the schema is still published and clients check it.
+        fn_metadata=_PassThrough(arg_model=ArgModelBase, output_schema=output_schema),
         is_async=True,
         context_kwarg="ctx",
         annotations=annotations,

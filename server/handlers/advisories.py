@@ -145,10 +145,8 @@ TOOLS = [
         name="db_status",
         title="Advisory database status",
         description=(
-            "What the offline OSV advisory database holds: advisories per ecosystem (PyPI, npm), "
-            "withdrawn records, malicious-package reports, imported sources and the age of the last "
-            "import. An empty database "
-            "or a missing ecosystem means the deps scanner cannot check those dependencies."
+            "What the offline advisory database holds per ecosystem, its sources and age; an empty "
+            "ecosystem's dependencies go unchecked by the deps scanner."
         ),
         input_model=DBStatusInput,
         output_model=DBStatusOutput,

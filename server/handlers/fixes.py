@@ -109,9 +109,8 @@ TOOLS: list[ToolSpec] = [
     ToolSpec(
         name="plan_fix",
         title="Plan fix",
-        description="Plan a fix for a finding: the exact unified diff, the files it touches with their "
-        "content hashes, risk notes (e.g. a major-version bump) and the command that re-locks. "
-        "Writes nothing.",
+        description="Plan a fix for a finding: the exact diff, files and hashes, risks, re-lock "
+        "commands. Writes no file.",
         input_model=PlanFixInput,
         output_model=PlanOutput,
         handler=plan_fix,
@@ -122,10 +121,8 @@ TOOLS: list[ToolSpec] = [
     ToolSpec(
         name="apply_fix",
         title="Apply fix",
-        description="Apply a plan (or plan and apply a finding). dry_run defaults to true and only returns "
-        "the diff. With dry_run=false: locked, atomic write of every file (all or nothing), then the "
-        "scanner runs again; the change is rolled back if it breaks parsing, adds findings or does not "
-        "remove the finding. Conflict if a file changed since it was planned.",
+        description="Apply a plan or a finding's fix; a dry run unless dry_run=false. Writes all files or "
+        "none, re-scans, and rolls back unless the finding is gone and nothing broke.",
         input_model=ApplyFixInput,
         output_model=ApplyResult,
         handler=apply_fix,
@@ -137,8 +134,7 @@ TOOLS: list[ToolSpec] = [
     ToolSpec(
         name="revert_fix",
         title="Revert fix",
-        description="Restore the exact previous bytes of every file an applied fix changed; Conflict if a "
-        "file changed since the fix.",
+        description="Restore the exact bytes an applied fix changed; conflict if a file changed since.",
         input_model=RevertFixInput,
         output_model=FixOutput,
         handler=revert_fix,
@@ -150,8 +146,7 @@ TOOLS: list[ToolSpec] = [
     ToolSpec(
         name="list_fixes",
         title="List fixes",
-        description="The fix history, newest first: status (applied, verified, rolled_back, reverted, "
-        "failed), files and hashes, verification outcome. Cursor pagination, up to 200 per page.",
+        description="The fix history, newest first, with status and verification; pages of up to 200.",
         input_model=ListFixesInput,
         output_model=FixListOutput,
         handler=list_fixes,
