@@ -7,22 +7,34 @@ translate any error. Handlers stay plain typed functions: `(app, args, call) -> 
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from mcp.server.elicitation import AcceptedElicitation
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.resolve import Elicit, Resolve, build_resolver_plans, resolve_arguments
 from mcp.server.mcpserver.tools.base import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
-from mcp.types import ToolAnnotations
-from pydantic import BaseModel, ConfigDict, ValidationError
+from mcp.types import CallToolResult, InputRequiredResult, ResourceLink, TextContent, ToolAnnotations
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from secaudit.server.context import AppContext, CallInfo
 from secaudit.server.errors import public_message
 
-__all__ = ["Cost", "Scope", "StrictInput", "ToolSpec", "build_tool", "current_identity", "tool_spec"]
+__all__ = [
+    "Cost",
+    "LinksResources",
+    "Scope",
+    "StrictInput",
+    "ToolSpec",
+    "build_tool",
+    "current_identity",
+    "tool_spec",
+]
 
 log = logging.getLogger("secaudit.tools")
 
@@ -34,6 +46,58 @@ class StrictInput(BaseModel):
     """Base of every tool's input: unknown fields are refused, nothing is coerced silently."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class LinksResources(BaseModel):
+    """An output that also points at resources: each link goes into the result's content as a
+    `resource_link` block (after the JSON text), beside the structured output."""
+
+    def resource_links(self) -> list[ResourceLink]:
+        return []
+
+
+class _Confirm(BaseModel):
+    """The form a confirmation shows: one yes/no field, which the user must tick to accept."""
+
+    apply: bool = Field(title="Apply", description="write the changes listed above")
+
+
+class _InputRequired(Exception):  # noqa: N818 - not an error: the call goes on in the client's next round
+    """Carries the SDK's input-required answer (protocol 2026-07-28) out of a handler."""
+
+    def __init__(self, result: InputRequiredResult) -> None:
+        super().__init__("input required")
+        self.result = result
+
+
+def _confirmer(ctx: Context[AppContext, Any]) -> Callable[[str], Awaitable[str]] | None:
+    """A yes/no question for the client's user, on either protocol era: the SDK's resolver
+    machinery sends `elicitation/create` mid-call (2025 revisions) or answers the call with an
+    input-required result and finds the answer in the retry (2026-07-28). None when the client
+    did not declare form elicitation: the tool must not ask then."""
+    try:
+        capabilities = ctx.client_capabilities
+    except ValueError:  # no request (a direct call in a test): nobody to ask
+        return None
+    elicitation = capabilities.elicitation if capabilities is not None else None
+    if elicitation is None or (elicitation.form is None and elicitation.url is not None):
+        return None
+
+    async def confirm(message: str) -> str:
+        def ask() -> Elicit[_Confirm]:
+            return Elicit(message, _Confirm)
+
+        wanted: dict[str, tuple[Resolve, bool]] = {"answer": (Resolve(ask), True)}
+        resolved = await resolve_arguments(wanted, build_resolver_plans(wanted, set()), {}, ctx)
+        if isinstance(resolved, InputRequiredResult):
+            raise _InputRequired(resolved)
+        outcome = resolved["answer"]
+        if isinstance(outcome, AcceptedElicitation):
+            # Accepting the form with the box unticked is a no.
+            return "accept" if isinstance(outcome.data, _Confirm) and outcome.data.apply else "decline"
+        return str(outcome.action)
+
+    return confirm
 
 
 Handler = Callable[[AppContext, Any, CallInfo], Awaitable[BaseModel]]
@@ -107,7 +171,9 @@ def current_identity() -> tuple[str, str]:
 
 
 def build_tool(spec: ToolSpec) -> Tool:
-    async def call(raw: dict[str, Any], ctx: Context[AppContext, Any]) -> BaseModel:
+    async def call(
+        raw: dict[str, Any], ctx: Context[AppContext, Any]
+    ) -> BaseModel | CallToolResult | InputRequiredResult:
         app: AppContext = ctx.request_context.lifespan_context
         identity, transport = current_identity()
 
@@ -121,6 +187,7 @@ def build_tool(spec: ToolSpec) -> Tool:
             cost=spec.cost,
             transport=transport,
             progress=progress,
+            confirm=_confirmer(ctx),
         )
         outcome = "error"
         try:
@@ -131,10 +198,19 @@ def build_tool(spec: ToolSpec) -> Tool:
             except ValidationError as exc:
                 outcome = "invalid"
                 raise ToolError(public_message(exc)) from None
-            result = await spec.handler(app, args, info)
+            try:
+                result = await spec.handler(app, args, info)
+            except _InputRequired as asked:
+                outcome = "input_required"
+                return asked.result
             outcome = "ok"
             redacted = app.redact_obj(result.model_dump(mode="json"))
-            return spec.output_model.model_validate(redacted)
+            output = spec.output_model.model_validate(redacted)
+            if isinstance(output, LinksResources) and (links := output.resource_links()):
+                structured = output.model_dump(mode="json")
+                text = TextContent(type="text", text=json.dumps(structured))
+                return CallToolResult(content=[text, *links], structured_content=structured)
+            return output
         except ToolError:
             raise
         except Exception as exc:  # noqa: BLE001 - the one place every tool error is translated

@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import abc
 import enum
+import hashlib
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from secaudit.tools.findings.model import Finding
 
@@ -124,6 +126,24 @@ class FixPlan(BaseModel):
     risks: list[str] = Field(default_factory=list)
     relock_commands: list[str] = Field(default_factory=list)
     created_at: str
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="digest of what this plan writes (root, files with their hashes, diff): pass it to "
+        "apply_fix as `confirm_digest` to apply exactly this plan on a client without elicitation"
+    )
+    @property
+    def confirm_digest(self) -> str:
+        # The content, not the plan id: planning the same finding again over the same files gives
+        # the same digest, so a confirmation shown for one plan holds for its identical re-plan.
+        content = {
+            "root": self.root,
+            "kind": self.kind,
+            "finding": self.finding_fingerprint,
+            "files": [[f.path, f.before_sha256, f.after_sha256] for f in self.files],
+            "diff": hashlib.sha256(self.diff.encode("utf-8", "surrogateescape")).hexdigest(),
+        }
+        raw = json.dumps(content, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(b"secaudit-fix-plan-v1\x00" + raw.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 class Verification(BaseModel):
