@@ -106,8 +106,8 @@ def fix_findings_text(run_id: str | None, path: str | None, min_severity: str | 
             f"{_call('list_findings', {'run_id': run, 'min_severity': severity, 'status': ['new', 'open']})}.",
             f"For each finding: {_call('plan_fix', {'finding_id': '<id>'})}; show the user the diff, "
             "files and risks. No plan (not mechanically fixable): say what to change by hand and go on.",
-            f"{_call('apply_fix', {'plan_id': '<plan_id>', 'dry_run': False, 'confirm_token': '<confirm_token>'})}"
-            " with the plan's own confirm_token, only after the user agreed; the server may ask the user "
+            f"{_call('apply_fix', {'plan_id': '<plan_id>', 'dry_run': False, 'confirm_digest': '<confirm_digest>'})}"
+            " with the plan's own confirm_digest, only after the user agreed; the server may ask the user "
             "to confirm as well. A declined or stale plan writes nothing: plan again or skip.",
             "Report each fix's status (`verified`, `applied`, `rolled_back`) and the findings left open; "
             f"{_call('run_audit', {'path': '<the run root>'})} again confirms them fixed.",

@@ -160,7 +160,7 @@ def page_sarif(
     *,
     limit: int | None = None,
     cursor: str | None = None,
-    inline_max_bytes: int = SARIF_INLINE_MAX_BYTES,
+    inline_max_bytes: int | None = None,
 ) -> SarifPage:
     """The whole log when it is small and no page was asked for; else one page of its results.
 
@@ -171,7 +171,7 @@ def page_sarif(
     total = len(results)
     size = len(json.dumps(doc, separators=(",", ":")))
     if limit is None and cursor is None:
-        if size <= inline_max_bytes:
+        if size <= (SARIF_INLINE_MAX_BYTES if inline_max_bytes is None else inline_max_bytes):
             return SarifPage(doc, total, total, 0, None, size, too_large=False)
         return SarifPage(None, total, 0, 0, None, size, too_large=True)
     limit = check_limit(limit if limit is not None else _DEFAULT_PAGE)
