@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import anyio.to_thread
 import mcp.types as mcp_types
 from mcp import MCPError
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
@@ -108,8 +107,7 @@ class _SecauditServer(MCPServer[AppContext]):
         """The static resources, then the latest runs (record and SARIF log), so clients discover
         what to read; the templates (resources/templates/list) address everything else."""
         listed = await self.list_resources()
-        app = ctx.lifespan_context
-        runs = await anyio.to_thread.run_sync(lambda: recent_run_resources(app))
+        runs = await recent_run_resources(ctx.lifespan_context)
         return mcp_types.ListResourcesResult(resources=[*listed, *runs])
 
 

@@ -62,7 +62,7 @@ class _Confirm(BaseModel):
     apply: bool = Field(title="Apply", description="write the changes listed above")
 
 
-class _InputRequired(Exception):  # noqa: N818 - not an error: the call goes on in the client's next round
+class _InputRequired(Exception):
     """Carries the SDK's input-required answer (protocol 2026-07-28) out of a handler."""
 
     def __init__(self, result: InputRequiredResult) -> None:

@@ -103,11 +103,14 @@ def fix_findings_text(run_id: str | None, path: str | None, min_severity: str | 
         "Fix the findings of one audit run with the secaudit tools, one finding at a time:",
         [
             *first,
-            f"{_call('list_findings', {'run_id': run, 'min_severity': severity, 'status': ['new', 'open']})}.",
+            _call("list_findings", {"run_id": run, "min_severity": severity, "status": ["new", "open"]})
+            + ".",
             f"For each finding: {_call('plan_fix', {'finding_id': '<id>'})}; show the user the diff, "
             "files and risks. No plan (not mechanically fixable): say what to change by hand and go on.",
-            f"{_call('apply_fix', {'plan_id': '<plan_id>', 'dry_run': False, 'confirm_digest': '<confirm_digest>'})}"
-            " with the plan's own confirm_digest, only after the user agreed; the server may ask the user "
+            _call(
+                "apply_fix", {"plan_id": "<plan_id>", "dry_run": False, "confirm_digest": "<confirm_digest>"}
+            )
+            + " with the plan's own confirm_digest, only after the user agreed; the server may ask the user "
             "to confirm as well. A declined or stale plan writes nothing: plan again or skip.",
             "Report each fix's status (`verified`, `applied`, `rolled_back`) and the findings left open; "
             f"{_call('run_audit', {'path': '<the run root>'})} again confirms them fixed.",
@@ -124,8 +127,9 @@ def triage_run_text(run_id: str | None) -> str:
             f"{_call('list_findings', {'run_id': run, 'status': ['new', 'open']})}: page with `cursor`.",
             "For each finding: `get_finding`, read its snippet and `secaudit://rules/<rule_id>`; decide "
             "from the code whether it is real.",
-            f"Only with evidence from the code: {_call('triage_finding', {'id': '<id>', 'status': 'false_positive', 'reason': '<why>'})}"
-            " (or `accepted_risk`, `wont_fix`); leave real findings open.",
+            "Only with evidence from the code: "
+            + _call("triage_finding", {"id": "<id>", "status": "false_positive", "reason": "<why>"})
+            + " (or `accepted_risk`, `wont_fix`); leave real findings open.",
             "Report each decision with its reason, and the findings left open, most severe first.",
         ],
     )
@@ -140,13 +144,12 @@ def prepare_fix_tasks_text(run_id: str | None, min_severity: str | None) -> str:
             f"{_call('get_run', {'run_id': run})}: it must be `succeeded` or `partial`.",
             f"{_call('file_fix_tasks', {'run_id': run, 'min_severity': severity, 'dry_run': True})}: "
             "show the user what would be filed.",
-            f"After the user agreed: {_call('file_fix_tasks', {'run_id': run, 'min_severity': severity, 'dry_run': False})}.",
+            "After the user agreed: "
+            + _call("file_fix_tasks", {"run_id": run, "min_severity": severity, "dry_run": False})
+            + ".",
             "`list_tasks` to confirm; report the tasks filed and the findings already held by a task.",
         ],
     )
-
-
-Text = Annotated[str, Field(description="text argument")]
 
 
 def register_prompts(server: MCPServer[AppContext]) -> None:

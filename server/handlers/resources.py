@@ -11,6 +11,7 @@ resource error with its safe message; NotFound and a malformed id are `-32602` (
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Callable
 from typing import Any
@@ -39,6 +40,8 @@ __all__ = [
     "register_resources",
     "run_sarif_uri",
 ]
+
+log = logging.getLogger("secaudit.resources")
 
 RUN_URI = "secaudit://runs/{run_id}"
 RUN_SARIF_URI = "secaudit://runs/{run_id}/sarif"
@@ -88,7 +91,9 @@ async def _read(ctx: Context[AppContext, Any], what: str, work: Callable[[AppCon
     """One resource read: the guards a tool call passes, the work in a thread, errors translated."""
     app: AppContext = ctx.request_context.lifespan_context
     identity, transport = current_identity()
-    info = CallInfo(tool=f"resource {what}", identity=identity, scope="read", cost="read", transport=transport)
+    info = CallInfo(
+        tool=f"resource {what}", identity=identity, scope="read", cost="read", transport=transport
+    )
     outcome = "error"
     arguments = {"resource": what}
     try:
@@ -109,8 +114,8 @@ async def _read(ctx: Context[AppContext, Any], what: str, work: Callable[[AppCon
         for guard in reversed(app.guards):
             try:
                 await guard.after(app, info, arguments, outcome)
-            except Exception:  # noqa: BLE001 - an audit failure must not change the answer
-                pass
+            except Exception:  # an audit failure must not change the answer
+                log.exception("call guard failed after a resource read")
 
 
 def _run(app: AppContext, run_id: str) -> str:
@@ -159,9 +164,19 @@ def _rule(app: AppContext, rule_id: str) -> str:
     return app.redactor.redact(doc.markdown())
 
 
-def recent_run_resources(app: AppContext, limit: int = RECENT_RUNS) -> list[MCPResource]:
-    """The latest runs, each as its record and its SARIF log, for resources/list."""
-    runs = app.findings.list_runs(limit=limit).runs
+async def recent_run_resources(app: AppContext, limit: int = RECENT_RUNS) -> list[MCPResource]:
+    """The latest runs, each as its record and its SARIF log, for resources/list; none for a caller
+    the guards refuse (over HTTP, a token without the `read` scope sees only the templates)."""
+    identity, transport = current_identity()
+    info = CallInfo(tool="resources/list", identity=identity, scope="read", cost="read", transport=transport)
+    try:
+        for guard in app.guards:
+            await guard.before(app, info, {})
+    except SecauditError:
+        return []
+    findings = app.findings
+    page = await anyio.to_thread.run_sync(lambda: findings.list_runs(limit=limit))
+    runs = page.runs
     out: list[MCPResource] = []
     for run in runs:
         label = f"run {run.id} ({run.kind}, {run.status.value}, {run.findings_total} findings)"

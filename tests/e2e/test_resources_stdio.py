@@ -34,10 +34,14 @@ def test_resources_and_prompts_answer_over_stdio(settings: Settings, tmp_path: P
     listed, templates, rule, bad, prompts, prompt = answers
     assert listed["result"]["resources"] == []  # no run yet
     uris = {t["uriTemplate"] for t in templates["result"]["resourceTemplates"]}
-    assert {"secaudit://runs/{run_id}", "secaudit://runs/{run_id}/sarif", "secaudit://rules/{rule_id}"} <= uris
+    assert {
+        "secaudit://runs/{run_id}",
+        "secaudit://runs/{run_id}/sarif",
+        "secaudit://rules/{rule_id}",
+    } <= uris
     content = rule["result"]["contents"][0]
     assert content["mimeType"] == "text/markdown" and content["text"].startswith("# config.debug-enabled")
     assert bad["error"]["code"] == -32602 and "run id" in bad["error"]["message"]
     names = {p["name"] for p in prompts["result"]["prompts"]}
     assert names == {"security_review", "fix_findings", "triage_run", "prepare_fix_tasks"}
-    assert "`get_run {\"run_id\": 1}`" in prompt["result"]["messages"][0]["content"]["text"]
+    assert '`get_run {"run_id": 1}`' in prompt["result"]["messages"][0]["content"]["text"]

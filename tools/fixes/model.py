@@ -143,7 +143,9 @@ class FixPlan(BaseModel):
             "diff": hashlib.sha256(self.diff.encode("utf-8", "surrogateescape")).hexdigest(),
         }
         raw = json.dumps(content, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(b"secaudit-fix-plan-v1\x00" + raw.encode("utf-8", "surrogateescape")).hexdigest()
+        return hashlib.sha256(
+            b"secaudit-fix-plan-v1\x00" + raw.encode("utf-8", "surrogateescape")
+        ).hexdigest()
 
 
 class Verification(BaseModel):

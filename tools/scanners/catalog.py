@@ -159,7 +159,7 @@ def _semgrep(rule_id: str, user_rules: Path | None) -> RuleDoc | None:
 def _bandit(rule_id: str) -> RuleDoc | None:
     if not re.fullmatch(r"B\d{3}", rule_id):
         return None
-    from bandit.core import extension_loader
+    from bandit.core import extension_loader  # type: ignore[import-untyped]
 
     plugin = extension_loader.MANAGER.plugins_by_id.get(rule_id)
     blacklist = extension_loader.MANAGER.blacklist_by_id.get(rule_id)

@@ -109,7 +109,9 @@ async def test_without_elicitation_the_plan_digest_confirms(
         assert "confirmation_required" in text and "confirm_digest" in text
     # Another plan's digest (or an altered one) is refused.
     other = "0" * 64
-    text = await error_text(client, "apply_fix", {"plan_id": plan["plan_id"], "dry_run": False, "confirm_digest": other})
+    text = await error_text(
+        client, "apply_fix", {"plan_id": plan["plan_id"], "dry_run": False, "confirm_digest": other}
+    )
     assert "confirmation_required" in text and "does not match" in text
     assert (workspace / "web.py").read_bytes() == WEB
 
@@ -125,7 +127,9 @@ async def test_a_stale_plan_is_refused_on_both_paths(
     plan = (await call(client, "plan_fix", {"finding_id": finding_id}))["plan"]
     (workspace / "web.py").write_bytes(WEB + b"# edited after planning\n")
     text = await error_text(
-        client, "apply_fix", {"plan_id": plan["plan_id"], "dry_run": False, "confirm_digest": plan["confirm_digest"]}
+        client,
+        "apply_fix",
+        {"plan_id": plan["plan_id"], "dry_run": False, "confirm_digest": plan["confirm_digest"]},
     )
     assert "conflict" in text and "changed since the fix was planned" in text
     asked: list[str] = []

@@ -160,7 +160,11 @@ async def test_unknown_ids_are_clear_errors(client: Client, uri: str, says: str)
 
 
 async def test_export_sarif_pages_and_links_large_logs(
-    client: Client, audited: dict[str, Any], workspace: Path, app_context: AppContext, monkeypatch: pytest.MonkeyPatch
+    client: Client,
+    audited: dict[str, Any],
+    workspace: Path,
+    app_context: AppContext,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # A few more findings, so there is something to page.
     (workspace / "more.py").write_bytes(b"import pickle, subprocess\nsubprocess.call('ls', shell=True)\n")
@@ -187,7 +191,9 @@ async def test_export_sarif_pages_and_links_large_logs(
     assert results == whole["sarif"]["runs"][0]["results"] and pages == (total + 1) // 2
 
     first = await call(client, "export_sarif", {"run_id": run.id, "limit": 1})
-    other = await client.call_tool("export_sarif", {"run_id": audited["run_id"], "cursor": first["next_cursor"]})
+    other = await client.call_tool(
+        "export_sarif", {"run_id": audited["run_id"], "cursor": first["next_cursor"]}
+    )
     assert other.is_error and "cursor" in other.content[0].text  # type: ignore[union-attr]
 
     # Over the inline limit: no log in the result, its counts and a resource link instead.
