@@ -20,6 +20,7 @@ from mcp.server.mcpserver.resolve import Elicit, Resolve, build_resolver_plans, 
 from mcp.server.mcpserver.tools.base import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
 from mcp.types import CallToolResult, InputRequiredResult, ResourceLink, TextContent, ToolAnnotations
+from mcp_types.version import is_version_at_least
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from secaudit.server.context import AppContext, CallInfo
@@ -56,6 +57,10 @@ class LinksResources(BaseModel):
         return []
 
 
+# From this protocol revision on, a tool asks through an input-required result, not a mid-call request.
+_INPUT_REQUIRED_VERSION = "2026-07-28"
+
+
 class _Confirm(BaseModel):
     """The form a confirmation shows: one yes/no field, which the user must tick to accept."""
 
@@ -82,6 +87,10 @@ def _confirmer(ctx: Context[AppContext, Any]) -> Callable[[str], Awaitable[str]]
     elicitation = capabilities.elicitation if capabilities is not None else None
     if elicitation is None or (elicitation.form is None and elicitation.url is not None):
         return None
+    version = ctx.protocol_version
+    modern = version is not None and is_version_at_least(version, _INPUT_REQUIRED_VERSION)
+    if not modern and not ctx.session.can_send_request:
+        return None  # a mid-call request could not reach the client on this channel
 
     async def confirm(message: str) -> str:
         def ask() -> Elicit[_Confirm]:
