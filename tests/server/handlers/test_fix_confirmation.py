@@ -45,14 +45,16 @@ def _client(settings: Settings, app: AppContext, answer: Answer | None, mode: st
     return Client(build_server(settings, context=app), elicitation_callback=answer, mode=mode)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("mode", ["auto", "legacy"])
+@pytest.mark.parametrize("target", ["plan_id", "finding_id"])
+@pytest.mark.parametrize("mode", ["auto", "legacy"])  # 2026-07-28 (input_required) and 2025-11-25
 async def test_an_accepted_elicitation_writes_the_plan(
-    settings: Settings, app_context: AppContext, finding_id: str, workspace: Path, mode: str
+    settings: Settings, app_context: AppContext, finding_id: str, workspace: Path, mode: str, target: str
 ) -> None:
     asked: list[str] = []
     async with _client(settings, app_context, answering("accept", {"apply": True}, asked), mode) as client:
         plan = (await call(client, "plan_fix", {"finding_id": finding_id}))["plan"]
-        applied = await call(client, "apply_fix", {"plan_id": plan["plan_id"], "dry_run": False})
+        named = {"plan_id": plan["plan_id"]} if target == "plan_id" else {"finding_id": finding_id}
+        applied = await call(client, "apply_fix", {**named, "dry_run": False})
     assert applied["confirmation"] == "elicitation" and applied["fix"]["status"] == "verified"
     assert b"debug=False" in (workspace / "web.py").read_bytes()
     # Asked once, with the files and their line counts, never a line of the diff.
