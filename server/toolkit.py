@@ -34,6 +34,8 @@ __all__ = [
     "ToolSpec",
     "build_tool",
     "current_identity",
+    "guards_after",
+    "guards_before",
     "tool_spec",
 ]
 
@@ -110,6 +112,23 @@ def _confirmer(ctx: Context[AppContext, Any]) -> Callable[[str], Awaitable[str]]
 
 
 Handler = Callable[[AppContext, Any, CallInfo], Awaitable[BaseModel]]
+
+
+async def guards_before(app: AppContext, info: CallInfo, arguments: dict[str, Any]) -> None:
+    """Every guard's check, in order (scope, rate limit, ...); the first refusal raises. Tool calls
+    and resource reads pass the same guards."""
+    for guard in app.guards:
+        await guard.before(app, info, arguments)
+
+
+async def guards_after(app: AppContext, info: CallInfo, arguments: dict[str, Any], outcome: str) -> None:
+    """Every guard's record of the outcome, last first; a failing guard is logged, never raised, so
+    it cannot change the caller's answer."""
+    for guard in reversed(app.guards):
+        try:
+            await guard.after(app, info, arguments, outcome)
+        except Exception:
+            log.exception("call guard failed after %s", info.tool)
 
 
 @dataclass(frozen=True)
@@ -200,8 +219,7 @@ def build_tool(spec: ToolSpec) -> Tool:
         )
         outcome = "error"
         try:
-            for guard in app.guards:
-                await guard.before(app, info, raw)
+            await guards_before(app, info, raw)
             try:
                 args = spec.input_model.model_validate(raw)
             except ValidationError as exc:
@@ -227,11 +245,7 @@ def build_tool(spec: ToolSpec) -> Tool:
                 outcome = str(exc.code)
             raise ToolError(public_message(exc, what=f"tool {spec.name}")) from None
         finally:
-            for guard in reversed(app.guards):
-                try:
-                    await guard.after(app, info, raw, outcome)
-                except Exception:
-                    log.exception("call guard failed after %s", spec.name)
+            await guards_after(app, info, raw, outcome)
 
     annotations = ToolAnnotations(
         title=spec.title,

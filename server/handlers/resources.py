@@ -11,7 +11,6 @@ resource error with its safe message; NotFound and a malformed id are `-32602` (
 from __future__ import annotations
 
 import json
-import logging
 import re
 from collections.abc import Callable
 from typing import Any
@@ -24,7 +23,7 @@ from pydantic import BaseModel
 
 from secaudit.server.context import AppContext, CallInfo
 from secaudit.server.errors import public_message
-from secaudit.server.toolkit import current_identity
+from secaudit.server.toolkit import current_identity, guards_after, guards_before
 from secaudit.server.version import package_version
 from secaudit.tools.errors import InvalidInput, NotFound, SecauditError
 
@@ -40,8 +39,6 @@ __all__ = [
     "register_resources",
     "run_sarif_uri",
 ]
-
-log = logging.getLogger("secaudit.resources")
 
 RUN_URI = "secaudit://runs/{run_id}"
 RUN_SARIF_URI = "secaudit://runs/{run_id}/sarif"
@@ -97,8 +94,7 @@ async def _read(ctx: Context[AppContext, Any], what: str, work: Callable[[AppCon
     outcome = "error"
     arguments = {"resource": what}
     try:
-        for guard in app.guards:
-            await guard.before(app, info, arguments)
+        await guards_before(app, info, arguments)
         text = await anyio.to_thread.run_sync(lambda: work(app))
         outcome = "ok"
         return text
@@ -111,11 +107,7 @@ async def _read(ctx: Context[AppContext, Any], what: str, work: Callable[[AppCon
     except Exception as exc:  # noqa: BLE001 - translated once, like a tool error
         raise ResourceError(public_message(exc, what=f"resource {what}")) from None
     finally:
-        for guard in reversed(app.guards):
-            try:
-                await guard.after(app, info, arguments, outcome)
-            except Exception:  # an audit failure must not change the answer
-                log.exception("call guard failed after a resource read")
+        await guards_after(app, info, arguments, outcome)
 
 
 def _run(app: AppContext, run_id: str) -> str:
@@ -170,8 +162,7 @@ async def recent_run_resources(app: AppContext, limit: int = RECENT_RUNS) -> lis
     identity, transport = current_identity()
     info = CallInfo(tool="resources/list", identity=identity, scope="read", cost="read", transport=transport)
     try:
-        for guard in app.guards:
-            await guard.before(app, info, {})
+        await guards_before(app, info, {})
     except SecauditError:
         return []
     findings = app.findings
