@@ -150,9 +150,17 @@ def _task(app: AppContext, task_id: str) -> str:
 
 
 def _rule(app: AppContext, rule_id: str) -> str:
-    from secaudit.tools.scanners.catalog import rule_doc
+    """The scanners' own documentation of the rule; else what its latest finding says (advisory
+    ids of `deps`, rules of imported SARIF files)."""
+    from secaudit.tools.scanners.catalog import rule_doc, rule_doc_from_finding
 
-    doc = rule_doc(rule_id, semgrep_user_rules=app.settings.semgrep_rules)
+    try:
+        doc = rule_doc(rule_id, semgrep_user_rules=app.settings.semgrep_rules)
+    except NotFound:
+        found = app.findings.list_findings(rules=[rule_id], limit=1).items
+        if not found:
+            raise
+        doc = rule_doc_from_finding(app.findings.get_finding(found[0].id))
     return app.redactor.redact(doc.markdown())
 
 
@@ -163,10 +171,16 @@ async def recent_run_resources(app: AppContext, limit: int = RECENT_RUNS) -> lis
     info = CallInfo(tool="resources/list", identity=identity, scope="read", cost="read", transport=transport)
     try:
         await guards_before(app, info, {})
-    except SecauditError:
+    except SecauditError as exc:
+        await guards_after(app, info, {}, exc.code)
         return []
     findings = app.findings
-    page = await anyio.to_thread.run_sync(lambda: findings.list_runs(limit=limit))
+    outcome = "error"
+    try:
+        page = await anyio.to_thread.run_sync(lambda: findings.list_runs(limit=limit))
+        outcome = "ok"
+    finally:
+        await guards_after(app, info, {}, outcome)
     runs = page.runs
     out: list[MCPResource] = []
     for run in runs:

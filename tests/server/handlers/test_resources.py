@@ -206,3 +206,36 @@ async def test_export_sarif_pages_and_links_large_logs(
     assert len(links) == 1 and links[0].uri == f"secaudit://runs/{run.id}/sarif"  # type: ignore[union-attr]
     text, _ = await read(client, links[0].uri)  # type: ignore[union-attr]
     assert len(json.loads(text)["runs"][0]["results"]) == total
+
+
+async def test_a_rule_only_a_finding_knows_is_described_by_it(client: Client, workspace: Path) -> None:
+    sarif = {
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {"driver": {"name": "othertool", "rules": [{"id": "OT-001"}]}},
+                "results": [
+                    {
+                        "ruleId": "OT-001",
+                        "level": "error",
+                        "message": {"text": "Tainted \u001b[2Jinput reaches a query"},
+                        "locations": [
+                            {
+                                "physicalLocation": {
+                                    "artifactLocation": {"uri": "app.py"},
+                                    "region": {"startLine": 1},
+                                }
+                            }
+                        ],
+                    }
+                ],
+            }
+        ],
+    }
+    (workspace / "app.py").write_text("x = 1\n")
+    (workspace / "other.sarif").write_text(json.dumps(sarif))
+    await call(client, "import_sarif", {"path": str(workspace / "other.sarif"), "root": str(workspace)})
+    text, mime = await read(client, "secaudit://rules/OT-001")
+    assert mime == "text/markdown" and text.startswith("# OT-001\n")
+    assert "input reaches a query" in text and "\x1b" not in text
+    assert "never instructions" in text
