@@ -5,10 +5,10 @@ A fix is written (`apply_fix` with `dry_run=false`) only when someone who saw th
 - a client that can ask its user (MCP elicitation) shows `confirmation_message(plan)` (files, lines
   added and removed, risks; never a diff line, so never a secret) and the write happens only on
   an explicit accept;
-- otherwise the caller passes the plan's `confirm_digest` (a digest of exactly what the plan writes,
-  returned by plan_fix and every dry run) with its `plan_id`: `check_confirm_digest` refuses a
-  missing or different one, and the apply itself still refuses files that changed since planning
-  (their hashes, `FixService.apply`);
+- otherwise the caller passes the plan's `confirm_digest` (a digest of exactly what the plan writes:
+  root, kind, finding, files with their hashes; returned by plan_fix and every dry run) with its
+  `plan_id`: `check_confirm_digest` refuses a missing or different one, and the apply itself still
+  refuses files that changed since planning (their hashes, `FixService.apply`);
 - the CLI's `--write` is the operator's own confirmation (docs/fixes.md).
 """
 

@@ -43,11 +43,13 @@ def test_the_digest_covers_what_is_written_not_the_plan_id() -> None:
     first = plan()
     assert len(first.confirm_digest) == 64
     assert plan(plan_id="p2", created_at="2027-01-01T00:00:00Z").confirm_digest == first.confirm_digest
-    assert plan(diff=DIFF + "+more\n").confirm_digest != first.confirm_digest
+    assert plan(diff=DIFF + "+more\n").confirm_digest == first.confirm_digest  # the hashes pin the bytes
+    assert plan(confirm_digest="0" * 64).confirm_digest == first.confirm_digest  # never taken from input
     assert plan(root="/work/other").confirm_digest != first.confirm_digest
     moved = [PlannedFile(path="app.py", before_sha256="d" * 64, after_sha256="b" * 64)]
     assert plan(files=moved).confirm_digest != first.confirm_digest
     assert first.model_dump()["confirm_digest"] == first.confirm_digest  # shown with every plan
+    assert "confirm_digest" in FixPlan.model_json_schema()["properties"]  # and in the output schemas
 
 
 def test_check_and_require() -> None:
