@@ -13,11 +13,28 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from secaudit.tools.errors import ConfigError
 
-__all__ = ["ENV_VARS", "LogLevel", "Settings", "default_engines_dir", "default_store_path", "load_settings"]
+__all__ = [
+    "ENV_VARS",
+    "LogLevel",
+    "Settings",
+    "broad_root_reason",
+    "broad_roots_error",
+    "default_engines_dir",
+    "default_store_path",
+    "load_settings",
+]
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
@@ -31,6 +48,51 @@ def default_engines_dir() -> Path:
     return Path(platformdirs.user_data_dir("secaudit", appauthor=False)) / "engines"
 
 
+def broad_root_reason(root: Path, home: Path | None) -> str | None:
+    """Why `root` (resolved) is too broad to be an allowed root, or None: the filesystem root, the
+    home folder, or a folder holding the home folder would put every file of the user in reach."""
+    if root == Path(root.anchor):
+        return "it is the filesystem root"
+    if home is not None:
+        if root == home:
+            return "it is your home folder"
+        if home.is_relative_to(root):
+            return "it holds your home folder"
+    return None
+
+
+def _home() -> Path | None:
+    try:
+        return Path(os.path.realpath(Path.home()))
+    except (RuntimeError, KeyError, OSError):
+        return None  # no home known (a service account): only the filesystem root is refused
+
+
+def _broad_roots_message(roots: tuple[Path, ...] | list[Path]) -> str | None:
+    home = _home()
+    for root in roots:
+        reason = broad_root_reason(root, home)
+        if reason is not None:
+            return (
+                f"allowed root {root} is refused: {reason}, so every tool could read and change all your "
+                "files. Name the repository folder instead (--root /absolute/path/to/repo or "
+                "SECAUDIT_ALLOWED_ROOTS; without either the root is the folder the process starts in), "
+                "or pass --allow-broad-root (SECAUDIT_ALLOW_BROAD_ROOT=true) if you mean it"
+            )
+    return None
+
+
+def broad_roots_error(settings: Settings) -> ConfigError | None:
+    """For `serve`: the error for a root too broad for an agent (a default root of `/` or home
+    included, as when a client starts the server in `/`), unless --allow-broad-root was given."""
+    if settings.allow_broad_root:
+        return None
+    message = _broad_roots_message(settings.allowed_roots)
+    return (
+        None if message is None else ConfigError("invalid configuration: SECAUDIT_ALLOWED_ROOTS: " + message)
+    )
+
+
 class Settings(BaseModel):
     """Every knob of the server and CLI. Frozen: build a new one instead of mutating."""
 
@@ -39,7 +101,10 @@ class Settings(BaseModel):
     store_path: Path = Field(default_factory=default_store_path)
     tasks_db_path: Path | None = None
     tasks_autoclose: bool = True
-    allowed_roots: tuple[Path, ...] = Field(default_factory=lambda: (Path.cwd(),))
+    # Declared before allowed_roots: that validator reads it.
+    allow_broad_root: bool = False
+    # Relative roots are resolved against the process working directory at start (docs/configuration.md).
+    allowed_roots: tuple[Path, ...] = Field(default_factory=lambda: (Path.cwd(),), validate_default=True)
     log_level: LogLevel = "INFO"
     max_prompt_bytes: int = Field(default=64 * 1024, ge=1, le=16 * 1024 * 1024)
     max_request_bytes: int = Field(default=16 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
@@ -84,15 +149,24 @@ class Settings(BaseModel):
 
     @field_validator("allowed_roots")
     @classmethod
-    def _roots_exist(cls, roots: tuple[Path, ...]) -> tuple[Path, ...]:
+    def _roots_exist(cls, roots: tuple[Path, ...], info: ValidationInfo) -> tuple[Path, ...]:
         if not roots:
             raise ValueError("at least one allowed root is needed")
+        # A root named by the user (flag, variable, constructor) is judged here. The default root
+        # (the working directory, when load_settings is given none) is judged by `serve` only
+        # (`broad_roots_error`): a person running `secaudit mask` from home is not an agent.
+        judge = not (info.context or {}).get("roots_defaulted", False)
+        allow_broad = bool(info.data.get("allow_broad_root", False))
         resolved: list[Path] = []
         for root in roots:
             real = Path(os.path.realpath(Path(root).expanduser()))
             if not real.is_dir():
                 raise ValueError(f"allowed root {root} is not an existing folder")
             resolved.append(real)
+        if judge and not allow_broad:
+            problem = _broad_roots_message(resolved)
+            if problem is not None:
+                raise ValueError(problem)
         return tuple(dict.fromkeys(resolved))
 
     @field_validator("semgrep_path")
@@ -153,6 +227,10 @@ ENV_VARS: dict[str, tuple[str, str]] = {
     "SECAUDIT_ALLOWED_ROOTS": (
         "allowed_roots",
         f"existing folders separated by '{os.pathsep}'; tools only touch paths inside them",
+    ),
+    "SECAUDIT_ALLOW_BROAD_ROOT": (
+        "allow_broad_root",
+        "true or false: true accepts an allowed root of /, your home folder or a folder holding it",
     ),
     "SECAUDIT_LOG_LEVEL": ("log_level", "one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
     "SECAUDIT_MAX_PROMPT_BYTES": ("max_prompt_bytes", "a whole number of bytes from 1 to 16777216"),
@@ -256,13 +334,16 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         if not url.startswith(("redis://", "rediss://", "unix://")):
             raise ConfigError("SECAUDIT_REDIS_URL: not accepted; use a redis://, rediss:// or unix:// URL")
     try:
-        return Settings.model_validate(values)
+        defaulted = values.get("allowed_roots") is None
+        return Settings.model_validate(values, context={"roots_defaulted": defaulted})
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
             field = str(err["loc"][0]) if err["loc"] else "?"
             var = _FIELD_TO_VAR.get(field, field)
             accepts = ENV_VARS.get(var, ("", "a valid value"))[1]
-            reason = "" if field in _SECRET_FIELDS else f" ({err['msg']})"
+            # pydantic prefixes a validator's own message with "Value error, ": noise to a reader.
+            message = str(err["msg"]).removeprefix("Value error, ")
+            reason = "" if field in _SECRET_FIELDS else f" ({message})"
             problems.append(f"{var}: not accepted{reason}; use {accepts}")
         raise ConfigError("invalid configuration: " + "; ".join(problems)) from None

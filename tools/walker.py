@@ -14,6 +14,9 @@ Why it works the way it does:
   confined reader without following any link, at most 1 MiB; bytes that are not UTF-8 are
   replaced (git reads bytes: the other lines still apply).
 - Ignored files are counted, not listed: a `node_modules` can hold a million of them.
+- A project's `exclude` patterns (`.secaudit.toml`, `PathGlobs`) are gitignore-style too and
+  matched by the same pathspec engine; a folder they match is not entered. `PathGlobs` is also what
+  the project's per-path rules match finding paths with: one matcher for every glob of a project.
 - A fault on one entry (ENAMETOOLONG for a path deeper than the OS allows, ELOOP, EACCES, any
   OSError) is a skip of that entry with the reason, never the end of the walk. Faults are counted
   (`faults`): the engine makes such a run partial, and never takes an unseen file as gone.
@@ -40,6 +43,7 @@ __all__ = [
     "FileRef",
     "FileSkip",
     "GitIgnore",
+    "PathGlobs",
     "WalkResult",
     "gitignore_ignores",
     "is_excluded_dir",
@@ -99,6 +103,7 @@ class WalkResult:
     skips: list[FileSkip] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     ignored: int = 0  # files and folders left out by .gitignore
+    excluded: int = 0  # files and folders left out by the project's `exclude` patterns
     excluded_dirs: list[str] = field(default_factory=list)  # default excludes that were present
     capped: bool = False
     cancelled: bool = False
@@ -170,6 +175,26 @@ def _matches(chain: _Chain, rel: str, is_dir: bool) -> bool:
     return verdict
 
 
+class PathGlobs:
+    """gitignore-style patterns relative to the root (`vendor/**`, `*.min.js`, `tests/`), matched
+    with git's rules by pathspec: a project's `exclude` and the paths of its per-path rules."""
+
+    def __init__(self, patterns: tuple[str, ...] | list[str]) -> None:
+        self.patterns = tuple(patterns)
+        self._spec = pathspec.GitIgnoreSpec.from_lines(self.patterns)
+
+    def __bool__(self) -> bool:
+        return bool(self.patterns)
+
+    def matches(self, rel: str, *, is_dir: bool = False) -> bool:
+        """Whether `rel` (a file, or a folder with `is_dir`) or a folder above it is matched."""
+        parts = rel.split("/")
+        for depth in range(1, len(parts)):
+            if self._spec.check_file("/".join(parts[:depth]) + "/").include:
+                return True
+        return bool(self._spec.check_file(rel + "/" if is_dir else rel).include)
+
+
 def gitignore_ignores(text: str, rel: str) -> bool:
     """Whether the text of a root `.gitignore` ignores file `rel` (git's semantics)."""
     spec = _spec(text.splitlines())
@@ -222,7 +247,9 @@ def walk(
     max_file_bytes: int,
     paths: list[str] | None = None,
     cancel: CancelToken | None = None,
+    exclude: PathGlobs | None = None,
 ) -> WalkResult:
+    """`exclude`: the project's patterns; what they match is left out and counted (`excluded`)."""
     result = WalkResult()
     ignore = GitIgnore(root)
     stack: list[tuple[Path, str]] = [(root, "")]
@@ -262,6 +289,9 @@ def walk(
                 if _matches(specs, rel, True):
                     result.ignored += 1
                     continue
+                if exclude and exclude.matches(rel, is_dir=True):
+                    result.excluded += 1
+                    continue
                 if _dir_may_hold(rel, paths):
                     subdirs.append((Path(entry.path), rel))
                 continue
@@ -269,6 +299,9 @@ def walk(
                 continue
             if _matches(specs, rel, False):
                 result.ignored += 1
+                continue
+            if exclude and exclude.matches(rel):
+                result.excluded += 1
                 continue
             result.seen.add(rel)
             if stat.S_ISLNK(mode):
@@ -297,6 +330,11 @@ def walk(
         stack.extend(reversed(subdirs))
     if result.ignored:
         result.notes.append(f"{result.ignored} files or folders left out by .gitignore rules")
+    if result.excluded:
+        result.notes.append(
+            f"{result.excluded} files or folders left out by the project's exclude patterns "
+            f"({', '.join(exclude.patterns[:10]) if exclude else ''})"
+        )
     if result.excluded_dirs:
         shown = ", ".join(result.excluded_dirs[:10]) + (" ..." if len(result.excluded_dirs) > 10 else "")
         result.notes.append(

@@ -28,7 +28,8 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from secaudit.server.logging_setup import configure_logging
+    from secaudit.server.logging_setup import configure_logging, log_roots
+    from secaudit.server.settings import broad_roots_error
 
     settings = settings_from_args(
         args,
@@ -38,6 +39,10 @@ def run(args: argparse.Namespace) -> int:
         http_no_auth=getattr(args, "no_auth", None),
     )
     configure_logging(settings.log_level)
+    refused = broad_roots_error(settings)
+    if refused is not None:
+        raise refused
+    log_roots(settings)
     if getattr(args, "http", False):
         from secaudit.server.http import serve_http
 
