@@ -19,6 +19,8 @@ from secaudit.server.context import AppContext, build_context
 from secaudit.server.errors import public_message
 from secaudit.server.guards import install_guards
 from secaudit.server.handlers import all_tools
+from secaudit.server.handlers.prompts import register_prompts
+from secaudit.server.handlers.resources import recent_run_resources, register_resources
 from secaudit.server.settings import Settings
 from secaudit.server.toolkit import ToolSpec, build_tool
 from secaudit.server.version import package_version
@@ -81,12 +83,32 @@ class _SecauditServer(MCPServer[AppContext]):
         context: Context[AppContext, Any] | None = None,
     ) -> mcp_types.GetPromptResult | mcp_types.InputRequiredResult:
         # The SDK raises a plain ValueError here: answered with code 0 and logged as a traceback.
-        if name not in {prompt.name for prompt in await self.list_prompts()}:
+        prompts = {prompt.name: prompt for prompt in await self.list_prompts()}
+        prompt = prompts.get(name)
+        if prompt is None:
             raise MCPError(
                 code=mcp_types.INVALID_PARAMS,
                 message=f"Unknown prompt: {name}; prompts/list names the prompts this server offers",
             )
+        # Missing and unknown arguments, named (never quoted) before the SDK turns them into a
+        # rendering failure.
+        declared = {arg.name: arg for arg in prompt.arguments or []}
+        given = set(arguments or {})
+        unknown = sorted(given - set(declared))
+        missing = sorted(n for n, arg in declared.items() if arg.required and n not in given)
+        if unknown or missing:
+            parts = [f"{n}: unknown argument" for n in unknown[:10]] + [f"{n}: required" for n in missing]
+            raise MCPError(code=mcp_types.INVALID_PARAMS, message=f"prompt {name}: " + "; ".join(parts))
         return await super().get_prompt(name, arguments, context)
+
+    async def _handle_list_resources(
+        self, ctx: ServerRequestContext[AppContext, Any], params: mcp_types.PaginatedRequestParams | None
+    ) -> mcp_types.ListResourcesResult:
+        """The static resources, then the latest runs (record and SARIF log), so clients discover
+        what to read; the templates (resources/templates/list) address everything else."""
+        listed = await self.list_resources()
+        runs = await recent_run_resources(ctx.lifespan_context)
+        return mcp_types.ListResourcesResult(resources=[*listed, *runs])
 
 
 def _quoted(text: str) -> str:
@@ -156,6 +178,8 @@ def build_server(settings: Settings, *, context: AppContext | None = None) -> MC
         middleware=[_caller_safe_errors],
         settings=settings,
     )
+    register_resources(server)
+    register_prompts(server)
     _support_set_level(server)
     return server
 

@@ -67,6 +67,9 @@ class CallInfo:
     transport: str
     started: float = field(default_factory=time.monotonic)
     progress: Callable[[float, float | None, str | None], Awaitable[None]] | None = None
+    # Asks the client's user a yes/no question (MCP elicitation): "accept", "decline" or "cancel".
+    # None when the client did not declare the elicitation capability (the tool must not ask).
+    confirm: Callable[[str], Awaitable[str]] | None = None
 
     async def report(self, done: float, total: float | None = None, message: str | None = None) -> None:
         if self.progress is not None:

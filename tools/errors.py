@@ -59,8 +59,10 @@ is a bug, reported to the caller as a generic message with a correlation id.
     │                                dump; nothing was changed
     └── FixError                     (tools/fixes/errors.py) what the fix service refuses or fails on
         ├── FixNotApplicable         (see InvalidInput)
-        └── BackupUnavailable        (tools/fixes/errors.py) the previous bytes of a fix are gone
-                                     (retention, or a missing key file): no automatic revert
+        ├── BackupUnavailable        (tools/fixes/errors.py) the previous bytes of a fix are gone
+        │                            (retention, or a missing key file): no automatic revert
+        └── ConfirmationRequired     (tools/fixes/errors.py) a write without a confirmation (no
+                                     elicitation answer, no matching confirm_digest of the plan)
 
 Every subclass defined anywhere in `secaudit.tools` or `secaudit.server` is drawn here; a test
 (tests/tools/test_errors.py) imports every module and fails on a class this tree does not name.

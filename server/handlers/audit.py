@@ -9,17 +9,19 @@ import anyio
 import anyio.from_thread
 import anyio.lowlevel
 import anyio.to_thread
+from mcp.types import ResourceLink
 from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr
 
 from secaudit.server.context import AppContext, CallInfo
-from secaudit.server.toolkit import StrictInput, ToolSpec, tool_spec
+from secaudit.server.handlers.resources import run_sarif_uri
+from secaudit.server.toolkit import LinksResources, StrictInput, ToolSpec, tool_spec
 from secaudit.server.version import package_version
 from secaudit.tools.advisories import AdvisoryDB
 from secaudit.tools.audit import test_path_options
 from secaudit.tools.audit.diff import DiffAudit, DiffOutcome, DiffSummary, diff_request
 from secaudit.tools.audit.next_steps import NextStep, next_steps
 from secaudit.tools.findings import FindingPage, FindingSummary, RunRecord
-from secaudit.tools.findings.sarif import export_sarif, import_sarif
+from secaudit.tools.findings.sarif import SarifPage, export_sarif, import_sarif, page_sarif
 from secaudit.tools.paths import confine
 from secaudit.tools.scanners import CancelToken
 
@@ -202,20 +204,63 @@ async def list_runs(app: AppContext, args: ListRunsInput, call: CallInfo) -> Lis
 
 class ExportSarifInput(StrictInput):
     run_id: RunId
+    limit: Annotated[StrictInt, Field(ge=1, le=200)] | None = Field(
+        default=None, description="results per page (the log's rules and invocations come with every page)"
+    )
+    cursor: Annotated[StrictStr, Field(max_length=2048)] | None = Field(
+        default=None, description="next_cursor of the previous page"
+    )
 
 
-class ExportSarifOutput(BaseModel):
+class ExportSarifOutput(LinksResources):
     run_id: int
-    results: int
-    sarif: dict[str, Any] = Field(description="the SARIF 2.1.0 log (one run)")
+    results: int = Field(description="results in the whole run")
+    returned: int = Field(description="results in `sarif` (a page, or all of them)")
+    offset: int = Field(description="index of the first result in `sarif` among the run's results")
+    next_cursor: str | None = Field(description="pass back as `cursor` for the next page; null at the end")
+    size_bytes: int = Field(description="size of the whole log as compact JSON")
+    too_large: bool = Field(
+        description="true: the whole log is larger than the inline limit and `sarif` is null; page it "
+        "with limit/cursor, or read `resource_uri`"
+    )
+    resource_uri: str = Field(description="the whole log as a resource (resources/read)")
+    sarif: dict[str, Any] | None = Field(description="the SARIF 2.1.0 log (one run), or one page of it")
+
+    def resource_links(self) -> list[ResourceLink]:
+        if not self.too_large:
+            return []
+        return [
+            ResourceLink(
+                type="resource_link",
+                uri=self.resource_uri,
+                name=f"run-{self.run_id}-sarif",
+                title=f"SARIF log of run {self.run_id}",
+                description=f"{self.results} results, {self.size_bytes} bytes",
+                mime_type="application/sarif+json",
+                size=self.size_bytes,
+            )
+        ]
 
 
 async def export_sarif_tool(app: AppContext, args: ExportSarifInput, call: CallInfo) -> ExportSarifOutput:
     findings = app.findings
-    doc = await anyio.to_thread.run_sync(
-        lambda: export_sarif(findings, args.run_id, tool_version=package_version())
+
+    def work() -> SarifPage:
+        doc = export_sarif(findings, args.run_id, tool_version=package_version())
+        return page_sarif(doc, args.run_id, limit=args.limit, cursor=args.cursor)
+
+    page = await anyio.to_thread.run_sync(work)
+    return ExportSarifOutput(
+        run_id=args.run_id,
+        results=page.total,
+        returned=page.returned,
+        offset=page.offset,
+        next_cursor=page.next_cursor,
+        size_bytes=page.size_bytes,
+        too_large=page.too_large,
+        resource_uri=run_sarif_uri(args.run_id),
+        sarif=page.doc,
     )
-    return ExportSarifOutput(run_id=args.run_id, results=len(doc["runs"][0]["results"]), sarif=doc)
 
 
 class ImportSarifInput(StrictInput):
@@ -276,7 +321,8 @@ TOOLS: list[ToolSpec] = [
     tool_spec(
         "export_sarif",
         "Export SARIF",
-        "A run as a SARIF 2.1.0 log (e.g. for GitHub code scanning).",
+        "A run as a SARIF 2.1.0 log. Page with limit/cursor; a log over 256 KiB asked whole comes back "
+        "as a resource link (secaudit://runs/{id}/sarif).",
         ExportSarifInput,
         ExportSarifOutput,
         export_sarif_tool,
