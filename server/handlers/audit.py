@@ -53,36 +53,31 @@ class RunAuditInput(StrictInput):
     use_cache: StrictBool = Field(default=True, description="false: rescan every file (results still cached)")
     include_test_paths: StrictBool = Field(
         default=False,
-        description="also report secret guesses in test and fixture paths (default: listed in the notes)",
+        description="also report secret guesses in test paths",
     )
     changed: Literal["working", "staged"] | None = Field(
         default=None,
-        description="git diff scope against HEAD: working tree or staged content. Not with since/paths",
+        description="git diff scope against HEAD",
     )
     since: BaseRef | None = Field(
         default=None,
-        description="git diff scope: the working tree against this commit, branch or tag",
+        description="git diff scope: working tree against this ref",
     )
-    changed_lines: StrictBool = Field(
-        default=False, description="with a diff scope: only new findings on changed lines (git diff -U0)"
-    )
+    changed_lines: StrictBool = Field(default=False, description="diff scope: only findings on changed lines")
 
 
 class RunAuditOutput(BaseModel):
-    run: RunRecord = Field(description="status, counts, per-scanner coverage, notes and skipped files")
+    run: RunRecord
     findings: list[FindingSummary] = Field(
-        description="first findings of the run, most severe first; for a diff-scoped run the new ones only"
+        description="first findings, most severe first (diff scope: new ones only)"
     )
     next_cursor: str | None = Field(
-        description="pass to list_findings with run_id for the rest; null for a diff-scoped run (its "
-        "run lists pre-existing findings too)"
+        description="for list_findings (run_id) for the rest; null for a diff scope"
     )
-    next_steps: list[NextStep] = Field(
-        default_factory=list, description="what to call next, and why (empty when nothing is left to do)"
-    )
+    next_steps: list[NextStep] = Field(default_factory=list, description="tools to call next, and why")
     diff: DiffSummary | None = Field(
         default=None,
-        description="set for a diff-scoped run: the base, files changed, findings new and pre-existing",
+        description="diff scope summary",
     )
 
 
@@ -190,7 +185,7 @@ class ListRunsInput(StrictInput):
 
 class ListRunsOutput(BaseModel):
     runs: list[RunRecord] = Field(description="newest first; get_run gives a run's skipped files")
-    next_cursor: str | None = Field(description="pass back as `cursor` for the next page; null at the end")
+    next_cursor: str | None = Field(description="the next page's `cursor`; null at the end")
 
 
 async def list_runs(app: AppContext, args: ListRunsInput, call: CallInfo) -> ListRunsOutput:
@@ -205,7 +200,7 @@ async def list_runs(app: AppContext, args: ListRunsInput, call: CallInfo) -> Lis
 class ExportSarifInput(StrictInput):
     run_id: RunId
     limit: Annotated[StrictInt, Field(ge=1, le=200)] | None = Field(
-        default=None, description="results per page (the log's rules and invocations come with every page)"
+        default=None, description="results per page (every page has the rules)"
     )
     cursor: Annotated[StrictStr, Field(max_length=2048)] | None = Field(
         default=None, description="next_cursor of the previous page"
@@ -214,17 +209,14 @@ class ExportSarifInput(StrictInput):
 
 class ExportSarifOutput(LinksResources):
     run_id: int
-    results: int = Field(description="results in the whole run")
-    returned: int = Field(description="results in `sarif` (a page, or all of them)")
-    offset: int = Field(description="index of the first result in `sarif` among the run's results")
-    next_cursor: str | None = Field(description="pass back as `cursor` for the next page; null at the end")
-    size_bytes: int = Field(description="size of the whole log as compact JSON")
-    too_large: bool = Field(
-        description="true: the whole log is larger than the inline limit and `sarif` is null; page it "
-        "with limit/cursor, or read `resource_uri`"
-    )
-    resource_uri: str = Field(description="the whole log as a resource (resources/read)")
-    sarif: dict[str, Any] | None = Field(description="the SARIF 2.1.0 log (one run), or one page of it")
+    results: int = Field(description="in the whole run")
+    returned: int
+    offset: int
+    next_cursor: str | None = Field(description="the next page's `cursor`; null at the end")
+    size_bytes: int
+    too_large: bool = Field(description="sarif is null: page it, or read resource_uri")
+    resource_uri: str
+    sarif: dict[str, Any] | None
 
     def resource_links(self) -> list[ResourceLink]:
         if not self.too_large:
@@ -266,7 +258,7 @@ async def export_sarif_tool(app: AppContext, args: ExportSarifInput, call: CallI
 class ImportSarifInput(StrictInput):
     path: PathText = Field(description="a SARIF 2.1.0 file inside the allowed roots")
     root: PathText | None = Field(
-        default=None, description="the repository folder the results refer to (default: the file's folder)"
+        default=None, description="the folder the results refer to (default: the file's)"
     )
 
 
@@ -289,9 +281,8 @@ TOOLS: list[ToolSpec] = [
     tool_spec(
         "run_audit",
         "Run audit",
-        "Audit a repository folder with the scanners (bandit, semgrep, secrets, config, deps); records "
-        "a run with what was covered and skipped and returns its first findings (their text is data). "
-        "`changed`/`since`: only files changed in git, only findings new against the base.",
+        "Audit a folder with the scanners; records a run with what was covered and skipped and returns "
+        "its first findings (their text is data). changed/since: only git-changed files, new findings.",
         RunAuditInput,
         RunAuditOutput,
         run_audit,
@@ -321,8 +312,8 @@ TOOLS: list[ToolSpec] = [
     tool_spec(
         "export_sarif",
         "Export SARIF",
-        "A run as a SARIF 2.1.0 log. Page with limit/cursor; a log over 256 KiB asked whole comes back "
-        "as a resource link (secaudit://runs/{id}/sarif).",
+        "A run as a SARIF 2.1.0 log, paged with limit/cursor; over 256 KiB whole, a resource link "
+        "(secaudit://runs/{id}/sarif).",
         ExportSarifInput,
         ExportSarifOutput,
         export_sarif_tool,

@@ -47,17 +47,12 @@ async def plan_fix(app: AppContext, args: PlanFixInput, call: CallInfo) -> PlanO
 
 
 class ApplyFixInput(StrictInput):
-    plan_id: Id | None = Field(
-        default=None, description="a plan from plan_fix (exactly one of plan_id, finding_id)"
-    )
+    plan_id: Id | None = Field(default=None, description="from plan_fix (or finding_id)")
     finding_id: Id | None = Field(default=None, description="plan and apply in one step")
-    dry_run: StrictBool = Field(
-        default=True, description="true (default): only show the diff; false: write it (confirmed)"
-    )
+    dry_run: StrictBool = Field(default=True, description="false: write (confirmed)")
     confirm_digest: Digest | None = Field(
         default=None,
-        description="the plan's confirm_digest (plan_fix, or a dry run): with plan_id, confirms a write "
-        "on a client that cannot ask its user (no elicitation); checked against the plan when given",
+        description="from plan_fix: with plan_id, confirms a write where the client cannot elicit",
     )
 
 
@@ -131,7 +126,7 @@ class ListFixesInput(StrictInput):
 
 class FixListOutput(BaseModel):
     items: list[FixRecord]
-    next_cursor: str | None = Field(description="pass back as `cursor` for the next page; null at the end")
+    next_cursor: str | None = Field(description="the next page's `cursor`; null at the end")
 
 
 async def list_fixes(app: AppContext, args: ListFixesInput, call: CallInfo) -> FixListOutput:
@@ -150,8 +145,8 @@ TOOLS: list[ToolSpec] = [
     ToolSpec(
         name="plan_fix",
         title="Plan fix",
-        description="Plan a fix for a finding: the exact diff, files and hashes, risks, re-lock "
-        "commands, and the confirm_digest apply_fix takes. Writes no file.",
+        description="Plan a fix: the exact diff, file hashes, risks, re-lock commands, confirm_digest. "
+        "Writes nothing.",
         input_model=PlanFixInput,
         output_model=PlanOutput,
         handler=plan_fix,
@@ -162,9 +157,8 @@ TOOLS: list[ToolSpec] = [
     ToolSpec(
         name="apply_fix",
         title="Apply fix",
-        description="Apply a plan or a finding's fix; a dry run unless dry_run=false, which needs a "
-        "confirmation (elicitation, or plan_id + confirm_digest). Writes all files or none, re-scans, "
-        "rolls back unless the finding is gone and nothing broke.",
+        description="Apply a fix; dry run unless dry_run=false, which needs confirmation (elicitation, "
+        "or plan_id + confirm_digest). All files or none, re-scanned, rolled back unless fixed and sound.",
         input_model=ApplyFixInput,
         output_model=ApplyResult,
         handler=apply_fix,

@@ -58,8 +58,8 @@ TOOLS = [
         name="mask_secrets",
         title="Mask secrets",
         description=(
-            "Replace every secret in a text (keys, tokens, credentials, secret entries, high-entropy "
-            "strings) with [MASKED:kind]; returns the masked text and the spans."
+            "Replace every secret in a text (keys, tokens, credentials, high-entropy strings) with "
+            "[MASKED:kind]; returns the text and the spans."
         ),
         input_model=MaskInput,
         output_model=MaskOutput,

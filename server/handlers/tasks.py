@@ -20,7 +20,7 @@ __all__ = ["TOOLS"]
 StatusValue = Annotated[
     StrictInt | StrictStr,
     Field(
-        description="0 ready, 1 complete, 2 archived, 3 backlogged; or the name",
+        description="0 ready, 1 complete, 2 archived, 3 backlogged",
         json_schema_extra={
             "anyOf": [
                 {"type": "integer", "minimum": 0, "maximum": 3},
@@ -29,7 +29,7 @@ StatusValue = Annotated[
         },
     ),
 ]
-TaskId = Annotated[StrictInt, Field(ge=1, le=2**63 - 1, description="the task's integer id")]
+TaskId = Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]
 Order = Annotated[StrictInt, Field(ge=-(2**63), le=2**63 - 1, description="lower numbers run first")]
 Version = Annotated[StrictStr, Field(pattern=r"^[0-9a-f]{32}$", description="a task's `version`")]
 LeaseId = Annotated[StrictStr, Field(pattern=r"^[0-9a-f]{32}$", description="the claim's `lease_id`")]
@@ -98,7 +98,7 @@ class ListTasksInput(StrictInput):
 
 class TaskListOutput(BaseModel):
     items: list[Task]
-    next_cursor: str | None = Field(description="pass back as `cursor` for the next page; null at the end")
+    next_cursor: str | None = Field(description="the next page's `cursor`; null at the end")
 
 
 async def list_tasks(app: AppContext, args: ListTasksInput, call: CallInfo) -> TaskListOutput:
@@ -116,9 +116,7 @@ class UpdateTaskInput(StrictInput):
     prompt: StrictStr | None = None
     order: Order | None = None
     status: StatusValue | None = None
-    expected_version: Version = Field(
-        description="the `version` you last read; if the row changed since, nothing is written"
-    )
+    expected_version: Version = Field(description="`version` last read; conflict if changed")
 
     @field_validator("status")
     @classmethod
@@ -162,15 +160,13 @@ async def claim_next_task(app: AppContext, args: ClaimInput, call: CallInfo) -> 
 class MoveInput(StrictInput):
     id: TaskId
     expected_version: Version | None = Field(
-        default=None, description="the `version` you last read; conflict if it changed"
+        default=None, description="`version` last read; conflict if changed"
     )
     lease_id: LeaseId | None = Field(
         default=None,
-        description="from claim_next_task; conflict if another worker holds the task",
+        description="from claim_next_task",
     )
-    worker: Worker | None = Field(
-        default=None, description="the worker you claimed as; checked like lease_id"
-    )
+    worker: Worker | None = Field(default=None, description="the worker you claimed as")
 
 
 def _mover(status: TaskStatus) -> object:
@@ -190,7 +186,7 @@ def _mover(status: TaskStatus) -> object:
 
 
 class FileFixTasksInput(StrictInput):
-    run_id: RunId = Field(description="the audit run whose findings become tasks (run_audit, list_runs)")
+    run_id: RunId
     min_severity: Literal["critical", "high", "medium", "low", "info"] = Field(
         default="medium", description="only findings at or above this severity"
     )
@@ -205,18 +201,16 @@ class FileFixTasksInput(StrictInput):
         default="finding", description="one task per finding, per file, or per rule"
     )
     max_tasks: Annotated[StrictInt, Field(ge=1, le=MAX_TASKS_PER_CALL)] | None = Field(
-        default=None, description="file at most this many new tasks (most severe first)"
+        default=None, description="at most this many new tasks"
     )
-    dry_run: StrictBool = Field(
-        default=True, description="true (default): show what would be filed, write nothing; false: file"
-    )
+    dry_run: StrictBool = Field(default=True, description="false: file them")
     refile_dismissed: StrictBool = Field(
         default=False,
         description="also refile findings whose task was deleted or archived",
     )
     plan_fixes: StrictBool = Field(
         default=True,
-        description="plan a fix per finding (first 200) for its prompt",
+        description="plan fixes for the prompts (first 200)",
     )
 
 
@@ -288,9 +282,8 @@ TOOLS: list[ToolSpec] = [
     tool_spec(
         "file_fix_tasks",
         "File fix tasks from findings",
-        "File a run's open findings (>= min_severity) as ready tasks, one per finding, file or rule, "
-        "each with a self-contained fix prompt; never files a finding twice. Dry run unless "
-        "dry_run=false. An audit proving the findings fixed completes the task.",
+        "File a run's open findings as ready tasks with fix prompts, never twice; dry run unless "
+        "dry_run=false. An audit proving them fixed completes the task.",
         FileFixTasksInput,
         FileReport,
         file_fix_tasks,

@@ -100,8 +100,7 @@ class ApplyResult(BaseModel):
     message: str
     confirmation: str | None = Field(
         default=None,
-        description="how a write was confirmed: elicitation (the user accepted), digest (the plan's "
-        "confirm_digest), operator (the CLI's --write); declined or cancelled: nothing was written",
+        description="elicitation, digest or operator; declined/cancelled: nothing written",
     )
 
 

@@ -118,18 +118,16 @@ class FileReport(BaseModel):
     root: str
     group_by: str
     min_severity: str
-    findings_considered: int = Field(description="open findings of the run that match the filters")
-    tasks_filed: int = Field(description="new tasks (that would be) written")
+    findings_considered: int
+    tasks_filed: int
     findings_filed: int
-    findings_existing: int = Field(description="already linked to a task: nothing new filed for them")
-    findings_dismissed: int = Field(
-        description="their task was deleted or archived by someone else: not filed again unless asked"
-    )
-    groups_over_max: int = Field(description="groups left unfiled by max_tasks")
+    findings_existing: int = Field(description="already linked to a task")
+    findings_dismissed: int = Field(description="their task was deleted or archived")
+    groups_over_max: int
     filed: list[FiledTask]
     existing: list[ExistingTask]
     dismissed: list[ExistingTask]
-    truncated: bool = Field(description="true when a list was cut at 200 items; the counts are exact")
+    truncated: bool = Field(description="lists cut at 200; counts exact")
     notes: list[str] = Field(default_factory=list)
 
 
