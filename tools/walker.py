@@ -55,6 +55,22 @@ class FileRef:
     rel: str  # repository-relative POSIX path
     size: int
     mode: int  # st_mode, for permission rules
+    # The rest of the walk's lstat, for the stat-first re-audit (tools/audit/filestats.py): 0 when
+    # unknown (a FileRef built without a walk), and a file with no stat is always read and hashed.
+    mtime_ns: int = 0
+    ctime_ns: int = 0
+    ino: int = 0
+    dev: int = 0
+
+    def same_stat(self, st: os.stat_result) -> bool:
+        """Whether `st` (e.g. an fstat of the opened file) is the stat the walk recorded."""
+        return bool(self.mtime_ns) and (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev) == (
+            self.size,
+            self.mtime_ns,
+            self.ctime_ns,
+            self.ino,
+            self.dev,
+        )
 
 
 @dataclass(frozen=True)
@@ -286,7 +302,12 @@ def walk(
                 result.capped = True
                 result.seen.discard(rel)
                 break
-            result.files.append(FileRef(path=Path(entry.path), rel=rel, size=st.st_size, mode=mode))
+            result.files.append(
+                FileRef(
+                    path=Path(entry.path), rel=rel, size=st.st_size, mode=mode, mtime_ns=st.st_mtime_ns,
+                    ctime_ns=st.st_ctime_ns, ino=st.st_ino, dev=st.st_dev,
+                )
+            )  # fmt: skip
         if result.capped:
             result.notes.append(
                 f"file limit reached: only the first {max_files} files were examined "

@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from secaudit.tools.audit.cache import StoreCache, prune_cache
+from secaudit.tools.audit.filestats import FileStats
 from secaudit.tools.errors import Cancelled, InvalidInput
 from secaudit.tools.findings.model import Finding
 from secaudit.tools.findings.records import RunRecord, RunSkip, RunStatus, ScannerCoverage
@@ -197,6 +198,8 @@ class AuditService:
         progress: ProgressFn | None,
         overrides: Mapping[str, Mapping[str, object]] | None = None,
     ) -> RunRecord:
+        # Read before the walk: every stat and every hash of this run is younger (the racy rule).
+        stats = FileStats(self.store, str(root), trust=use_cache, started_ns=time.time_ns())
         walked = walk(
             root, max_files=self.max_files, max_file_bytes=self.max_file_bytes, paths=wanted, cancel=token
         )
@@ -233,6 +236,7 @@ class AuditService:
                 workers=self.workers,
                 options=self.options_for(scanner, overrides),
                 store=self.store,
+                digests=stats,
             )
             version = ""
             error: str | None = None
@@ -298,6 +302,11 @@ class AuditService:
         else:
             status = RunStatus.SUCCEEDED
         tracker.emit(tracker.total if status is not RunStatus.CANCELLED else tracker.done, "recording")
+        try:
+            whole = run_cov.full and status is not RunStatus.CANCELLED
+            stats.flush(present={f.rel for f in walked.files} if whole else None)
+        except Exception:
+            log.warning("could not store the files' stat rows", exc_info=True)
         try:
             pruned = prune_cache(self.store, self.cache_days)
             if pruned:

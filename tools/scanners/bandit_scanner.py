@@ -39,6 +39,7 @@ from typing import IO, Any
 from secaudit.tools.findings.model import Confidence, Finding, fingerprint
 from secaudit.tools.masking import get_redactor, preview
 from secaudit.tools.scanners.interface import (
+    Digested,
     FileRef,
     FileSkip,
     ScanContext,
@@ -46,6 +47,8 @@ from secaudit.tools.scanners.interface import (
     ScannerError,
     ScannerUnavailable,
     ScanResult,
+    digest_file,
+    read_vouched,
 )
 from secaudit.tools.severity import Severity, severity_from_label
 
@@ -404,27 +407,64 @@ class BanditScanner(Scanner):
         jobs: list[_Job] = []
         lock = threading.Lock()
         cached = 0
+        # Stat first: a file whose stat vouches for its stored hash is not read (tools/audit/filestats.py).
+        digested: list[Digested] = []
         for file in files:
             if ctx.cancel.is_cancelled():
                 break
             try:
-                with open(file.path, "rb") as fh:
-                    content = fh.read(file.size + 1)
+                digested.append(digest_file(ctx.digests, file, file.size))
             except OSError as exc:
                 result.skipped.append(
                     FileSkip(file.rel, f"cannot read: {exc.strerror or type(exc).__name__}", partial=True)
                 )
                 ctx.progress(1)
-                continue
-            digest = hashlib.sha256(content).hexdigest()
-            key = hashlib.sha256(f"{version}\x00{file.rel}\x00{digest}".encode()).hexdigest()
-            hit = ctx.cache.get(key) if ctx.cache is not None else None
+
+        def key_of(item: Digested) -> str:
+            return hashlib.sha256(f"{version}\x00{item.file.rel}\x00{item.digest}".encode()).hexdigest()
+
+        keys = [key_of(item) for item in digested]
+        hits = ctx.cache.get_many(keys) if ctx.cache is not None else {}
+        for item, key in zip(digested, keys, strict=True):
+            hit = hits.get(key)
+            content = item.content
+            if isinstance(hit, dict) and hit.get("issues") and content is None:
+                # Findings quote their lines: read the bytes the vouched hash stands for.
+                content = read_vouched(item.file, item.file.size)
+                if content is None:  # changed since the walk: hashed afresh, looked up alone
+                    try:
+                        item = digest_file(None, item.file, item.file.size)
+                    except OSError as exc:
+                        result.skipped.append(
+                            FileSkip(
+                                item.file.rel,
+                                f"cannot read: {exc.strerror or type(exc).__name__}",
+                                partial=True,
+                            )
+                        )
+                        ctx.progress(1)
+                        continue
+                    content, key = item.content, key_of(item)
+                    hit = ctx.cache.get(key) if ctx.cache is not None else None
             if isinstance(hit, dict) and ("issues" in hit or "skip" in hit):
                 cached += 1
-                self._record(result, file, content, hit)
+                self._record(result, item.file, content or b"", hit)
                 ctx.progress(1)
                 continue
-            jobs.append(_Job(file, content, key))
+            if content is None:  # vouched for, but no result stored under this version: scan it
+                try:
+                    with open(item.file.path, "rb") as fh:
+                        content = fh.read(item.file.size + 1)
+                except OSError as exc:
+                    result.skipped.append(
+                        FileSkip(
+                            item.file.rel, f"cannot read: {exc.strerror or type(exc).__name__}", partial=True
+                        )
+                    )
+                    ctx.progress(1)
+                    continue
+                key = key_of(Digested(item.file, hashlib.sha256(content).hexdigest(), content))
+            jobs.append(_Job(item.file, content, key))
 
         def on_result(job: _Job, message: dict[str, Any]) -> None:
             value: dict[str, Any] = (
