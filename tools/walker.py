@@ -279,7 +279,8 @@ def walk(
                     result.ignored += 1
                     continue
                 if _dir_may_hold(rel, paths):
-                    subdirs.append((Path(entry.path), rel))
+                    # `folder / name` is `Path(entry.path)` without parsing the whole path again.
+                    subdirs.append((folder / entry.name, rel))
                 continue
             if not _wanted(rel, paths):
                 continue
@@ -304,7 +305,7 @@ def walk(
                 break
             result.files.append(
                 FileRef(
-                    path=Path(entry.path), rel=rel, size=st.st_size, mode=mode, mtime_ns=st.st_mtime_ns,
+                    path=folder / entry.name, rel=rel, size=st.st_size, mode=mode, mtime_ns=st.st_mtime_ns,
                     ctime_ns=st.st_ctime_ns, ino=st.st_ino, dev=st.st_dev,
                 )
             )  # fmt: skip
