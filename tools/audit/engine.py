@@ -101,9 +101,11 @@ class AuditService:
         scanner_timeout_seconds: float = 900.0,
         scanner_options: Mapping[str, ScannerOptions | Mapping[str, object]] | None = None,
         cache_days: int = 30,
+        clock_ns: Callable[[], int] = time.time_ns,
     ) -> None:
         """`scanner_options`: per scanner name, its options (validated here, once: an unknown
-        scanner, option or a wrong value is a ScannerOptionsError before any audit runs)."""
+        scanner, option or a wrong value is a ScannerOptionsError before any audit runs).
+        `clock_ns`: the wall clock the stat-first racy rule reads (tools/audit/filestats.py)."""
         self.store = store
         self.scanner_options = validate_scanner_options(scanner_options)
         self.findings = findings
@@ -113,6 +115,7 @@ class AuditService:
         self.workers = workers
         self.scanner_timeout = scanner_timeout_seconds
         self.cache_days = cache_days
+        self.clock_ns = clock_ns
 
     def options_for(
         self, scanner: Scanner, overrides: Mapping[str, Mapping[str, object]] | None = None
@@ -199,7 +202,7 @@ class AuditService:
         overrides: Mapping[str, Mapping[str, object]] | None = None,
     ) -> RunRecord:
         # Read before the walk: every stat and every hash of this run is younger (the racy rule).
-        stats = FileStats(self.store, str(root), trust=use_cache, started_ns=time.time_ns())
+        stats = FileStats(self.store, str(root), trust=use_cache, started_ns=self.clock_ns())
         walked = walk(
             root, max_files=self.max_files, max_file_bytes=self.max_file_bytes, paths=wanted, cancel=token
         )
