@@ -7,17 +7,23 @@ tokenizes a file (to find `# nosec` comments) when the bytes "nosec" occur in it
 
 Cache. A file's result is keyed by sha256(content), its path, the bandit version and our
 configuration digest: a re-audit hands the workers only the files that changed, and a cached result
-turns into exactly the findings a fresh scan would give.
+turns into exactly the findings a fresh scan would give. The hash itself comes stat first
+(tools/audit/filestats.py): an unchanged file is not read, unless its cached result has findings,
+whose lines are quoted. Workers that finished a scan cleanly stay ready for the next scan of the
+same process for two minutes (`_Idle`), so a long-lived server's re-audit after an edit does not pay
+bandit's start-up again.
 
 Configuration. Bandit's defaults, every plugin; the repository's `.bandit`, `pyproject.toml` and
 `setup.cfg` are never read. `# nosec` findings are kept, marked `suppressed_in_code`.
 
 Cancellation. Workers run in their own process group, are killed on cancel or when the time budget
-runs out, and always reaped: no orphan survives the scan.
+runs out, and always reaped: no orphan survives the scan (a kept idle worker is ended by its timer,
+at interpreter exit, or by EOF on its stdin when this process dies).
 """
 
 from __future__ import annotations
 
+import atexit
 import collections
 import contextlib
 import hashlib
@@ -52,7 +58,7 @@ from secaudit.tools.scanners.interface import (
 )
 from secaudit.tools.severity import Severity, severity_from_label
 
-__all__ = ["BanditScanner", "findings_from_result"]
+__all__ = ["BanditScanner", "end_idle_workers", "findings_from_result"]
 
 log = logging.getLogger("secaudit.scanners.bandit")
 
@@ -65,6 +71,9 @@ _CHUNK_FILES = 12
 _IN_FLIGHT = 2
 _READY_TIMEOUT = 60.0
 _MAX_RESTARTS = 8
+# A worker that finished a scan cleanly waits this long for the next scan of this process (an MCP
+# server's re-audit after an edit then skips bandit's ~0.3 s start-up); then it is ended.
+_IDLE_SECONDS = 120.0
 _CONTEXT_LINES = 20
 
 _CONFIDENCE = {"HIGH": Confidence.HIGH, "MEDIUM": Confidence.MEDIUM, "LOW": Confidence.LOW}
@@ -175,6 +184,65 @@ class _Job:
         self.key = key
 
 
+class _Idle:
+    """Workers of this process that finished a scan cleanly, ready for the next one.
+
+    Only a worker that answered every request of its scan is kept (never one of a cancelled, timed
+    out or failed scan, nor one that crashed); at most one per core; each for `_IDLE_SECONDS`, after
+    which a timer ends it, and every kept worker is ended at interpreter exit. A worker keeps no
+    state of the files it scanned (each request is independent), and a dead one is never handed out.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.kept: list[tuple[subprocess.Popen[str], float]] = []
+        self.timer: threading.Timer | None = None
+
+    def take(self) -> subprocess.Popen[str] | None:
+        while True:
+            with self.lock:
+                if not self.kept:
+                    return None
+                proc, _ = self.kept.pop()
+            if proc.poll() is None:
+                return proc
+            _kill(proc)
+
+    def give(self, proc: subprocess.Popen[str]) -> None:
+        with self.lock:
+            if len(self.kept) < (os.cpu_count() or 1):
+                self.kept.append((proc, time.monotonic() + _IDLE_SECONDS))
+                if self.timer is None:
+                    self._arm(_IDLE_SECONDS)
+                return
+        _kill(proc)
+
+    def _arm(self, delay: float) -> None:
+        self.timer = threading.Timer(delay, self.reap)
+        self.timer.daemon = True
+        self.timer.start()
+
+    def reap(self, *, everything: bool = False) -> None:
+        now = time.monotonic()
+        with self.lock:
+            expired = [p for p, until in self.kept if everything or until <= now]
+            self.kept = [(p, until) for p, until in self.kept if not (everything or until <= now)]
+            self.timer = None
+            if self.kept:
+                self._arm(max(0.05, min(until for _, until in self.kept) - now))
+        for proc in expired:
+            _kill(proc)
+
+
+_IDLE = _Idle()
+atexit.register(_IDLE.reap, everything=True)
+
+
+def end_idle_workers() -> None:
+    """End the workers kept ready between scans (at shutdown, or to start from none)."""
+    _IDLE.reap(everything=True)
+
+
 class _Pool:
     """Worker processes fed from one queue of chunks; results handed to `on_result`."""
 
@@ -252,13 +320,24 @@ class _Pool:
 
     def _serve(self) -> None:
         while not self.stopped.is_set():
-            try:
-                proc = self._spawn()
-            except ScannerUnavailable as exc:
-                self.failure = str(exc)
-                self.stopped.set()
+            proc = _IDLE.take()
+            fresh = proc is None
+            if proc is None:
+                try:
+                    proc = self._spawn()
+                except ScannerUnavailable as exc:
+                    self.failure = str(exc)
+                    self.stopped.set()
+                    return
+            else:
+                with self.lock:
+                    self.procs.append(proc)
+            crashed = self._drive(proc, fresh=fresh)
+            if not crashed and not self.stopped.is_set() and proc.poll() is None:
+                with self.lock:
+                    self.procs.remove(proc)  # no longer this scan's to end
+                _IDLE.give(proc)
                 return
-            crashed = self._drive(proc)
             _kill(proc)
             if not crashed:
                 return
@@ -269,11 +348,12 @@ class _Pool:
                     self.stopped.set()
                     return
 
-    def _drive(self, proc: subprocess.Popen[str]) -> bool:
-        """Feed one worker until the queue is empty; True if it died under us."""
+    def _drive(self, proc: subprocess.Popen[str], *, fresh: bool = True) -> bool:
+        """Feed one worker until the queue is empty; True if it died under us. `fresh`: a worker
+        just started, whose ready line is still to read (a kept one sent it for an earlier scan)."""
         assert proc.stdin is not None and proc.stdout is not None
         out: IO[str] = proc.stdout
-        first = _readline(out)
+        first = _readline(out) if fresh else "ready"
         if not first:
             if not self.stopped.is_set():
                 self.failure = "the bandit worker did not start (is bandit installed in this environment?)"
@@ -341,7 +421,8 @@ class _Pool:
                     break
                 self.ctx.cancel.wait(0.05)
         finally:
-            # Even on an unexpected error here, no worker outlives the scan.
+            # Even on an unexpected error here, no busy worker outlives the scan (only idle ones
+            # that finished cleanly are kept, by _IDLE).
             if any(t.is_alive() for t in threads):
                 self.stop()
             for t in threads:
