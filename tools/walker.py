@@ -275,16 +275,16 @@ def walk(
                 if venv:
                     result.excluded_dirs.append(rel)
                     continue
-                if _matches(specs, rel, True):
+                if specs and _matches(specs, rel, True):
                     result.ignored += 1
                     continue
-                if _dir_may_hold(rel, paths):
+                if paths is None or _dir_may_hold(rel, paths):
                     # `folder / name` is `Path(entry.path)` without parsing the whole path again.
                     subdirs.append((folder / entry.name, rel))
                 continue
-            if not _wanted(rel, paths):
+            if paths is not None and not _wanted(rel, paths):
                 continue
-            if _matches(specs, rel, False):
+            if specs and _matches(specs, rel, False):
                 result.ignored += 1
                 continue
             result.seen.add(rel)
@@ -303,10 +303,11 @@ def walk(
                 result.capped = True
                 result.seen.discard(rel)
                 break
+            # Positional: a 10,000-file tree builds 10,000 of these on every audit.
             result.files.append(
                 FileRef(
-                    path=folder / entry.name, rel=rel, size=st.st_size, mode=mode, mtime_ns=st.st_mtime_ns,
-                    ctime_ns=st.st_ctime_ns, ino=st.st_ino, dev=st.st_dev,
+                    folder / entry.name, rel, st.st_size, mode, st.st_mtime_ns, st.st_ctime_ns, st.st_ino,
+                    st.st_dev,
                 )
             )  # fmt: skip
         if result.capped:

@@ -59,6 +59,7 @@ class Redactor:
         # (forms, memo) replaced together when a secret is added: a result computed with the old
         # forms can only land in the old memo, never be served after the secret was registered.
         self._memo: tuple[tuple[str, ...], dict[str, str]] = ((), {})
+        self.generation = 0  # moves with every secret added: what was redacted before may differ now
         for value in secrets:
             self.add_secret(value)
 
@@ -75,6 +76,7 @@ class Redactor:
             forms.update(secret_variants(value))
             self._forms = tuple(sorted(forms, key=len, reverse=True))
             self._memo = (self._forms, {})
+            self.generation += 1
         return True
 
     def add_secret_from_url(self, url: str | None) -> bool:

@@ -175,6 +175,42 @@ def findings_from_result(rel: str, content: bytes, issues: list[dict[str, Any]])
     return out
 
 
+class _Built:
+    """Findings built from cached results, per cache key, for the life of the process.
+
+    A key names the file's path and content and the scanner's version, so the findings it gives
+    never change, except through the redaction their text went through: an entry is only served
+    under the redactor (and its generation of configured secrets) that built it. Bounded: the oldest
+    entries go first when it holds more than `_MAX_BUILT` findings.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.entries: dict[str, tuple[object, int, tuple[Finding, ...]]] = {}
+        self.held = 0
+
+    def get(self, key: str) -> tuple[Finding, ...] | None:
+        redactor = get_redactor()
+        entry = self.entries.get(key)
+        if entry is None or entry[0] is not redactor or entry[1] != redactor.generation:
+            return None
+        return entry[2]
+
+    def put(self, key: str, findings: Sequence[Finding]) -> None:
+        redactor = get_redactor()
+        with self.lock:
+            old = self.entries.pop(key, None)
+            self.held += len(findings) - (len(old[2]) if old else 0)
+            self.entries[key] = (redactor, redactor.generation, tuple(findings))
+            while self.held > _MAX_BUILT and self.entries:
+                oldest = next(iter(self.entries))
+                self.held -= len(self.entries.pop(oldest)[2])
+
+
+_MAX_BUILT = 50_000
+_BUILT = _Built()
+
+
 class _Job:
     __slots__ = ("content", "file", "key")
 
@@ -509,6 +545,13 @@ class BanditScanner(Scanner):
         for item, key in zip(digested, keys, strict=True):
             hit = hits.get(key)
             content = item.content
+            built = _BUILT.get(key) if isinstance(hit, dict) and hit.get("issues") else None
+            if built is not None:  # this process already turned this very result into findings
+                cached += 1
+                result.scanned.append(item.file.rel)
+                result.findings.extend(built)
+                ctx.progress(1)
+                continue
             if isinstance(hit, dict) and hit.get("issues") and content is None:
                 # Findings quote their lines: read the bytes the vouched hash stands for.
                 content = read_vouched(item.file, item.file.size)
@@ -529,7 +572,10 @@ class BanditScanner(Scanner):
                     hit = ctx.cache.get(key) if ctx.cache is not None else None
             if isinstance(hit, dict) and ("issues" in hit or "skip" in hit):
                 cached += 1
+                found = len(result.findings)
                 self._record(result, item.file, content or b"", hit)
+                if hit.get("issues"):
+                    _BUILT.put(key, result.findings[found:])
                 ctx.progress(1)
                 continue
             if content is None:  # vouched for, but no result stored under this version: scan it
