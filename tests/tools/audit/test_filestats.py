@@ -14,8 +14,9 @@ import pytest
 from secaudit.tools.audit import AuditService
 from secaudit.tools.audit.filestats import RACY_WINDOW_NS, FileStats
 from secaudit.tools.findings import FindingsService, RunStatus
-from secaudit.tools.scanners import interface
-from secaudit.tools.scanners.bandit_scanner import BanditScanner
+from secaudit.tools.masking import Redactor, get_redactor, install_redactor
+from secaudit.tools.scanners import bandit_scanner, interface
+from secaudit.tools.scanners.bandit_scanner import BanditScanner, end_idle_workers
 from secaudit.tools.schema import STORE_MIGRATIONS
 from secaudit.tools.store import Store
 from secaudit.tools.walker import FileRef, walk
@@ -240,3 +241,43 @@ def test_secrets_scanner_uses_the_stat_first_hash(store: Store, repo: Path, hash
     warm = service.run(str(repo), scanners=["secrets"])
     assert hashes.count == 0
     assert warm.findings_total == cold.findings_total and warm.files_cached == cold.files_scanned
+
+
+# -- what a long-lived process keeps between audits -------------------------------------------------
+
+
+def test_a_reaudit_after_one_edit_reuses_the_kept_worker(
+    store: Store, repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    end_idle_workers()
+    spawned: list[int] = []
+    spawn = bandit_scanner._Pool._spawn
+
+    def counting(self: Any) -> Any:
+        proc = spawn(self)
+        spawned.append(proc.pid)
+        return proc
+
+    monkeypatch.setattr(bandit_scanner._Pool, "_spawn", counting)
+    service = _service(store, repo)
+    service.run(str(repo), scanners=["bandit"])
+    assert len(spawned) == 1
+    (repo / "pkg" / "clean.py").write_text("import pickle\n\n\ndef f(b):\n    return pickle.loads(b)\n")
+    warm = service.run(str(repo), scanners=["bandit"])
+    assert len(spawned) == 1  # the worker kept from the first scan did the second
+    assert ("pkg/clean.py", "B301") in _statuses(service, warm.id)
+    end_idle_workers()
+
+
+def test_findings_kept_for_the_process_follow_the_redactor(store: Store, repo: Path) -> None:
+    service = _service(store, repo)
+    service.run(str(repo), scanners=["bandit"])
+    service.run(str(repo), scanners=["bandit"])  # builds from the cache, and keeps what it built
+    previous = get_redactor()
+    try:
+        install_redactor(Redactor(["cmd, shell=True"]), handlers=[])
+        run = service.run(str(repo), scanners=["bandit"])
+    finally:
+        install_redactor(previous, handlers=[])
+    (b602,) = [r for r in service.findings.run_findings(run.id) if r.rule_id == "B602"]
+    assert b602.snippet is not None and "cmd, shell=True" not in b602.snippet
