@@ -20,6 +20,7 @@ from secaudit.tools.scanners.bandit_scanner import BanditScanner, end_idle_worke
 from secaudit.tools.schema import STORE_MIGRATIONS
 from secaudit.tools.store import Store
 from secaudit.tools.walker import FileRef, walk
+from tests.support.semgrep import FIXTURE_RULES, require_semgrep
 
 # Later than any file the test writes: every row of a run is old enough for the racy rule.
 _LATER = 60 * 1_000_000_000
@@ -281,3 +282,32 @@ def test_findings_kept_for_the_process_follow_the_redactor(store: Store, repo: P
         install_redactor(previous, handlers=[])
     (b602,) = [r for r in service.findings.run_findings(run.id) if r.rule_id == "B602"]
     assert b602.snippet is not None and "cmd, shell=True" not in b602.snippet
+
+
+def test_semgrep_reads_only_the_vouched_files_it_quotes(
+    store: Store, tmp_path: Path, hashes: _Hashes
+) -> None:
+    semgrep = require_semgrep()
+    repo = tmp_path / "js"
+    (repo / "src").mkdir(parents=True)
+    (repo / "src" / "handler.ts").write_text(
+        "export const h = (req: any) => {\n  return eval(req.body.code);\n};\n"
+    )
+    (repo / "src" / "plain.ts").write_text("export const one = 1;\n")
+    service = AuditService(
+        store,
+        FindingsService(store),
+        allowed_roots=[repo],
+        max_file_bytes=1024 * 1024,
+        max_files=1000,
+        scanner_options={"semgrep": {"executable": semgrep, "user_rules": FIXTURE_RULES}},
+        clock_ns=lambda: time.time_ns() + _LATER,
+    )
+    cold = service.run(str(repo), scanners=["semgrep"])
+    assert hashes.count == 2 and cold.status is RunStatus.SUCCEEDED
+    hashes.count = 0
+    warm = service.run(str(repo), scanners=["semgrep"])
+    assert hashes.count == 0 and warm.files_cached == 2
+    found = [(r.path, r.start_line, r.snippet) for r in service.findings.run_findings(warm.id)]
+    # The finding quotes its line: the vouched file was read for it (after its fstat was checked).
+    assert any(p == "src/handler.ts" and line == 2 and s and "eval" in s for p, line, s in found)
