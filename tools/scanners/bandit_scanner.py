@@ -53,6 +53,7 @@ from secaudit.tools.scanners.interface import (
     ScannerError,
     ScannerUnavailable,
     ScanResult,
+    cached_many,
     digest_file,
     read_vouched,
 )
@@ -541,7 +542,7 @@ class BanditScanner(Scanner):
             return hashlib.sha256(f"{version}\x00{item.file.rel}\x00{item.digest}".encode()).hexdigest()
 
         keys = [key_of(item) for item in digested]
-        hits = ctx.cache.get_many(keys) if ctx.cache is not None else {}
+        hits = cached_many(ctx.cache, keys) if ctx.cache is not None else {}
         for item, key in zip(digested, keys, strict=True):
             hit = hits.get(key)
             content = item.content

@@ -50,6 +50,7 @@ __all__ = [
     "ScannerOptions",
     "ScannerOptionsError",
     "ScannerUnavailable",
+    "cached_many",
     "digest_file",
     "read_vouched",
 ]
@@ -104,9 +105,20 @@ class ResultCache(Protocol):
 
     def put(self, key: str, value: Any) -> None: ...
 
-    def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
-        """The stored values of those of `keys` that have one (one query, not one per file)."""
-        ...
+
+def cached_many(cache: ResultCache, keys: Iterable[str]) -> dict[str, Any]:
+    """The stored values of those of `keys` that have one. A cache with a `get_many` method (the
+    store's: a few queries, not one per file) answers at once; any other, key by key."""
+    many = getattr(cache, "get_many", None)
+    if callable(many):
+        found: dict[str, Any] = many(keys)
+        return found
+    out: dict[str, Any] = {}
+    for key in keys:
+        value = cache.get(key)
+        if value is not None:
+            out[key] = value
+    return out
 
 
 class Digests(Protocol):

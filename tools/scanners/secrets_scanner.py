@@ -45,6 +45,7 @@ from secaudit.tools.scanners.interface import (
     ScannerError,
     ScannerOptions,
     ScanResult,
+    cached_many,
     digest_file,
 )
 from secaudit.tools.scanners.secrets_detect import (
@@ -221,7 +222,7 @@ class SecretsScanner(Scanner):
                     pending.append(file)  # the worker records the skip and its reason
                     continue
                 digests.append((file, digest, cache_key(file.rel, digest)))
-            hits = ctx.cache.get_many(k for _, _, k in digests)
+            hits = cached_many(ctx.cache, [k for _, _, k in digests])
             for file, digest, k in digests:
                 hit = hits.get(k)
                 if isinstance(hit, dict):

@@ -61,6 +61,7 @@ from secaudit.tools.scanners.interface import (
     ScannerOptions,
     ScannerUnavailable,
     ScanResult,
+    cached_many,
     digest_file,
     read_vouched,
 )
@@ -234,7 +235,7 @@ class SemgrepScanner(Scanner):
             return hashlib.sha256(f"{prefix}\x00{rel}\x00{digest}".encode()).hexdigest()
 
         keys = [key_of(item.digest, item.file.rel) for item in digested]
-        hits = ctx.cache.get_many(keys) if ctx.cache is not None else {}
+        hits = cached_many(ctx.cache, keys) if ctx.cache is not None else {}
         for item, key in zip(digested, keys, strict=True):
             file, digest, content = item.file, item.digest, item.content
             hit = hits.get(key)
