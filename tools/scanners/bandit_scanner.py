@@ -448,15 +448,28 @@ class _Pool:
         return True
 
     def run(self) -> None:
-        threads = [threading.Thread(target=self._serve, daemon=True) for _ in range(self.workers)]
+        left = [self.workers]
+        all_done = threading.Event()
+
+        def serve() -> None:
+            try:
+                self._serve()
+            finally:
+                with self.lock:
+                    left[0] -= 1
+                    if not left[0]:
+                        all_done.set()
+
+        threads = [threading.Thread(target=serve, daemon=True) for _ in range(self.workers)]
         for t in threads:
             t.start()
         try:
-            while any(t.is_alive() for t in threads):
+            # Woken by the last worker thread (a re-audit of one file must not wait out a poll), and
+            # every 20 ms to look at cancellation and the deadline.
+            while not all_done.wait(0.02):
                 if self.ctx.cancel.is_cancelled() or time.monotonic() > self.ctx.deadline:
                     self.stop()
                     break
-                self.ctx.cancel.wait(0.05)
         finally:
             # Even on an unexpected error here, no busy worker outlives the scan (only idle ones
             # that finished cleanly are kept, by _IDLE).
