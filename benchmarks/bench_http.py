@@ -9,7 +9,9 @@ baseline: the SDK's own `MCPServer` with one trivial tool over `streamable_http_
 
 Both are driven by the same raw HTTP client (httpx, one MCP session per concurrent client), so the
 figures compare servers, not client libraries. Prints calls/s, p50 and p99 at 1 and 8 concurrent
-clients, and the ratio secaudit/baseline (target >= 0.8x).
+clients, and the ratio secaudit/baseline (target >= 0.8x); then each server's CPU time per call
+(user + system, all threads, warm-up and session set-up included) and the ratio baseline/secaudit:
+on a shared, loaded machine throughput swings with other load, CPU per call much less.
 
 By default the client and the servers share the machine's cores, so the client's own CPU work
 competes with the server it measures and the ratio moves by +-0.1 between runs on 2 cores.
@@ -192,6 +194,12 @@ async def run(
     return len(latencies) / elapsed, latencies
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
@@ -262,6 +270,8 @@ def main() -> int:
             ),
             "sdk-bare": (f"http://127.0.0.1:{bare_port}/mcp", {}, "echo", {"text": "hi"}),
         }
+        pids = {"secaudit/echo": echo.pid, "secaudit/list_tasks": ours.pid, "sdk-bare": bare.pid}
+        cpu: dict[tuple[str, int], list[float]] = {}
         print(f"{'server':<20} {'clients':>7} {'calls/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
         results: dict[tuple[str, int], float] = {}
         for clients in (1, 8):
@@ -270,9 +280,12 @@ def main() -> int:
             rounds: dict[str, list[tuple[float, list[float]]]] = {name: [] for name in targets}
             for _ in range(opts.rounds):
                 for name, (url, headers, tool, args) in targets.items():
+                    before = cpu_seconds(pids[name])
                     rounds[name].append(
                         asyncio.run(run(url, headers, tool, args, clients, opts.calls, opts.warmup))
                     )
+                    spent = cpu_seconds(pids[name]) - before
+                    cpu.setdefault((name, clients), []).append(spent * 1000 / (opts.calls + opts.warmup))
             for name, runs in rounds.items():
                 rate, lat = sorted(runs, key=lambda r: r[0])[len(runs) // 2]
                 results[(name, clients)] = rate
@@ -284,6 +297,15 @@ def main() -> int:
                 print(
                     f"ratio {name}/sdk-bare at {clients} client(s): {ratio:.2f}x ({verdict} the 0.8x target)"
                 )
+        # Server CPU per call barely moves with load from elsewhere on the machine (throughput does):
+        # the steadier like-for-like figure on a shared machine.
+        for clients in (1, 8):
+            ms = {name: sorted(cpu[(name, clients)])[len(cpu[(name, clients)]) // 2] for name in targets}
+            print(
+                f"server CPU per call at {clients} client(s): "
+                + ", ".join(f"{name} {value:.2f} ms" for name, value in ms.items())
+                + f"; sdk-bare/secaudit/echo: {ms['sdk-bare'] / ms['secaudit/echo']:.2f}x"
+            )
         print(
             f"({opts.calls} calls per round, median of {opts.rounds} alternating rounds, {opts.warmup}"
             f" warm-up calls; "

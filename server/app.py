@@ -19,13 +19,15 @@ from secaudit.server.context import AppContext, build_context
 from secaudit.server.errors import public_message
 from secaudit.server.guards import install_guards
 from secaudit.server.handlers import all_tools
+from secaudit.server.handlers.prompts import register_prompts
+from secaudit.server.handlers.resources import recent_run_resources, register_resources
 from secaudit.server.settings import Settings
 from secaudit.server.toolkit import ToolSpec, build_tool
 from secaudit.server.version import package_version
 from secaudit.tools.masking import get_redactor
 from secaudit.tools.text import clean_line
 
-__all__ = ["INSTRUCTIONS", "build_server"]
+__all__ = ["INSTRUCTIONS", "build_server", "served_tools"]
 
 log = logging.getLogger("secaudit.server")
 
@@ -81,12 +83,32 @@ class _SecauditServer(MCPServer[AppContext]):
         context: Context[AppContext, Any] | None = None,
     ) -> mcp_types.GetPromptResult | mcp_types.InputRequiredResult:
         # The SDK raises a plain ValueError here: answered with code 0 and logged as a traceback.
-        if name not in {prompt.name for prompt in await self.list_prompts()}:
+        prompts = {prompt.name: prompt for prompt in await self.list_prompts()}
+        prompt = prompts.get(name)
+        if prompt is None:
             raise MCPError(
                 code=mcp_types.INVALID_PARAMS,
                 message=f"Unknown prompt: {name}; prompts/list names the prompts this server offers",
             )
+        # Missing and unknown arguments, named (never quoted) before the SDK turns them into a
+        # rendering failure.
+        declared = {arg.name: arg for arg in prompt.arguments or []}
+        given = set(arguments or {})
+        unknown = sorted(given - set(declared))
+        missing = sorted(n for n, arg in declared.items() if arg.required and n not in given)
+        if unknown or missing:
+            parts = [f"{n}: unknown argument" for n in unknown[:10]] + [f"{n}: required" for n in missing]
+            raise MCPError(code=mcp_types.INVALID_PARAMS, message=f"prompt {name}: " + "; ".join(parts))
         return await super().get_prompt(name, arguments, context)
+
+    async def _handle_list_resources(
+        self, ctx: ServerRequestContext[AppContext, Any], params: mcp_types.PaginatedRequestParams | None
+    ) -> mcp_types.ListResourcesResult:
+        """The static resources, then the latest runs (record and SARIF log), so clients discover
+        what to read; the templates (resources/templates/list) address everything else."""
+        listed = await self.list_resources()
+        runs = await recent_run_resources(ctx.lifespan_context)
+        return mcp_types.ListResourcesResult(resources=[*listed, *runs])
 
 
 def _quoted(text: str) -> str:
@@ -147,14 +169,32 @@ def build_server(settings: Settings, *, context: AppContext | None = None) -> MC
         title="secaudit",
         instructions=INSTRUCTIONS,
         version=package_version(),
-        tools=[build_tool(_as_configured(spec, settings)) for spec in all_tools()],
+        tools=[
+            build_tool(_as_configured(spec, settings), output_schemas=settings.output_schemas)
+            for spec in served_tools(settings)
+        ],
         lifespan=lifespan,
         log_level=settings.log_level,
         middleware=[_caller_safe_errors],
         settings=settings,
     )
+    register_resources(server)
+    register_prompts(server)
     _support_set_level(server)
     return server
+
+
+def served_tools(settings: Settings) -> list[ToolSpec]:
+    """The tools of the configured toolsets; with `read_only`, only those that write nothing.
+
+    Read-only follows the tools' own `readOnlyHint`: `run_audit` is left out too, since it writes
+    runs and findings to the store and (with SECAUDIT_TASKS_AUTOCLOSE) moves rows of the shared tasks
+    table, though it never changes the audited files (docs/tools.md, "Toolsets and read-only mode").
+    """
+    wanted = set(settings.toolsets)
+    return [
+        spec for spec in all_tools() if spec.toolset in wanted and (spec.read_only or not settings.read_only)
+    ]
 
 
 def _as_configured(spec: ToolSpec, settings: Settings) -> ToolSpec:

@@ -46,6 +46,7 @@ __all__ = [
     "build_context",
     "build_fix_service",
     "build_limiter",
+    "findings_service",
     "fingerprint_key",
     "open_audit",
     "open_store",
@@ -66,6 +67,9 @@ class CallInfo:
     transport: str
     started: float = field(default_factory=time.monotonic)
     progress: Callable[[float, float | None, str | None], Awaitable[None]] | None = None
+    # Asks the client's user a yes/no question (MCP elicitation): "accept", "decline" or "cancel".
+    # None when the client did not declare the elicitation capability (the tool must not ask).
+    confirm: Callable[[str], Awaitable[str]] | None = None
 
     async def report(self, done: float, total: float | None = None, message: str | None = None) -> None:
         if self.progress is not None:
@@ -264,14 +268,21 @@ def fingerprint_key(settings: Settings) -> bytes:
     )
 
 
+def findings_service(store: Store) -> FindingsService:
+    """The findings service over `store`, telling each listed finding whether a fix generator
+    handles it (`fixable`, `fix_kind`: the light catalog, no generator loaded)."""
+    from secaudit.tools.findings import FindingsService
+    from secaudit.tools.fixes.catalog import fix_kind
+
+    return FindingsService(store, classify=fix_kind)
+
+
 def open_audit(settings: Settings, *, bridge: bool = True) -> AuditService:
     """The audit service (with its findings service, `.findings`) over the main store opened for
     writing: migrated, and runs left `running` by a process that died marked failed. With `bridge`
     (a CLI writer), a task bridge observes its findings, so the audit closes linked tasks."""
-    from secaudit.tools.findings import FindingsService
-
     store = open_store(settings, write=True)
-    findings = FindingsService(store)
+    findings = findings_service(store)
     findings.mark_interrupted()
     if bridge:
         attach_bridge(settings, findings)

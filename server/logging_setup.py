@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import TYPE_CHECKING
 
 from secaudit.tools.masking import RedactingFilter
 
-__all__ = ["add_filter_to_all_handlers", "configure_logging"]
+if TYPE_CHECKING:
+    from secaudit.server.settings import Settings
+
+__all__ = ["add_filter_to_all_handlers", "configure_logging", "log_roots"]
 
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -36,3 +40,14 @@ def configure_logging(level: str, *, filters: list[logging.Filter] | None = None
 def add_filter_to_all_handlers(flt: logging.Filter) -> None:
     for handler in logging.getLogger().handlers:
         handler.addFilter(flt)
+
+
+def log_roots(settings: Settings) -> None:
+    """Say at start which folders the tools may touch, resolved (relative roots against the working
+    directory the server started in), so a surprising root shows in the client's server log."""
+    roots = ", ".join(str(root) for root in settings.allowed_roots)
+    log = logging.getLogger("secaudit.server")
+    if settings.allow_broad_root:
+        log.warning("allowed roots: %s (broad roots accepted: --allow-broad-root)", roots)
+    else:
+        log.info("allowed roots: %s", roots)

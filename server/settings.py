@@ -13,11 +13,29 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
+from secaudit.server.toolsets import TOOLSETS, parse_toolsets
 from secaudit.tools.errors import ConfigError
 
-__all__ = ["ENV_VARS", "LogLevel", "Settings", "default_engines_dir", "default_store_path", "load_settings"]
+__all__ = [
+    "ENV_VARS",
+    "LogLevel",
+    "Settings",
+    "broad_root_reason",
+    "broad_roots_error",
+    "default_engines_dir",
+    "default_store_path",
+    "load_settings",
+]
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
@@ -31,6 +49,51 @@ def default_engines_dir() -> Path:
     return Path(platformdirs.user_data_dir("secaudit", appauthor=False)) / "engines"
 
 
+def broad_root_reason(root: Path, home: Path | None) -> str | None:
+    """Why `root` (resolved) is too broad to be an allowed root, or None: the filesystem root, the
+    home folder, or a folder holding the home folder would put every file of the user in reach."""
+    if root == Path(root.anchor):
+        return "it is the filesystem root"
+    if home is not None:
+        if root == home:
+            return "it is your home folder"
+        if home.is_relative_to(root):
+            return "it holds your home folder"
+    return None
+
+
+def _home() -> Path | None:
+    try:
+        return Path(os.path.realpath(Path.home()))
+    except (RuntimeError, KeyError, OSError):
+        return None  # no home known (a service account): only the filesystem root is refused
+
+
+def _broad_roots_message(roots: tuple[Path, ...] | list[Path]) -> str | None:
+    home = _home()
+    for root in roots:
+        reason = broad_root_reason(root, home)
+        if reason is not None:
+            return (
+                f"allowed root {root} is refused: {reason}, so every tool could read and change all your "
+                "files. Name the repository folder instead (--root /absolute/path/to/repo or "
+                "SECAUDIT_ALLOWED_ROOTS; without either the root is the folder the process starts in), "
+                "or pass --allow-broad-root (SECAUDIT_ALLOW_BROAD_ROOT=true) if you mean it"
+            )
+    return None
+
+
+def broad_roots_error(settings: Settings) -> ConfigError | None:
+    """For `serve`: the error for a root too broad for an agent (a default root of `/` or home
+    included, as when a client starts the server in `/`), unless --allow-broad-root was given."""
+    if settings.allow_broad_root:
+        return None
+    message = _broad_roots_message(settings.allowed_roots)
+    return (
+        None if message is None else ConfigError("invalid configuration: SECAUDIT_ALLOWED_ROOTS: " + message)
+    )
+
+
 class Settings(BaseModel):
     """Every knob of the server and CLI. Frozen: build a new one instead of mutating."""
 
@@ -39,7 +102,10 @@ class Settings(BaseModel):
     store_path: Path = Field(default_factory=default_store_path)
     tasks_db_path: Path | None = None
     tasks_autoclose: bool = True
-    allowed_roots: tuple[Path, ...] = Field(default_factory=lambda: (Path.cwd(),))
+    # Declared before allowed_roots: that validator reads it.
+    allow_broad_root: bool = False
+    # Relative roots are resolved against the process working directory at start (docs/configuration.md).
+    allowed_roots: tuple[Path, ...] = Field(default_factory=lambda: (Path.cwd(),), validate_default=True)
     log_level: LogLevel = "INFO"
     max_prompt_bytes: int = Field(default=64 * 1024, ge=1, le=16 * 1024 * 1024)
     max_request_bytes: int = Field(default=16 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
@@ -53,6 +119,11 @@ class Settings(BaseModel):
     semgrep_path: Path | None = None
     semgrep_rules: Path | None = None
     engines_dir: Path = Field(default_factory=default_engines_dir)
+    # -- what the MCP server offers (issue 15) -------------------------------------------------
+    toolsets: tuple[str, ...] = Field(default_factory=lambda: tuple(TOOLSETS))
+    read_only: bool = False
+    text_content: Literal["summary", "json"] = "summary"
+    output_schemas: Literal["lean", "full"] = "lean"
     # -- HTTP face (issue 7) ------------------------------------------------------------------
     http_host: str = Field(default="127.0.0.1", min_length=1, max_length=255)
     http_port: int = Field(default=8765, ge=0, le=65535)
@@ -84,16 +155,30 @@ class Settings(BaseModel):
 
     @field_validator("allowed_roots")
     @classmethod
-    def _roots_exist(cls, roots: tuple[Path, ...]) -> tuple[Path, ...]:
+    def _roots_exist(cls, roots: tuple[Path, ...], info: ValidationInfo) -> tuple[Path, ...]:
         if not roots:
             raise ValueError("at least one allowed root is needed")
+        # A root named by the user (flag, variable, constructor) is judged here. The default root
+        # (the working directory, when load_settings is given none) is judged by `serve` only
+        # (`broad_roots_error`): a person running `secaudit mask` from home is not an agent.
+        judge = not (info.context or {}).get("roots_defaulted", False)
+        allow_broad = bool(info.data.get("allow_broad_root", False))
         resolved: list[Path] = []
         for root in roots:
             real = Path(os.path.realpath(Path(root).expanduser()))
             if not real.is_dir():
                 raise ValueError(f"allowed root {root} is not an existing folder")
             resolved.append(real)
+        if judge and not allow_broad:
+            problem = _broad_roots_message(resolved)
+            if problem is not None:
+                raise ValueError(problem)
         return tuple(dict.fromkeys(resolved))
+
+    @field_validator("toolsets")
+    @classmethod
+    def _toolsets(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        return parse_toolsets(names)
 
     @field_validator("semgrep_path")
     @classmethod
@@ -154,6 +239,10 @@ ENV_VARS: dict[str, tuple[str, str]] = {
         "allowed_roots",
         f"existing folders separated by '{os.pathsep}'; tools only touch paths inside them",
     ),
+    "SECAUDIT_ALLOW_BROAD_ROOT": (
+        "allow_broad_root",
+        "true or false: true accepts an allowed root of /, your home folder or a folder holding it",
+    ),
     "SECAUDIT_LOG_LEVEL": ("log_level", "one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
     "SECAUDIT_MAX_PROMPT_BYTES": ("max_prompt_bytes", "a whole number of bytes from 1 to 16777216"),
     "SECAUDIT_MAX_REQUEST_BYTES": ("max_request_bytes", "a whole number of bytes from 1024 to 268435456"),
@@ -178,6 +267,19 @@ ENV_VARS: dict[str, tuple[str, str]] = {
     "SECAUDIT_ENGINES_DIR": (
         "engines_dir",
         "the folder for private engine installs (default: `engines` in the user data folder)",
+    ),
+    "SECAUDIT_TOOLSETS": (
+        "toolsets",
+        "toolset names, ','-separated: " + ", ".join(TOOLSETS) + ", or all (the default)",
+    ),
+    "SECAUDIT_READ_ONLY": ("read_only", "true or false; true serves only the tools that write nothing"),
+    "SECAUDIT_TEXT_CONTENT": (
+        "text_content",
+        "summary (a one-line text pointing to structuredContent) or json (the whole result as text)",
+    ),
+    "SECAUDIT_OUTPUT_SCHEMAS": (
+        "output_schemas",
+        "lean (nested records as plain objects) or full (every nested record's fields)",
     ),
     "SECAUDIT_HTTP_HOST": ("http_host", "an IP address or host name to bind (loopback by default)"),
     "SECAUDIT_HTTP_PORT": ("http_port", "a port number from 0 (any free port) to 65535"),
@@ -231,9 +333,11 @@ def _convert(field: str, raw: str) -> Any:
         return raw.strip() or None
     if field == "log_level":
         return raw.strip().upper()
+    if field in {"text_content", "output_schemas"}:
+        return raw.strip().lower()
     if field == "http_token_file":
         return Path(raw) if raw.strip() else None
-    if field in {"http_allowed_hosts", "http_allowed_origins", "http_cors_origins"}:
+    if field in {"http_allowed_hosts", "http_allowed_origins", "http_cors_origins", "toolsets"}:
         return tuple(p.strip() for p in raw.split(",") if p.strip())
     if field == "http_tokens":
         return raw
@@ -256,13 +360,16 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         if not url.startswith(("redis://", "rediss://", "unix://")):
             raise ConfigError("SECAUDIT_REDIS_URL: not accepted; use a redis://, rediss:// or unix:// URL")
     try:
-        return Settings.model_validate(values)
+        defaulted = values.get("allowed_roots") is None
+        return Settings.model_validate(values, context={"roots_defaulted": defaulted})
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
             field = str(err["loc"][0]) if err["loc"] else "?"
             var = _FIELD_TO_VAR.get(field, field)
             accepts = ENV_VARS.get(var, ("", "a valid value"))[1]
-            reason = "" if field in _SECRET_FIELDS else f" ({err['msg']})"
+            # pydantic prefixes a validator's own message with "Value error, ": noise to a reader.
+            message = str(err["msg"]).removeprefix("Value error, ")
+            reason = "" if field in _SECRET_FIELDS else f" ({message})"
             problems.append(f"{var}: not accepted{reason}; use {accepts}")
         raise ConfigError("invalid configuration: " + "; ".join(problems)) from None

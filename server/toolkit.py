@@ -12,22 +12,40 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from mcp.server.elicitation import AcceptedElicitation
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.resolve import Elicit, Resolve, build_resolver_plans, resolve_arguments
 from mcp.server.mcpserver.tools.base import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
-from mcp.types import ToolAnnotations
-from pydantic import BaseModel, ConfigDict, ValidationError
+from mcp.types import CallToolResult, InputRequiredResult, ResourceLink, TextContent, ToolAnnotations
+from mcp_types.version import is_version_at_least
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from secaudit.server.context import AppContext, CallInfo
 from secaudit.server.errors import public_message
+from secaudit.server.summaries import text_content
+from secaudit.server.tool_schemas import lean_schema
 
-__all__ = ["Cost", "Scope", "StrictInput", "ToolSpec", "build_tool", "current_identity", "tool_spec"]
+__all__ = [
+    "Cost",
+    "LinksResources",
+    "OutputSchemas",
+    "Scope",
+    "StrictInput",
+    "ToolSpec",
+    "build_tool",
+    "current_identity",
+    "guards_after",
+    "guards_before",
+    "tool_spec",
+]
 
 log = logging.getLogger("secaudit.tools")
 
 Scope = Literal["read", "write", "fix", "admin"]
 Cost = Literal["read", "write", "audit"]
+OutputSchemas = Literal["lean", "full"]
 
 
 class StrictInput(BaseModel):
@@ -36,7 +54,84 @@ class StrictInput(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
+class LinksResources(BaseModel):
+    """An output that also points at resources: each link goes into the result's content as a
+    `resource_link` block (after the JSON text), beside the structured output."""
+
+    def resource_links(self) -> list[ResourceLink]:
+        return []
+
+
+# From this protocol revision on, a tool asks through an input-required result, not a mid-call request.
+_INPUT_REQUIRED_VERSION = "2026-07-28"
+
+
+class _Confirm(BaseModel):
+    """The form a confirmation shows: one yes/no field, which the user must tick to accept."""
+
+    apply: bool = Field(title="Apply", description="write the changes listed above")
+
+
+class _InputRequired(Exception):
+    """Carries the SDK's input-required answer (protocol 2026-07-28) out of a handler."""
+
+    def __init__(self, result: InputRequiredResult) -> None:
+        super().__init__("input required")
+        self.result = result
+
+
+def _confirmer(ctx: Context[AppContext, Any]) -> Callable[[str], Awaitable[str]] | None:
+    """A yes/no question for the client's user, on either protocol era: the SDK's resolver
+    machinery sends `elicitation/create` mid-call (2025 revisions) or answers the call with an
+    input-required result and finds the answer in the retry (2026-07-28). None when the client
+    did not declare form elicitation: the tool must not ask then."""
+    try:
+        capabilities = ctx.client_capabilities
+    except ValueError:  # no request (a direct call in a test): nobody to ask
+        return None
+    elicitation = capabilities.elicitation if capabilities is not None else None
+    if elicitation is None or (elicitation.form is None and elicitation.url is not None):
+        return None
+    version = ctx.protocol_version
+    modern = version is not None and is_version_at_least(version, _INPUT_REQUIRED_VERSION)
+    if not modern and not ctx.session.can_send_request:
+        return None  # a mid-call request could not reach the client on this channel
+
+    async def confirm(message: str) -> str:
+        def ask() -> Elicit[_Confirm]:
+            return Elicit(message, _Confirm)
+
+        wanted: dict[str, tuple[Resolve, bool]] = {"answer": (Resolve(ask), True)}
+        resolved = await resolve_arguments(wanted, build_resolver_plans(wanted, set()), {}, ctx)
+        if isinstance(resolved, InputRequiredResult):
+            raise _InputRequired(resolved)
+        outcome = resolved["answer"]
+        if isinstance(outcome, AcceptedElicitation):
+            # Accepting the form with the box unticked is a no.
+            return "accept" if isinstance(outcome.data, _Confirm) and outcome.data.apply else "decline"
+        return str(outcome.action)
+
+    return confirm
+
+
 Handler = Callable[[AppContext, Any, CallInfo], Awaitable[BaseModel]]
+
+
+async def guards_before(app: AppContext, info: CallInfo, arguments: dict[str, Any]) -> None:
+    """Every guard's check, in order (scope, rate limit, ...); the first refusal raises. Tool calls
+    and resource reads pass the same guards."""
+    for guard in app.guards:
+        await guard.before(app, info, arguments)
+
+
+async def guards_after(app: AppContext, info: CallInfo, arguments: dict[str, Any], outcome: str) -> None:
+    """Every guard's record of the outcome, last first; a failing guard is logged, never raised, so
+    it cannot change the caller's answer."""
+    for guard in reversed(app.guards):
+        try:
+            await guard.after(app, info, arguments, outcome)
+        except Exception:
+            log.exception("call guard failed after %s", info.tool)
 
 
 @dataclass(frozen=True)
@@ -53,6 +148,8 @@ class ToolSpec:
     destructive: bool = False
     idempotent: bool = False
     open_world: bool = False
+    # The toolset the tool is served in (`SECAUDIT_TOOLSETS`); set by `handlers.all_tools`.
+    toolset: str = ""
 
 
 def tool_spec(
@@ -106,8 +203,10 @@ def current_identity() -> tuple[str, str]:
     return _identity_provider()
 
 
-def build_tool(spec: ToolSpec) -> Tool:
-    async def call(raw: dict[str, Any], ctx: Context[AppContext, Any]) -> BaseModel:
+def build_tool(spec: ToolSpec, *, output_schemas: OutputSchemas = "lean") -> Tool:
+    async def call(
+        raw: dict[str, Any], ctx: Context[AppContext, Any]
+    ) -> CallToolResult | InputRequiredResult:
         app: AppContext = ctx.request_context.lifespan_context
         identity, transport = current_identity()
 
@@ -121,20 +220,31 @@ def build_tool(spec: ToolSpec) -> Tool:
             cost=spec.cost,
             transport=transport,
             progress=progress,
+            confirm=_confirmer(ctx),
         )
         outcome = "error"
         try:
-            for guard in app.guards:
-                await guard.before(app, info, raw)
+            await guards_before(app, info, raw)
             try:
                 args = spec.input_model.model_validate(raw)
             except ValidationError as exc:
                 outcome = "invalid"
                 raise ToolError(public_message(exc)) from None
-            result = await spec.handler(app, args, info)
+            try:
+                result = await spec.handler(app, args, info)
+            except _InputRequired as asked:
+                outcome = "input_required"
+                return asked.result
             outcome = "ok"
             redacted = app.redact_obj(result.model_dump(mode="json"))
-            return spec.output_model.model_validate(redacted)
+            # Redaction keeps the shape; validating again proves it.
+            output = spec.output_model.model_validate(redacted)
+            data = output.model_dump(mode="json", by_alias=True)
+            text = text_content(spec.name, data, app.settings.text_content)
+            links = output.resource_links() if isinstance(output, LinksResources) else []
+            return CallToolResult(
+                content=[TextContent(type="text", text=text), *links], structured_content=data
+            )
         except ToolError:
             raise
         except Exception as exc:  # noqa: BLE001 - the one place every tool error is translated
@@ -142,26 +252,28 @@ def build_tool(spec: ToolSpec) -> Tool:
                 outcome = str(exc.code)
             raise ToolError(public_message(exc, what=f"tool {spec.name}")) from None
         finally:
-            for guard in reversed(app.guards):
-                try:
-                    await guard.after(app, info, raw, outcome)
-                except Exception:
-                    log.exception("call guard failed after %s", spec.name)
+            await guards_after(app, info, raw, outcome)
 
+    # The title is the tool's own (not repeated here); a hint is left out where the spec's default
+    # says the same: idempotent false, and destructive for a read-only tool (meaningless there).
     annotations = ToolAnnotations(
-        title=spec.title,
         read_only_hint=spec.read_only,
-        destructive_hint=spec.destructive,
-        idempotent_hint=spec.idempotent,
+        destructive_hint=None if spec.read_only else spec.destructive,
+        idempotent_hint=spec.idempotent or None,
         open_world_hint=spec.open_world,
+    )
+    output_schema = lean_schema(
+        spec.output_model.model_json_schema(), output=True, nested=output_schemas == "full"
     )
     return Tool(
         fn=call,
         name=spec.name,
         title=spec.title,
         description=spec.description,
-        parameters=spec.input_model.model_json_schema(),
-        fn_metadata=_PassThrough(arg_model=ArgModelBase, output_model=spec.output_model),
+        parameters=lean_schema(spec.input_model.model_json_schema(), output=False),
+        # No output_model for the SDK: the wrapper validates the result itself, once (the SDK would
+        # validate the same dict again); the schema is still published and clients check it.
+        fn_metadata=_PassThrough(arg_model=ArgModelBase, output_schema=output_schema),
         is_async=True,
         context_kwarg="ctx",
         annotations=annotations,

@@ -8,8 +8,11 @@ is a bug, reported to the caller as a generic message with a correlation id.
     ├── ConfigError                  a setting or environment variable is invalid
     │   ├── RulesError               (tools/scanners/semgrep/ruleset.py) a semgrep rule file or folder
     │   │                            cannot be used; the message names the file and the problem
-    │   └── ScannerOptionsError      (tools/scanners/interface.py) a scanner option is unknown or of
-    │                                the wrong type; also a ScannerError
+    │   ├── ScannerOptionsError      (tools/scanners/interface.py) a scanner option is unknown or of
+    │   │                            the wrong type; also a ScannerError
+    │   └── ProjectConfigError       (tools/project/config.py) the audited project's `.secaudit.toml`,
+    │                                `[tool.secaudit]` or `.secaudit/baseline.json` is invalid; the
+    │                                message names the file and the key or entry
     ├── InvalidInput                 a caller-supplied value is refused (what, and what is accepted)
     │   ├── PathNotAllowed           a path outside the allowed roots, or through a link leading out
     │   │   └── LinkRefused          (tools/confined_io.py) a link on a write's way, one leading out of
@@ -44,6 +47,8 @@ is a bug, reported to the caller as a generic message with a correlation id.
     │   │                            engine (semgrep) failed; nothing half-installed is kept
     │   └── EngineUnavailable        (tools/engines/semgrep.py) no usable engine: the message says
     │                                how to install one
+    ├── GitError                     (tools/gitdiff.py) git is missing, the folder is not in a git
+    │                                repository, a ref names no commit, or a git command failed
     ├── SourceError                  (tools/deps/interface.py) one manifest or lockfile cannot be used;
     │                                the dependency audit goes on without it
     ├── AdvisoryBackendUnavailable   (tools/deps/interface.py) an online advisory backend (pip-audit's
@@ -54,8 +59,10 @@ is a bug, reported to the caller as a generic message with a correlation id.
     │                                dump; nothing was changed
     └── FixError                     (tools/fixes/errors.py) what the fix service refuses or fails on
         ├── FixNotApplicable         (see InvalidInput)
-        └── BackupUnavailable        (tools/fixes/errors.py) the previous bytes of a fix are gone
-                                     (retention, or a missing key file): no automatic revert
+        ├── BackupUnavailable        (tools/fixes/errors.py) the previous bytes of a fix are gone
+        │                            (retention, or a missing key file): no automatic revert
+        └── ConfirmationRequired     (tools/fixes/errors.py) a write without a confirmation (no
+                                     elicitation answer, no matching confirm_digest of the plan)
 
 Every subclass defined anywhere in `secaudit.tools` or `secaudit.server` is drawn here; a test
 (tests/tools/test_errors.py) imports every module and fails on a class this tree does not name.

@@ -8,6 +8,7 @@ from __future__ import annotations
 from secaudit.tools import events, findings
 from secaudit.tools.advisories.db import MIGRATIONS as ADVISORY_MIGRATIONS
 from secaudit.tools.fixes.tables import MIGRATIONS as FIXES_MIGRATIONS
+from secaudit.tools.hooks.schema import MIGRATIONS as HOOKS_MIGRATIONS
 from secaudit.tools.store import Migration
 
 __all__ = ["STORE_MIGRATIONS"]
@@ -18,4 +19,5 @@ STORE_MIGRATIONS: tuple[Migration, ...] = (
     *events.MIGRATIONS,
     *findings.MIGRATIONS,
     *FIXES_MIGRATIONS,
+    *HOOKS_MIGRATIONS,
 )

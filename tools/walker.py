@@ -14,6 +14,9 @@ Why it works the way it does:
   confined reader without following any link, at most 1 MiB; bytes that are not UTF-8 are
   replaced (git reads bytes: the other lines still apply).
 - Ignored files are counted, not listed: a `node_modules` can hold a million of them.
+- A project's `exclude` patterns (`.secaudit.toml`, `PathGlobs`) are gitignore-style too and
+  matched by the same pathspec engine; a folder they match is not entered. `PathGlobs` is also what
+  the project's per-path rules match finding paths with: one matcher for every glob of a project.
 - A fault on one entry (ENAMETOOLONG for a path deeper than the OS allows, ELOOP, EACCES, any
   OSError) is a skip of that entry with the reason, never the end of the walk. Faults are counted
   (`faults`): the engine makes such a run partial, and never takes an unseen file as gone.
@@ -40,6 +43,7 @@ __all__ = [
     "FileRef",
     "FileSkip",
     "GitIgnore",
+    "PathGlobs",
     "WalkResult",
     "gitignore_ignores",
     "is_excluded_dir",
@@ -115,10 +119,14 @@ class WalkResult:
     skips: list[FileSkip] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     ignored: int = 0  # files and folders left out by .gitignore
+    excluded: int = 0  # files and folders left out by the project's `exclude` patterns
     excluded_dirs: list[str] = field(default_factory=list)  # default excludes that were present
     capped: bool = False
     cancelled: bool = False
     seen: set[str] = field(default_factory=set)  # every path met, kept or skipped
+    # Regular files over the size cap (also listed in `skips`): the engine asks the scanners whether
+    # they would have examined them, and such a run is partial.
+    oversize: list[FileRef] = field(default_factory=list)
     faults: int = 0  # entries (files or folders) the walk could not examine because of an OS error
 
 
@@ -186,6 +194,26 @@ def _matches(chain: _Chain, rel: str, is_dir: bool) -> bool:
     return verdict
 
 
+class PathGlobs:
+    """gitignore-style patterns relative to the root (`vendor/**`, `*.min.js`, `tests/`), matched
+    with git's rules by pathspec: a project's `exclude` and the paths of its per-path rules."""
+
+    def __init__(self, patterns: tuple[str, ...] | list[str]) -> None:
+        self.patterns = tuple(patterns)
+        self._spec = pathspec.GitIgnoreSpec.from_lines(self.patterns)
+
+    def __bool__(self) -> bool:
+        return bool(self.patterns)
+
+    def matches(self, rel: str, *, is_dir: bool = False) -> bool:
+        """Whether `rel` (a file, or a folder with `is_dir`) or a folder above it is matched."""
+        parts = rel.split("/")
+        for depth in range(1, len(parts)):
+            if self._spec.check_file("/".join(parts[:depth]) + "/").include:
+                return True
+        return bool(self._spec.check_file(rel + "/" if is_dir else rel).include)
+
+
 def gitignore_ignores(text: str, rel: str) -> bool:
     """Whether the text of a root `.gitignore` ignores file `rel` (git's semantics)."""
     spec = _spec(text.splitlines())
@@ -238,7 +266,9 @@ def walk(
     max_file_bytes: int,
     paths: list[str] | None = None,
     cancel: CancelToken | None = None,
+    exclude: PathGlobs | None = None,
 ) -> WalkResult:
+    """`exclude`: the project's patterns; what they match is left out and counted (`excluded`)."""
     result = WalkResult()
     ignore = GitIgnore(root)
     stack: list[tuple[Path, str]] = [(root, "")]
@@ -278,6 +308,9 @@ def walk(
                 if specs and _matches(specs, rel, True):
                     result.ignored += 1
                     continue
+                if exclude and exclude.matches(rel, is_dir=True):
+                    result.excluded += 1
+                    continue
                 if paths is None or _dir_may_hold(rel, paths):
                     # `folder / name` is `Path(entry.path)` without parsing the whole path again.
                     subdirs.append((folder / entry.name, rel))
@@ -286,6 +319,9 @@ def walk(
                 continue
             if specs and _matches(specs, rel, False):
                 result.ignored += 1
+                continue
+            if exclude and exclude.matches(rel):
+                result.excluded += 1
                 continue
             result.seen.add(rel)
             if stat.S_ISLNK(mode):
@@ -298,6 +334,7 @@ def walk(
                 result.skips.append(
                     FileSkip(rel, f"larger than the {max_file_bytes}-byte limit (SECAUDIT_MAX_FILE_BYTES)")
                 )
+                result.oversize.append(FileRef(path=Path(entry.path), rel=rel, size=st.st_size, mode=mode))
                 continue
             if len(result.files) >= max_files:
                 result.capped = True
@@ -320,6 +357,11 @@ def walk(
         stack.extend(reversed(subdirs))
     if result.ignored:
         result.notes.append(f"{result.ignored} files or folders left out by .gitignore rules")
+    if result.excluded:
+        result.notes.append(
+            f"{result.excluded} files or folders left out by the project's exclude patterns "
+            f"({', '.join(exclude.patterns[:10]) if exclude else ''})"
+        )
     if result.excluded_dirs:
         shown = ", ".join(result.excluded_dirs[:10]) + (" ..." if len(result.excluded_dirs) > 10 else "")
         result.notes.append(

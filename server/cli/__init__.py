@@ -51,6 +51,12 @@ class Command(NamedTuple):
 COMMANDS: tuple[Command, ...] = (
     Command("serve", "run the MCP server (stdio by default)", "secaudit.server.cli.serve"),
     Command("audit", "audit a repository folder", "secaudit.server.cli.audit"),
+    Command("init", "write a starter .secaudit.toml (project configuration)", "secaudit.server.cli.init"),
+    Command(
+        "baseline",
+        "commit triage decisions as .secaudit/baseline.json (baseline write)",
+        "secaudit.server.cli.baseline",
+    ),
     Command(
         "findings",
         "list, show and triage findings; runs; SARIF export and import",
@@ -67,6 +73,12 @@ COMMANDS: tuple[Command, ...] = (
         "secaudit.server.cli.events",
     ),
     Command("token", "create HTTP bearer tokens", "secaudit.server.cli.token"),
+    Command(
+        "hooks",
+        "install, remove and show the agent hooks (Claude Code, Cursor)",
+        "secaudit.server.cli.hooks",
+    ),
+    Command("hook", "the entry points the agent hooks run (JSON on stdin)", "secaudit.server.cli.hook"),
 )
 
 

@@ -1,8 +1,10 @@
 """`secaudit audit PATH`: the same AuditService the run_audit tool uses, with a terminal front end.
 
-Exit codes: 0 no open finding at or above --fail-on; 1 at least one; 2 usage or error (including a
-run that could not check anything). Results go to stdout (table, JSON or SARIF); the progress bar
-and, for SARIF output, the coverage report go to stderr.
+Exit codes (tools/findings/gate.py decides): 0 clean; 1 an open finding at or above --fail-on (wins
+over partial); 2 usage or error (including a run that could not check anything, not a git repository
+for a diff scope); 3 the run is partial and --fail-on-partial is on (the default when the CI variable
+is true). Results go to stdout (table, JSON or SARIF); the progress bar and, for SARIF output, the
+coverage report go to stderr. Neither is wrapped to a width: a log keeps each line whole.
 """
 
 from __future__ import annotations
@@ -13,27 +15,29 @@ import os
 import sys
 import threading
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from secaudit.server.cli.common import emit_json, settings_from_args
+from secaudit.server.cli.common import emit_json, path_as_root, settings_from_args
 from secaudit.server.cli.terminal import for_terminal
 from secaudit.server.context import open_audit
 from secaudit.server.version import package_version
+from secaudit.tools.advisories import AdvisoryDB
 from secaudit.tools.audit import AuditService, test_path_options
-from secaudit.tools.errors import InvalidInput
+from secaudit.tools.audit.diff import DiffAudit, DiffOutcome, diff_request, scope_sarif
+from secaudit.tools.audit.next_steps import next_steps
 from secaudit.tools.findings import FindingsService, FindingSummary, RunRecord, RunStatus
-from secaudit.tools.findings.gate import FAIL_ON_CHOICES, blocking
+from secaudit.tools.findings.gate import EXIT_ERROR, FAIL_ON_CHOICES, gate
 from secaudit.tools.findings.sarif import export_sarif
 from secaudit.tools.scanners import CancelToken
 
 __all__ = ["collect_findings", "print_coverage", "register"]
 
-EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+_DEFAULT_FAIL_ON = "low"
+_TRUE = frozenset({"1", "true", "yes", "on"})
 _TABLE_ROWS = 200
 _STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
@@ -42,8 +46,10 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "audit",
         parents=parents,
-        description="Audit a folder with the security scanners. Exit 0 clean, 1 open findings at or "
-        "above --fail-on, 2 error.",
+        description="Audit a folder with the security scanners. Exit codes: 0 clean; 1 open findings "
+        "at or above --fail-on (this wins over partial); 2 could not run (usage, not a git repository for "
+        "--changed/--staged/--since, no scanner could run); 3 the run is partial (something was not "
+        "checked) and --fail-on-partial is on.",
     )
     p.add_argument("path", help="repository folder (becomes the allowed root unless --root is given)")
     p.add_argument(
@@ -55,8 +61,9 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--fail-on",
         choices=FAIL_ON_CHOICES,
-        default="low",
-        help="exit 1 when an open finding (not triaged away, not # nosec) is at or above this (default low)",
+        default=None,
+        help="exit 1 when an open finding (not triaged away, not # nosec) is at or above this (default: "
+        "the project's fail_on in .secaudit.toml or [tool.secaudit], else low)",
     )
     p.add_argument(
         "--no-cache", action="store_true", help="rescan every file (fresh results are still cached)"
@@ -72,31 +79,49 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         help="also ask these online advisory backends (opt-in; offline results stand when they do not "
         "answer): comma-separated pypi, osv, npm (SECAUDIT_DEPS_ONLINE)",
     )
+    scope = p.add_argument_group(
+        "diff scope (only changed files; only findings absent at the base are reported and gate)"
+    )
+    only = scope.add_mutually_exclusive_group()
+    only.add_argument(
+        "--changed",
+        action="store_true",
+        help="the working tree against HEAD, untracked files (not ignored) included",
+    )
+    only.add_argument(
+        "--staged",
+        action="store_true",
+        help="the staged changes against HEAD; the staged content is scanned, not the working copy",
+    )
+    only.add_argument("--since", metavar="REF", help="the working tree against commit REF (e.g. the PR base)")
+    scope.add_argument(
+        "--changed-lines",
+        action="store_true",
+        help="with a diff scope: report only new findings on changed lines (git diff -U0 hunks)",
+    )
+    p.add_argument(
+        "--fail-on-partial",
+        action=argparse.BooleanOptionalAction,
+        default=_ci_default(),
+        help="exit 3 when the run is partial (something selected was not checked) and no finding "
+        "fails it; default on when the CI variable is true (1, true, yes, on), else off",
+    )
     p.set_defaults(handler=run)
 
 
+def _ci_default() -> bool:
+    # The edge reads the environment once, here; nothing below knows about CI.
+    return os.environ.get("CI", "").strip().lower() in _TRUE
+
+
 def _audit(args: argparse.Namespace, path: str) -> AuditService:
-    if not args.roots and "SECAUDIT_ALLOWED_ROOTS" not in os.environ:
-        # On the command line the user names the folder: that is the authority to read it.
-        target = Path(path).expanduser()
-        if not target.exists():
-            raise InvalidInput(f"the path {path} does not exist")
-        if not target.is_dir():
-            raise InvalidInput(f"the path {path} is not a folder; give the repository folder")
-        args.roots = [target]
+    path_as_root(args, path)
     online = tuple(p.strip().lower() for p in args.online.split(",") if p.strip()) if args.online else None
     return open_audit(settings_from_args(args, deps_online=online))
 
 
 def collect_findings(service: FindingsService, run_id: int) -> list[FindingSummary]:
-    items: list[FindingSummary] = []
-    cursor = None
-    while True:
-        page = service.list_findings(run_id=run_id, limit=200, cursor=cursor)
-        items.extend(page.items)
-        cursor = page.next_cursor
-        if cursor is None:
-            return items
+    return service.run_summaries(run_id)
 
 
 def print_coverage(run: RunRecord, console: Console) -> None:
@@ -143,13 +168,14 @@ def print_coverage(run: RunRecord, console: Console) -> None:
 
 
 def _table(
-    items: list[FindingSummary], console: Console, run_status: RunStatus = RunStatus.SUCCEEDED
+    items: list[FindingSummary], console: Console, run_status: RunStatus, run_id: int, diff: bool = False
 ) -> None:
     """One line per finding, most severe first: readable in a terminal and in a CI log alike."""
     if not items:
         # "No findings." only for a run that checked everything; a partial one says what it missed.
         partial = f"No findings in what was checked; the run is {run_status.value.upper()}: see the notes."
-        console.print("No findings." if run_status is RunStatus.SUCCEEDED else partial, markup=False)
+        clean = "No new findings." if diff else "No findings."
+        console.print(clean if run_status is RunStatus.SUCCEEDED else partial, markup=False)
         return
     for f in items[:_TABLE_ROWS]:
         loc = f"{f.path}:{f.start_line}" if f.start_line else f.path
@@ -159,22 +185,32 @@ def _table(
         line.append(for_terminal(f"{f.scanner}/{f.rule_id:<6} {loc}  {f.title[:120]}  [{status}] {f.id}"))
         console.print(line, highlight=False)
     if len(items) > _TABLE_ROWS:
-        console.print(f"... {len(items) - _TABLE_ROWS} more: secaudit findings list --run <id>")
+        console.print(
+            f"... {len(items) - _TABLE_ROWS} more: secaudit findings list --run {run_id}", markup=False
+        )
 
 
 def run(args: argparse.Namespace) -> int:
     fmt = args.format or ("json" if args.json else "table")
     # On the command line a relative path means relative to the working directory.
     args.path = os.path.abspath(args.path)
+    changed = "working" if args.changed else "staged" if args.staged else None
+    request = diff_request(
+        changed=changed, since=args.since, changed_lines=args.changed_lines, paths=args.paths
+    )
     audit = _audit(args, args.path)
     scanners = [s.strip() for s in args.scanners.split(",") if s.strip()] if args.scanners else None
+    # The project's configuration, read once: its fail_on is the gate unless --fail-on is given.
+    policy = audit.project_policy(args.path)
+    fail_on: str = args.fail_on or policy.config.fail_on or _DEFAULT_FAIL_ON
     token = CancelToken()
     outcome: dict[str, Any] = {}
-    err = Console(stderr=True)
+    # Not wrapped to a width: in a CI log (no terminal) every line stays whole and greppable.
+    err = Console(stderr=True, soft_wrap=True)
     show_bar = sys.stderr.isatty()
     bar = Progress(
         TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=err, transient=True, disable=not show_bar,
+        TimeElapsedColumn(), console=Console(stderr=True), transient=True, disable=not show_bar,
     )  # fmt: skip
     task = bar.add_task("auditing", total=None)
 
@@ -183,10 +219,17 @@ def run(args: argparse.Namespace) -> int:
 
     def work() -> None:
         try:
+            options = test_path_options(args.include_tests)
+            if request is not None:
+                outcome["diff"] = DiffAudit(audit).run(
+                    args.path, request, scanners=scanners, use_cache=not args.no_cache, cancel=token,
+                    progress=progress, scanner_options=options, project=policy,
+                )  # fmt: skip
+                outcome["run"] = outcome["diff"].run
+                return
             outcome["run"] = audit.run(
                 args.path, scanners=scanners, paths=args.paths, use_cache=not args.no_cache,
-                cancel=token, progress=progress,
-                scanner_options=test_path_options(args.include_tests),
+                cancel=token, progress=progress, scanner_options=options, project=policy,
             )  # fmt: skip
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread, re-raised there
             outcome["error"] = exc
@@ -205,30 +248,54 @@ def run(args: argparse.Namespace) -> int:
     if "error" in outcome:
         raise outcome["error"]
     record: RunRecord = outcome["run"]
-    items = collect_findings(audit.findings, record.id)
-    out = Console(soft_wrap=True) if fmt == "table" else None
+    scoped: DiffOutcome | None = outcome.get("diff")
+    items = collect_findings(audit.findings, record.id) if scoped is None else scoped.findings
+    verdict = gate(record.status, items, fail_on, fail_on_partial=args.fail_on_partial)
+    out = Console(soft_wrap=True)
     if fmt == "json":
-        emit_json(
-            {"run": record.model_dump(mode="json"), "findings": [i.model_dump(mode="json") for i in items]}
+        steps = next_steps(
+            record,
+            advisories_empty=AdvisoryDB(audit.store).is_empty(),
+            fixable=audit.findings.fix_kinds(record.id),
+            more_findings=False,
         )
+        payload: dict[str, Any] = {
+            "run": record.model_dump(mode="json"),
+            "findings": [i.model_dump(mode="json") for i in items],
+            "next_steps": [s.model_dump(mode="json") for s in steps],
+            "exit_code": verdict.exit_code,
+            "gate": verdict.as_dict(),
+        }
+        if scoped is not None:
+            payload["diff"] = scoped.summary.model_dump(mode="json")
+        emit_json(payload)
     elif fmt == "sarif":
         doc = export_sarif(audit.findings, record.id, tool_version=package_version())
+        if scoped is not None:
+            doc = scope_sarif(doc, scoped)
         sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
         print_coverage(record, err)
+        if scoped is not None:
+            err.print(for_terminal(scoped.summary.line()), markup=False, highlight=False, emoji=False)
     else:
-        assert out is not None
-        _table(items, out, record.status)
+        _table(items, out, record.status, record.id, diff=scoped is not None)
         print_coverage(record, out)
-    if record.status is RunStatus.FAILED:
+        if scoped is not None:
+            out.print(for_terminal(scoped.summary.line()), markup=False, highlight=False, emoji=False)
+    if verdict.exit_code == EXIT_ERROR:
         err.print(
             for_terminal(f"secaudit: error: the audit could not run: {record.error or 'see notes'}"),
             markup=False,
             emoji=False,
         )
-        return EXIT_ERROR
-    failing = blocking(items, args.fail_on)
-    if failing:
+    elif verdict.blocking:
         if fmt == "table":
-            err.print(f"{len(failing)} open findings at or above {args.fail_on}", markup=False)
-        return EXIT_FINDINGS
-    return EXIT_OK
+            what = "new open findings" if scoped is not None else "open findings"
+            err.print(f"{verdict.blocking} {what} at or above {fail_on}", markup=False)
+    elif verdict.exit_code != 0:
+        err.print(
+            "secaudit: the run is PARTIAL (not everything was checked; see the notes) and "
+            "--fail-on-partial is on: exit 3",
+            markup=False,
+        )
+    return verdict.exit_code

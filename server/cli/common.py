@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,6 +38,12 @@ def global_options(*, suppress: bool = False) -> argparse.ArgumentParser:
         dest="roots",
         help="allowed root folder; repeat for several (SECAUDIT_ALLOWED_ROOTS)",
         **quiet,
+    )
+    g.add_argument(
+        "--allow-broad-root",
+        action="store_true",
+        help="accept a root of /, your home folder or a folder holding it (SECAUDIT_ALLOW_BROAD_ROOT)",
+        **({"default": argparse.SUPPRESS} if suppress else {"default": None}),
     )
     g.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], **quiet)
     p.add_argument("--json", action="store_true", help="machine-readable JSON on stdout", **quiet)
@@ -75,11 +82,27 @@ def settings_from_args(args: argparse.Namespace, **extra: Any) -> Settings:
         tasks_db_path=args.tasks_db,
         allowed_roots=tuple(args.roots) if args.roots else None,
         log_level=args.log_level,
+        allow_broad_root=getattr(args, "allow_broad_root", None) or None,
         **extra,
     )
     configure_logging(settings.log_level if args.log_level else "WARNING")
     setup_redaction(settings)
     return settings
+
+
+def path_as_root(args: argparse.Namespace, path: str) -> None:
+    """A command given a repository folder (`audit PATH`, `baseline write PATH`, `init PATH`): when
+    neither --root nor SECAUDIT_ALLOWED_ROOTS is set, the folder the user named is the allowed root
+    (naming it on the command line is the authority to read it)."""
+    from secaudit.tools.errors import InvalidInput
+
+    if not args.roots and "SECAUDIT_ALLOWED_ROOTS" not in os.environ:
+        target = Path(path).expanduser()
+        if not target.exists():
+            raise InvalidInput(f"the path {path} does not exist")
+        if not target.is_dir():
+            raise InvalidInput(f"the path {path} is not a folder; give the repository folder")
+        args.roots = [target]
 
 
 def emit_json(data: BaseModel | dict[str, Any] | list[Any]) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from secaudit.server.cli.common import emit_json, settings_from_args
 from secaudit.server.cli.terminal import for_terminal
-from secaudit.server.context import attach_bridge, open_audit, open_store
+from secaudit.server.context import attach_bridge, findings_service, open_audit, open_store
 from secaudit.tools.findings import (
     EFFECTIVE_STATUSES,
     MIGRATIONS,
@@ -83,7 +83,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
 def _reader(args: argparse.Namespace) -> tuple[FindingsService, tuple[Path, ...]]:
     """The findings service over the store opened read-only, and the allowed roots."""
     settings = settings_from_args(args)
-    return FindingsService(open_store(settings, write=False, schema=MIGRATIONS)), settings.allowed_roots
+    return findings_service(open_store(settings, write=False, schema=MIGRATIONS)), settings.allowed_roots
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -147,7 +147,8 @@ def _print_record(rec: FindingRecord, as_json: bool) -> None:
         state = " (EXPIRED)" if rec.triage.expired else ""
         print(
             for_terminal(
-                f"  triage: {rec.triage.status.value}{state} by {rec.triage.actor}: {rec.triage.reason}{exp}"
+                f"  triage: {rec.triage.status.value}{state} by {rec.triage.actor}"
+                f"{' (committed baseline)' if rec.triage.from_baseline else ''}: {rec.triage.reason}{exp}"
             )
         )
     print(f"  fingerprint {rec.fingerprint}")
@@ -161,7 +162,7 @@ def _show(args: argparse.Namespace) -> int:
 
 def _triage(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
-    findings = FindingsService(open_store(settings, write=True))
+    findings = findings_service(open_store(settings, write=True))
     attach_bridge(settings, findings)  # a triaged finding archives its task
     rec = findings.triage(args.id, args.status, args.reason, expires_at=args.expires_at, actor="cli")
     _print_record(rec, args.json)

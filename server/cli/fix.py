@@ -135,10 +135,10 @@ def _apply(args: argparse.Namespace) -> int:
     require_one_target(args.plan_id, finding, names=("--plan-id", "a finding (its id or --finding-json)"))
     settings, fixes, findings = _writer(args)
     if args.plan_id:
-        result = fixes.apply(plan_id=args.plan_id, dry_run=not args.write)
+        result = fixes.apply(plan_id=args.plan_id, dry_run=not args.write, confirmation="operator")
     else:
         found, root = _finding(settings, findings, args)
-        result = fixes.apply(finding=found, root=root, dry_run=not args.write)
+        result = fixes.apply(finding=found, root=root, dry_run=not args.write, confirmation="operator")
     if args.json:
         emit_json(result)
         return 0

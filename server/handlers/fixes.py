@@ -15,12 +15,14 @@ from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr
 from secaudit.server.context import AppContext, CallInfo
 from secaudit.server.toolkit import StrictInput, ToolSpec
 from secaudit.tools.findings.model import Finding
+from secaudit.tools.fixes.confirm import check_confirm_digest, confirmation_message, require_digest
 from secaudit.tools.fixes.model import FixPlan, FixRecord, FixStatus
 from secaudit.tools.fixes.service import ApplyResult, require_one_target
 
 __all__ = ["TOOLS"]
 
 Id = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+Digest = Annotated[StrictStr, Field(min_length=64, max_length=64, pattern=r"^[0-9a-f]{64}$")]
 
 
 def _finding(app: AppContext, finding_id: str) -> tuple[Finding, str]:
@@ -50,22 +52,61 @@ class ApplyFixInput(StrictInput):
     )
     finding_id: Id | None = Field(default=None, description="plan and apply in one step")
     dry_run: StrictBool = Field(
-        default=True, description="true (default): only show the diff; false: write it"
+        default=True, description="true (default): only show the diff; false: write it (confirmed)"
+    )
+    confirm_digest: Digest | None = Field(
+        default=None,
+        description="the plan's confirm_digest (plan_fix, or a dry run): with plan_id, confirms a write "
+        "on a client that cannot ask its user (no elicitation); checked against the plan when given",
     )
 
 
 async def apply_fix(app: AppContext, args: ApplyFixInput, call: CallInfo) -> ApplyResult:
+    """A write is confirmed by the user through elicitation when the client can ask, else by the
+    plan's confirm_digest; never without one (`secaudit.tools.fixes.confirm`)."""
     require_one_target(args.plan_id, args.finding_id, names=("plan_id", "finding_id"))
+    service = app.fixes
+    if args.dry_run:
 
-    def run() -> ApplyResult:
-        service = app.fixes
+        def preview() -> ApplyResult:
+            if args.plan_id is not None:
+                return service.apply(plan_id=args.plan_id, dry_run=True)
+            assert args.finding_id is not None
+            found, root = _finding(app, args.finding_id)
+            return service.apply(finding=found, root=root, dry_run=True)
+
+        return await anyio.to_thread.run_sync(preview)
+
+    if call.confirm is None:
+        plan_id, digest = require_digest(args.plan_id, args.confirm_digest)
+        plan = await anyio.to_thread.run_sync(lambda: service.get_plan(plan_id))
+        check_confirm_digest(plan, digest)
+        return await anyio.to_thread.run_sync(
+            lambda: service.apply(plan_id=plan.plan_id, dry_run=False, confirmation="digest")
+        )
+
+    def planned() -> FixPlan:
         if args.plan_id is not None:
-            return service.apply(plan_id=args.plan_id, dry_run=args.dry_run)
+            return service.get_plan(args.plan_id)
         assert args.finding_id is not None
         found, root = _finding(app, args.finding_id)
-        return service.apply(finding=found, root=root, dry_run=args.dry_run)
+        return service.plan(found, root)
 
-    return await anyio.to_thread.run_sync(run)
+    plan = await anyio.to_thread.run_sync(planned)
+    if args.confirm_digest is not None:
+        check_confirm_digest(plan, args.confirm_digest)
+    answer = await call.confirm(app.redactor.redact(confirmation_message(plan)))
+    if answer != "accept":
+        return ApplyResult(
+            dry_run=False,
+            plan=plan,
+            message=f"the user {'declined' if answer == 'decline' else 'cancelled'} the confirmation: "
+            "nothing was written",
+            confirmation="declined" if answer == "decline" else "cancelled",
+        )
+    return await anyio.to_thread.run_sync(
+        lambda: service.apply(plan_id=plan.plan_id, dry_run=False, confirmation="elicitation")
+    )
 
 
 class RevertFixInput(StrictInput):
@@ -109,9 +150,8 @@ TOOLS: list[ToolSpec] = [
     ToolSpec(
         name="plan_fix",
         title="Plan fix",
-        description="Plan a fix for a finding: the exact unified diff, the files it touches with their "
-        "content hashes, risk notes (e.g. a major-version bump) and the command that re-locks. "
-        "Writes nothing.",
+        description="Plan a fix for a finding: the exact diff, files and hashes, risks, re-lock "
+        "commands, and the confirm_digest apply_fix takes. Writes no file.",
         input_model=PlanFixInput,
         output_model=PlanOutput,
         handler=plan_fix,
@@ -122,10 +162,9 @@ TOOLS: list[ToolSpec] = [
     ToolSpec(
         name="apply_fix",
         title="Apply fix",
-        description="Apply a plan (or plan and apply a finding). dry_run defaults to true and only returns "
-        "the diff. With dry_run=false: locked, atomic write of every file (all or nothing), then the "
-        "scanner runs again; the change is rolled back if it breaks parsing, adds findings or does not "
-        "remove the finding. Conflict if a file changed since it was planned.",
+        description="Apply a plan or a finding's fix; a dry run unless dry_run=false, which needs a "
+        "confirmation (elicitation, or plan_id + confirm_digest). Writes all files or none, re-scans, "
+        "rolls back unless the finding is gone and nothing broke.",
         input_model=ApplyFixInput,
         output_model=ApplyResult,
         handler=apply_fix,
@@ -137,8 +176,7 @@ TOOLS: list[ToolSpec] = [
     ToolSpec(
         name="revert_fix",
         title="Revert fix",
-        description="Restore the exact previous bytes of every file an applied fix changed; Conflict if a "
-        "file changed since the fix.",
+        description="Restore the exact bytes an applied fix changed; conflict if a file changed since.",
         input_model=RevertFixInput,
         output_model=FixOutput,
         handler=revert_fix,
@@ -150,8 +188,7 @@ TOOLS: list[ToolSpec] = [
     ToolSpec(
         name="list_fixes",
         title="List fixes",
-        description="The fix history, newest first: status (applied, verified, rolled_back, reverted, "
-        "failed), files and hashes, verification outcome. Cursor pagination, up to 200 per page.",
+        description="The fix history, newest first, with status and verification; pages of up to 200.",
         input_model=ListFixesInput,
         output_model=FixListOutput,
         handler=list_fixes,

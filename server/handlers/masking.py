@@ -58,9 +58,8 @@ TOOLS = [
         name="mask_secrets",
         title="Mask secrets",
         description=(
-            "Replace every secret in a text (private keys, tokens of known services, credentials in "
-            "URLs and Authorization headers, secret KEY=value / JSON / YAML entries, high-entropy "
-            "strings) with [MASKED:kind]; returns the masked text and each span with a safe preview."
+            "Replace every secret in a text (keys, tokens, credentials, secret entries, high-entropy "
+            "strings) with [MASKED:kind]; returns the masked text and the spans."
         ),
         input_model=MaskInput,
         output_model=MaskOutput,

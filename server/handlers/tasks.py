@@ -117,8 +117,7 @@ class UpdateTaskInput(StrictInput):
     order: Order | None = None
     status: StatusValue | None = None
     expected_version: Version = Field(
-        description="the task's `version` as you last read it (get_task, list_tasks); if the row "
-        "changed since, by anyone, the call is a conflict and nothing is written"
+        description="the `version` you last read; if the row changed since, nothing is written"
     )
 
     @field_validator("status")
@@ -163,15 +162,14 @@ async def claim_next_task(app: AppContext, args: ClaimInput, call: CallInfo) -> 
 class MoveInput(StrictInput):
     id: TaskId
     expected_version: Version | None = Field(
-        default=None, description="the task's `version` as you read it; a mismatch is a conflict"
+        default=None, description="the `version` you last read; conflict if it changed"
     )
     lease_id: LeaseId | None = Field(
         default=None,
-        description="the lease_id claim_next_task gave you: refused (conflict) if another worker holds "
-        "the task now; leave out when you never claim",
+        description="from claim_next_task; conflict if another worker holds the task",
     )
     worker: Worker | None = Field(
-        default=None, description="the worker name you claimed with; checked like lease_id"
+        default=None, description="the worker you claimed as; checked like lease_id"
     )
 
 
@@ -201,7 +199,7 @@ class FileFixTasksInput(StrictInput):
         default=None, max_length=50, description="only these rule ids"
     )
     path_glob: Annotated[StrictStr, Field(min_length=1, max_length=500)] | None = Field(
-        default=None, description="only findings whose path matches, e.g. 'src/*.js' ('*' crosses folders)"
+        default=None, description="e.g. 'src/*.js' ('*' also crosses folders)"
     )
     group_by: Literal["finding", "file", "rule"] = Field(
         default="finding", description="one task per finding, per file, or per rule"
@@ -214,11 +212,11 @@ class FileFixTasksInput(StrictInput):
     )
     refile_dismissed: StrictBool = Field(
         default=False,
-        description="also file findings whose earlier task someone deleted or archived (default: no)",
+        description="also refile findings whose task was deleted or archived",
     )
     plan_fixes: StrictBool = Field(
         default=True,
-        description="plan a mechanical fix for each finding (first 200) and name it in the prompt",
+        description="plan a fix per finding (first 200) for its prompt",
     )
 
 
@@ -243,7 +241,7 @@ TOOLS: list[ToolSpec] = [
     tool_spec(
         "create_task",
         "Create task",
-        "Add a row to the shared tasks table (ready or backlogged); returns it with its generated uuid.",
+        "Add a task (ready or backlogged) to the shared tasks table.",
         CreateTaskInput,
         TaskOutput,
         create_task,
@@ -262,7 +260,7 @@ TOOLS: list[ToolSpec] = [
     tool_spec(
         "list_tasks",
         "List tasks",
-        "List tasks, optionally by status, in pages of up to 200 (cursor pagination).",
+        "List tasks, optionally by status; pages of up to 200.",
         ListTasksInput,
         TaskListOutput,
         list_tasks,
@@ -272,8 +270,7 @@ TOOLS: list[ToolSpec] = [
     tool_spec(
         "update_task",
         "Update task",
-        "Change a task's prompt, order or status. expected_version (from get_task or list_tasks) is "
-        "required: the write is refused if anyone changed the row since you read it.",
+        "Change a task's prompt, order or status; refused if the row changed since expected_version.",
         UpdateTaskInput,
         TaskOutput,
         update_task,
@@ -282,8 +279,7 @@ TOOLS: list[ToolSpec] = [
     tool_spec(
         "claim_next_task",
         "Claim next task",
-        "Lease the next ready task (lowest order, then id) to "
-        "a worker for lease_seconds; no two workers hold the same task; expired leases are reclaimable.",
+        "Lease the next ready task (lowest order, then id) to a worker for lease_seconds.",
         ClaimInput,
         ClaimOutput,
         claim_next_task,
@@ -292,11 +288,9 @@ TOOLS: list[ToolSpec] = [
     tool_spec(
         "file_fix_tasks",
         "File fix tasks from findings",
-        "Turn the open findings of an audit run (at or above min_severity) into ready tasks for the "
-        "task operator: one per finding, file or rule, ordered by severity then path, each with a "
-        "self-contained prompt (what, where, why, the fix plan if any, the calls to fix and verify, "
-        "the acceptance check). Never files a finding twice. Dry run by default: dry_run=false files. "
-        "A later audit that proves the findings fixed completes the task.",
+        "File a run's open findings (>= min_severity) as ready tasks, one per finding, file or rule, "
+        "each with a self-contained fix prompt; never files a finding twice. Dry run unless "
+        "dry_run=false. An audit proving the findings fixed completes the task.",
         FileFixTasksInput,
         FileReport,
         file_fix_tasks,
@@ -305,8 +299,7 @@ TOOLS: list[ToolSpec] = [
     tool_spec(
         "complete_task",
         "Complete task",
-        "Mark a task complete (status 1). With lease_id (from claim_next_task) it is refused if another "
-        "worker holds the task now.",
+        "Mark a task complete (status 1).",
         MoveInput,
         TaskOutput,
         _mover(TaskStatus.COMPLETE),

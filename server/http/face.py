@@ -33,9 +33,9 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import Receive, Scope, Send
 
+from secaudit.server.app import served_tools
 from secaudit.server.context import AppContext
 from secaudit.server.guards import use_http_identity
-from secaudit.server.handlers import all_tools
 from secaudit.server.http.auth import Authenticator, build_token_registry
 from secaudit.server.http.checks import JsonRpcMessage, client_address, header, is_loopback, normalize_origin
 from secaudit.server.http.metrics import CONTENT_TYPE_LATEST, HttpMetrics
@@ -63,7 +63,7 @@ class HttpFace:
         loopback = is_loopback(settings.http_host)
         self.auth = Authenticator(settings, loopback=loopback, limiter=app.limiter)
         self.edge = EdgePolicy(settings, port=port, loopback=loopback)
-        tools = {spec.name: ToolRule(spec.scope, spec.cost) for spec in all_tools()}
+        tools = {spec.name: ToolRule(spec.scope, spec.cost) for spec in served_tools(settings)}
         self.access = AccessPolicy(tools, limiter=app.limiter)
         self.sessions = SessionTable(
             idle_seconds=settings.http_session_idle_seconds,

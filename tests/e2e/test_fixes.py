@@ -230,7 +230,11 @@ async def test_fix_through_mcp_tools(e2e_settings: Settings, e2e_app: AppContext
         dry = await _call(client, "apply_fix", {"plan_id": plan["plan_id"]})
         assert dry["dry_run"] is True and _snapshot(e2e_root) == before
 
-        applied = await _call(client, "apply_fix", {"plan_id": plan["plan_id"], "dry_run": False})
+        applied = await _call(
+            client,
+            "apply_fix",
+            {"plan_id": plan["plan_id"], "dry_run": False, "confirm_digest": plan["confirm_digest"]},
+        )
         assert applied["fix"]["status"] == "verified", applied["fix"]["message"]
         record = (await _call(client, "get_finding", {"id": fid}))["finding"]
         assert record["status"] == "fixed" and record["fixed_by_fix"] == applied["fix"]["fix_id"]

@@ -288,6 +288,7 @@ def test_version_and_help_load_no_command_and_no_pydantic(settings: Settings, ar
         (["findings", "runs"], "findings", 0),
         (["db", "status"], "db", 0),
         (["mask"], "mask", 0),
+        (["hooks", "status"], "hooks", 0),
     ],
 )
 def test_light_commands_load_only_their_own_module(
@@ -297,6 +298,56 @@ def test_light_commands_load_only_their_own_module(
     assert code == expect
     assert _heavy(modules) == set()
     assert _command_modules(modules) == {f"secaudit.server.cli.{command}"}
+
+
+# A hook entry point scans (so it loads the audit engine and the scanners), but never the SDK, a
+# server, a handler or the fix machinery: it runs on every edit of an agent.
+HOOK_HEAVY = (
+    "mcp",
+    "mcp_types",
+    "anyio",
+    "starlette",
+    "uvicorn",
+    "libcst",
+    "rich",
+    "redis",
+    "secaudit.server.app",
+    "secaudit.server.toolkit",
+    "secaudit.server.handlers",
+    "secaudit.server.http",
+    "secaudit.tools.fixes.service",
+)
+
+
+@pytest.mark.parametrize(
+    ("argv", "payload"),
+    [
+        (
+            ["hook", "claude", "post-tool-use", "--scanners", "secrets"],
+            {"session_id": "s", "cwd": "{root}", "hook_event_name": "PostToolUse", "tool_name": "Write",
+             "tool_input": {"file_path": "{root}/a.py", "content": "x = 1"}},
+        ),
+        (
+            ["hook", "claude", "stop", "--scanners", "secrets"],
+            {"session_id": "s", "cwd": "{root}", "hook_event_name": "Stop", "stop_hook_active": False},
+        ),
+        (
+            ["hook", "cursor", "before-shell-execution"],
+            {"conversation_id": "c", "hook_event_name": "beforeShellExecution", "workspace_roots": ["{root}"],
+             "command": "pip install requests==2.0.0", "cwd": "{root}"},
+        ),
+    ],
+)  # fmt: skip
+def test_hook_entry_points_load_no_sdk_server_or_fix_machinery(
+    settings: Settings, argv: list[str], payload: dict[str, object]
+) -> None:
+    root = settings.allowed_roots[0]
+    (root / "a.py").write_text("x = 1\n")
+    stdin = json.dumps(payload).replace("{root}", str(root))
+    code, modules = _loaded(settings, *argv, stdin=stdin)
+    assert code == 0
+    assert {m for m in modules if any(m == h or m.startswith(h + ".") for h in HOOK_HEAVY)} == set()
+    assert _command_modules(modules) <= {"secaudit.server.cli.hook", "secaudit.server.cli.hooks"}
 
 
 def test_serving_is_what_loads_the_sdk(settings: Settings) -> None:

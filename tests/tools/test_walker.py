@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from secaudit.tools.walker import GitIgnore, gitignore_ignores, is_excluded_dir, walk
+from secaudit.tools.walker import GitIgnore, PathGlobs, gitignore_ignores, is_excluded_dir, walk
 
 
 def write(root: Path, rel: str, text: str = "x\n") -> None:
@@ -110,3 +110,21 @@ def test_item7a_a_path_longer_than_the_os_allows_is_a_skip_not_the_end(tmp_path:
     [(skipped, reason)] = reasons.items()
     assert deep.startswith(skipped + "/") and "ENAMETOOLONG" in reason
     assert result.faults == 1
+
+
+def test_project_exclude_patterns_prune_folders_and_files(tmp_path: Path) -> None:
+    for rel in ("vendor/a/b.py", "web/app.min.js", "web/app.js", "src/vendor.py", "docs/x.md", "keep.py"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x\n")
+    globs = PathGlobs(["vendor/**", "*.min.js", "docs/"])
+    result = walk(tmp_path, max_files=100, max_file_bytes=1000, exclude=globs)
+    assert sorted(f.rel for f in result.files) == ["keep.py", "src/vendor.py", "web/app.js"]
+    assert result.excluded == 3  # vendor/ and docs/ are not entered; the .min.js file is left out
+    assert not any(s.startswith(("vendor/", "docs/")) for s in result.seen)
+    assert any(
+        "left out by the project's exclude patterns (vendor/**, *.min.js, docs/)" in n for n in result.notes
+    )
+    # The same matcher answers for finding paths: a folder pattern covers everything below it.
+    assert (
+        globs.matches("docs/deep/er.md") and globs.matches("a/b/c.min.js") and not globs.matches("src/x.py")
+    )

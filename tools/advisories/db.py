@@ -16,7 +16,7 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -229,11 +229,18 @@ class AdvisoryDB:
 
     # -- import ---------------------------------------------------------------------------------
 
-    def import_path(self, path: Path, *, location: str | None = None) -> ImportReport:
+    def import_path(
+        self,
+        path: Path,
+        *,
+        location: str | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> ImportReport:
         """Import every OSV record under `path` (directory, .json/.yaml file, or all.zip).
 
         `location` names the source in `status()` (defaults to the resolved path). Raises
         AdvisoryFormatError only when the path as a whole is unusable; bad records are counted.
+        `progress(records, errors)` is called after each stored batch.
         """
         started = time.perf_counter()
         path = Path(path)
@@ -253,6 +260,8 @@ class AdvisoryDB:
                     ecosystems[eco] = ecosystems.get(eco, 0) + 1
             self._write_chunk(chunk, source_id, counts)
             counts["batches"] += 1
+            if progress is not None:
+                progress(counts["records"], counts["errors"])
         with self.store.write() as conn:
             conn.execute(
                 "UPDATE advisory_sources SET imported_at = ?, records = ?, inserted = ?, updated = ?,"
@@ -416,6 +425,11 @@ class AdvisoryDB:
         )
 
     # -- status ---------------------------------------------------------------------------------
+
+    def is_empty(self) -> bool:
+        """No advisory stored at all (withdrawn ones count, as in `status().empty`): one row read."""
+        with self.store.read() as conn:
+            return conn.execute("SELECT 1 FROM advisories LIMIT 1").fetchone() is None
 
     def status(self) -> DBStatus:
         with self.store.read() as conn:

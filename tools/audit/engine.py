@@ -21,15 +21,20 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from secaudit.tools.audit.cache import StoreCache, prune_cache
 from secaudit.tools.audit.filestats import FileStats
-from secaudit.tools.errors import Cancelled, InvalidInput
+from secaudit.tools.confined_io import read_head
+from secaudit.tools.errors import Cancelled, InvalidInput, SecauditError
 from secaudit.tools.findings.model import Finding
 from secaudit.tools.findings.records import RunRecord, RunSkip, RunStatus, ScannerCoverage
-from secaudit.tools.findings.service import FindingsService, RunCoverage
-from secaudit.tools.paths import check_paths, confine_dir
+from secaudit.tools.findings.service import BaselineInput, FindingsService, RunCoverage
+from secaudit.tools.paths import check_paths, confine_dir, normalize_relpath
+from secaudit.tools.project.baseline import LoadedBaseline, load_baseline
+from secaudit.tools.project.config import ProjectPolicy, load_config
 from secaudit.tools.scanners.builtin import SCANNERS, get_scanner, validate_scanner_options
 from secaudit.tools.scanners.interface import (
     CancelToken,
@@ -41,9 +46,9 @@ from secaudit.tools.scanners.interface import (
     ScanResult,
 )
 from secaudit.tools.store import Store
-from secaudit.tools.walker import walk
+from secaudit.tools.walker import FileRef, WalkResult, walk
 
-__all__ = ["AuditService", "ProgressFn", "test_path_options"]
+__all__ = ["AuditService", "ProgressFn", "RunScope", "test_path_options"]
 
 log = logging.getLogger("secaudit.audit")
 
@@ -56,6 +61,17 @@ def test_path_options(include: bool) -> dict[str, dict[str, object]] | None:
     `include_test_paths`, `secaudit audit --include-tests`): the secrets scanner reports keyword and
     entropy guesses in test and fixture paths instead of dismissing them."""
     return {"secrets": {"include_tests": True}} if include else None
+
+
+@dataclass(frozen=True)
+class RunScope:
+    """A diff-scoped run: exactly `files` (repository-relative, from git), read from `tree` when
+    given (a private folder holding e.g. the staged content) instead of the root; `notes` are put
+    first in the run's notes. Such a run marks nothing fixed."""
+
+    files: tuple[str, ...]
+    tree: Path | None = None
+    notes: tuple[str, ...] = ()
 
 
 class _Progress:
@@ -86,6 +102,23 @@ class _Progress:
             self.sink(done, self.total, f"{label}: {done}/{self.total} files")
         except Exception:
             log.debug("progress callback failed", exc_info=True)
+
+
+@dataclass
+class _Scan:
+    """What one pass of the scanners over a walked tree produced (recorded or not)."""
+
+    walked: WalkResult
+    tracker: _Progress
+    notes: list[str]
+    skips: list[RunSkip]
+    run_cov: RunCoverage
+    findings: list[Finding] = field(default_factory=list)
+    coverage: list[ScannerCoverage] = field(default_factory=list)
+    scanned_any: set[str] = field(default_factory=set)
+    cached_total: int = 0
+    files_missed: bool = False
+    stats: FileStats | None = None  # the stat rows of an audited root, flushed when the run is recorded
 
 
 class AuditService:
@@ -140,6 +173,12 @@ class AuditService:
                 )
             SCANNERS.get(name).Options.parse(name, values)
 
+    def project_policy(self, path: str) -> ProjectPolicy:
+        """The project configuration of the folder `path` would audit (tools/project/config.py);
+        ProjectConfigError when it is invalid."""
+        root = confine_dir(path, self.allowed_roots)
+        return load_config(root, known_scanners=self.scanner_names())
+
     def scanner_names(self) -> list[str]:
         return sorted(SCANNERS.names())
 
@@ -166,12 +205,23 @@ class AuditService:
         progress: ProgressFn | None = None,
         on_started: Callable[[int], None] | None = None,
         scanner_options: Mapping[str, Mapping[str, object]] | None = None,
+        scope: RunScope | None = None,
+        project: ProjectPolicy | None = None,
     ) -> RunRecord:
         """Audit `path`. `scanner_options`: this run's option values per scanner name, on top of the
-        configured ones (e.g. `{"secrets": {"include_tests": True}}`); checked before the run starts."""
+        configured ones (e.g. `{"secrets": {"include_tests": True}}`); checked before the run starts.
+        `scope`: a diff-scoped run (tools/audit/diff.py): exactly these files, possibly read from
+        another tree (staged content), marking nothing fixed.
+
+        The root's project configuration (`project`, when the caller loaded it already) and committed
+        baseline apply: its exclude patterns, default scanners (when `scanners` names none) and
+        per-path rules, and the baseline's triage decisions. An invalid one is a ProjectConfigError
+        before any run is recorded."""
         root = confine_dir(path, self.allowed_roots)
-        chosen = self.resolve_scanners(scanners)
-        wanted = check_paths(paths)
+        policy = project if project is not None else load_config(root, known_scanners=self.scanner_names())
+        baseline = load_baseline(root)
+        chosen = self.resolve_scanners(scanners or policy.config.scanners)
+        wanted = check_paths(paths) if scope is None else [normalize_relpath(f) for f in scope.files]
         self._check_overrides(scanner_options)
         token = cancel or CancelToken()
         run_id = self.findings.start_run(
@@ -180,7 +230,19 @@ class AuditService:
         if on_started is not None:
             on_started(run_id)
         try:
-            return self._run(run_id, root, chosen, wanted, use_cache, token, progress, scanner_options)
+            return self._run(
+                run_id,
+                root,
+                chosen,
+                wanted,
+                use_cache,
+                token,
+                progress,
+                scanner_options,
+                scope,
+                policy,
+                baseline,
+            )
         except BaseException as exc:
             cancelled = isinstance(exc, Cancelled) or token.is_cancelled()
             self.findings.fail_run(
@@ -190,23 +252,61 @@ class AuditService:
             )
             raise
 
-    def _run(
+    def scan_tree(
         self,
-        run_id: int,
+        tree: Path,
+        files: Sequence[str],
+        *,
+        scanners: Sequence[str] | None = None,
+        use_cache: bool = True,
+        cancel: CancelToken | None = None,
+        scanner_options: Mapping[str, Mapping[str, object]] | None = None,
+        project: ProjectPolicy | None = None,
+    ) -> tuple[list[Finding], bool]:
+        """Scan `files` of `tree` (a private folder this process made, e.g. a diff's base version;
+        not confined to the allowed roots) and record nothing: (the findings, every scanner ran to
+        the end and checked every file)."""
+        chosen = self.resolve_scanners(scanners)
+        self._check_overrides(scanner_options)
+        wanted = [normalize_relpath(f) for f in files]
+        policy = project if project is not None else ProjectPolicy()
+        scan = self._scan(
+            tree, chosen, wanted, use_cache, cancel or CancelToken(), None, scanner_options, policy
+        )
+        complete = not scan.files_missed and all(c.complete for c in scan.coverage)
+        return policy.apply_rules(
+            scan.findings
+        ).kept, complete and not scan.walked.capped and not scan.walked.faults
+
+    def _scan(
+        self,
         root: Path,
         chosen: list[Scanner],
         wanted: list[str] | None,
         use_cache: bool,
         token: CancelToken,
         progress: ProgressFn | None,
-        overrides: Mapping[str, Mapping[str, object]] | None = None,
-    ) -> RunRecord:
+        overrides: Mapping[str, Mapping[str, object]] | None,
+        policy: ProjectPolicy,
+        stat_first: bool = False,
+    ) -> _Scan:
+        """`stat_first`: `root` is an audited root whose stat rows are kept (tools/audit/filestats.py);
+        never for a private tree of this process (a diff's base or index version)."""
         # Read before the walk: every stat and every hash of this run is younger (the racy rule).
-        stats = FileStats(self.store, str(root), trust=use_cache, started_ns=self.clock_ns())
-        walked = walk(
-            root, max_files=self.max_files, max_file_bytes=self.max_file_bytes, paths=wanted, cancel=token
+        stats = (
+            FileStats(self.store, str(root), trust=use_cache, started_ns=self.clock_ns())
+            if stat_first
+            else None
         )
-        notes = list(walked.notes)
+        walked = walk(
+            root,
+            max_files=self.max_files,
+            max_file_bytes=self.max_file_bytes,
+            paths=wanted,
+            cancel=token,
+            exclude=policy.exclude,
+        )
+        notes = [*policy.notes, *walked.notes]
         if walked.faults:
             notes.append(
                 f"the walk could not examine {walked.faults} entries (an OS error on each, e.g. a path "
@@ -214,17 +314,34 @@ class AuditService:
             )
         skips = [RunSkip(scanner="walker", path=s.path, reason=s.reason) for s in walked.skips]
         selections = [(s, [f for f in walked.files if s.selects(f)]) for s in chosen]
+        unchecked_large = self._oversize_selected(root, chosen, walked.oversize)
+        if unchecked_large:
+            notes.append(
+                f"{len(unchecked_large)} file(s) a scanner would examine are over the size limit and were "
+                f"not checked (e.g. {unchecked_large[0]}); raise SECAUDIT_MAX_FILE_BYTES or exclude them"
+            )
         tracker = _Progress(progress, sum(len(sel) for _, sel in selections))
         tracker.emit(0, "starting")
-        findings: list[Finding] = []
-        coverage: list[ScannerCoverage] = []
         # A walk that met a fault did not see what lies below it: an unseen file is not "gone" then.
-        run_cov = RunCoverage(
-            full=wanted is None and not walked.capped and not walked.faults, seen_paths=set(walked.seen)
+        scan = _Scan(
+            walked=walked,
+            tracker=tracker,
+            notes=notes,
+            skips=skips,
+            files_missed=bool(unchecked_large),
+            stats=stats,
+            run_cov=RunCoverage(
+                full=wanted is None and not walked.capped and not walked.faults,
+                seen_paths=set(walked.seen),
+                excluded=policy.exclude.matches if policy.exclude else None,
+            ),
         )
-        scanned_any: set[str] = set()
-        cached_total = 0
-        files_missed = False
+        findings, coverage, run_cov, scanned_any = (
+            scan.findings,
+            scan.coverage,
+            scan.run_cov,
+            scan.scanned_any,
+        )
         for scanner, selected in selections:
             if token.is_cancelled():
                 break
@@ -264,7 +381,7 @@ class AuditService:
                 notes.append(f"{scanner.name} {error}; its files were not checked")
             unchecked = [s for s in result.skipped if s.partial]
             if unchecked and not token.is_cancelled():
-                files_missed = True
+                scan.files_missed = True
                 first = unchecked[0]
                 notes.append(
                     f"{scanner.name}: {len(unchecked)} selected file(s) could not be checked "
@@ -275,7 +392,7 @@ class AuditService:
             ours = [f for f in result.findings if f.scanner == scanner.name]
             findings.extend(ours)
             scanned_any.update(result.scanned)
-            cached_total += cache.hits
+            scan.cached_total += cache.hits
             if complete:
                 run_cov.complete_scanners.add(scanner.name)
             run_cov.examined[scanner.name] = set(result.scanned)
@@ -295,6 +412,49 @@ class AuditService:
             )
             if not selected and error is None:
                 notes.append(f"{scanner.name}: no file in scope for this scanner")
+        return scan
+
+    @staticmethod
+    def _oversize_selected(root: Path, chosen: Sequence[Scanner], oversize: Sequence[FileRef]) -> list[str]:
+        """Files over the size cap that a chosen scanner selects and that hold text: not checked,
+        so the run cannot be complete. Binary content (a NUL in the first 8 KiB) held nothing to
+        examine."""
+        missed: list[str] = []
+        for ref in oversize:
+            if not any(s.selects(ref) for s in chosen):
+                continue
+            try:
+                head = read_head(root, ref.rel, 8192, follow_links=False)
+            except SecauditError:
+                head = b""
+            if b"\x00" not in head:
+                missed.append(ref.rel)
+        return missed
+
+    def _run(
+        self,
+        run_id: int,
+        root: Path,
+        chosen: list[Scanner],
+        wanted: list[str] | None,
+        use_cache: bool,
+        token: CancelToken,
+        progress: ProgressFn | None,
+        overrides: Mapping[str, Mapping[str, object]] | None = None,
+        scope: RunScope | None = None,
+        policy: ProjectPolicy | None = None,
+        baseline: LoadedBaseline | None = None,
+    ) -> RunRecord:
+        policy = policy if policy is not None else ProjectPolicy()
+        tree = root if scope is None or scope.tree is None else scope.tree
+        stat_first = scope is None or scope.tree is None
+        scan = self._scan(tree, chosen, wanted, use_cache, token, progress, overrides, policy, stat_first)
+        walked, notes, coverage, tracker = scan.walked, scan.notes, scan.coverage, scan.tracker
+        files_missed, run_cov = scan.files_missed, scan.run_cov
+        if scope is not None:
+            notes[:0] = list(scope.notes)
+            # A diff-scoped run saw a slice (maybe of another tree: the index): it fixes nothing.
+            run_cov.complete_scanners.clear()
         if token.is_cancelled() or walked.cancelled:
             status = RunStatus.CANCELLED
             notes.append("the audit was cancelled: results are incomplete and nothing was marked fixed")
@@ -304,10 +464,14 @@ class AuditService:
             status = RunStatus.PARTIAL
         else:
             status = RunStatus.SUCCEEDED
+        ruled = policy.apply_rules(scan.findings)
+        run_cov.silenced = ruled.silenced
+        notes.extend(ruled.notes)
         tracker.emit(tracker.total if status is not RunStatus.CANCELLED else tracker.done, "recording")
         try:
             whole = run_cov.full and status is not RunStatus.CANCELLED
-            stats.flush(present={f.rel for f in walked.files} if whole else None)
+            if scan.stats is not None:
+                scan.stats.flush(present={f.rel for f in walked.files} if whole else None)
         except Exception:
             log.warning("could not store the files' stat rows", exc_info=True)
         try:
@@ -319,13 +483,36 @@ class AuditService:
         return self.findings.finish_run(
             run_id,
             status=status,
-            findings=findings,
+            findings=ruled.kept,
             coverage=coverage,
-            skips=skips,
+            skips=scan.skips,
             notes=notes,
             run_coverage=run_cov,
             files_total=len(walked.files),
-            files_scanned=len(scanned_any),
-            files_cached=cached_total,
+            files_scanned=len(scan.scanned_any),
+            files_cached=scan.cached_total,
             error=None if status is not RunStatus.FAILED else "no scanner could run; see notes",
+            baseline=self._baseline_input(baseline, notes),
+        )
+
+    @staticmethod
+    def _baseline_input(baseline: LoadedBaseline | None, notes: list[str]) -> BaselineInput:
+        """The baseline's live decisions; expired entries are noted (and do not apply). No baseline
+        file: none, and decisions an earlier baseline applied are withdrawn."""
+        if baseline is None:
+            return BaselineInput(source="(none)", decisions=(), entries=0)
+        now = datetime.now(UTC)
+        expired = baseline.expired(now)
+        if expired:
+            shown = "; ".join(
+                f"{d.scanner}/{d.rule_id} in {d.path} (fingerprint {d.fingerprint[:12]}) "
+                f"expired {d.expires_at}"
+                for d in expired[:10]
+            )
+            notes.append(
+                f"baseline {baseline.source}: {len(expired)} expired entries no longer apply: {shown}"
+                + (" ..." if len(expired) > 10 else "")
+            )
+        return BaselineInput(
+            source=baseline.source, decisions=baseline.live(now), entries=len(baseline.entries)
         )

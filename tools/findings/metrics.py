@@ -6,6 +6,7 @@ import sqlite3
 from typing import Any
 
 from secaudit.tools.errors import InvalidInput
+from secaudit.tools.findings.coverage import run_coverage_note
 from secaudit.tools.findings.model import Severity
 from secaudit.tools.findings.records import (
     EFFECTIVE_STATUSES,
@@ -14,7 +15,13 @@ from secaudit.tools.findings.records import (
     SecuritySummary,
     TrendPoint,
 )
-from secaudit.tools.findings.rows import EFFECTIVE_IN_RUN, EFFECTIVE_LATEST, SUMMARY_COLUMNS, summary_from_row
+from secaudit.tools.findings.rows import (
+    EFFECTIVE_IN_RUN,
+    EFFECTIVE_LATEST,
+    SUMMARY_COLUMNS,
+    FixClassifier,
+    summary_from_row,
+)
 from secaudit.tools.findings.runs import Runs
 from secaudit.tools.pagination import check_limit
 from secaudit.tools.paths import path_in_scope
@@ -26,9 +33,10 @@ __all__ = ["Metrics"]
 
 
 class Metrics:
-    def __init__(self, store: Store, runs: Runs) -> None:
+    def __init__(self, store: Store, runs: Runs, classify: FixClassifier | None = None) -> None:
         self.store = store
         self.runs = runs
+        self.classify = classify
 
     def compare_runs(self, base: int, head: int, *, limit: int = 200) -> Comparison:
         check_limit(limit)
@@ -74,15 +82,17 @@ class Metrics:
         # The rows come from the base run, where these findings were still new or open; in this
         # comparison the head run looked and did not find them: they are fixed.
         fixed_items = [
-            summary_from_row(r, now).model_copy(update={"status": "fixed", "lifecycle": "fixed"})
+            summary_from_row(r, now, self.classify).model_copy(
+                update={"status": "fixed", "lifecycle": "fixed"}
+            )
             for r in fixed[:limit]
         ]
         return Comparison(
             base_run=base,
             head_run=head,
-            new=[summary_from_row(r, now) for r in new[:limit]],
+            new=[summary_from_row(r, now, self.classify) for r in new[:limit]],
             fixed=fixed_items,
-            not_covered=[summary_from_row(r, now) for r in not_covered[:limit]],
+            not_covered=[summary_from_row(r, now, self.classify) for r in not_covered[:limit]],
             unchanged_count=len(ids_a & ids_b),
             new_count=len(new),
             fixed_count=len(fixed),
@@ -151,6 +161,9 @@ class Metrics:
             )
             for r in reversed(runs)
         ]
+        latest = self.runs.latest_run(root)
+        latest_record = None if latest is None else self.runs.get_run(latest, max_skips=0)
+        note = run_coverage_note(latest_record)
         return SecuritySummary(
             root=root,
             open_total=sum(open_by_severity.values()),
@@ -161,5 +174,8 @@ class Metrics:
             trend=trend,
             fixed_total=len(fix_hours),
             mean_time_to_fix_hours=round(sum(fix_hours) / len(fix_hours), 4) if fix_hours else None,
-            latest_run=self.runs.latest_run(root),
+            latest_run=latest,
+            latest_run_status=None if latest_record is None else latest_record.status,
+            latest_run_partial=note is not None,
+            coverage_note=note,
         )

@@ -20,8 +20,10 @@ from secaudit.tools.findings.rows import (
     EFFECTIVE_IN_RUN,
     EFFECTIVE_LATEST,
     SUMMARY_COLUMNS,
+    FixClassifier,
     filter_glob,
     filter_in,
+    fix_fields,
     occurrence_fields,
     summary_from_row,
     triage_entry,
@@ -37,9 +39,10 @@ _MAX_FILTER_ITEMS = 50
 
 
 class FindingQueries:
-    def __init__(self, store: Store, runs: Runs) -> None:
+    def __init__(self, store: Store, runs: Runs, classify: FixClassifier | None = None) -> None:
         self.store = store
         self.runs = runs
+        self.classify = classify
 
     def list_findings(
         self,
@@ -129,7 +132,7 @@ class FindingQueries:
             cur = conn.cursor()
             cur.row_factory = sqlite3.Row
             rows = cur.execute(sql, params).fetchall()
-        items = [summary_from_row(r, params["now"]) for r in rows[:limit]]
+        items = [summary_from_row(r, params["now"], self.classify) for r in rows[:limit]]
         next_cursor = None
         if len(rows) > limit:
             last = rows[limit - 1]
@@ -143,6 +146,28 @@ class FindingQueries:
                 ],
             )
         return FindingPage(items=items, next_cursor=next_cursor)
+
+    def fix_kinds(self, run_id: int) -> dict[str, int]:
+        """How many of a run's findings still open (new or open, not triaged away) have an
+        automatic fix, by fix kind; empty without a classifier."""
+        if self.classify is None:
+            return {}
+        sql = (
+            f"SELECT o.scanner, o.rule_id, o.path, o.properties, {EFFECTIVE_IN_RUN} AS status"  # noqa: S608 - constants and placeholders only
+            " FROM finding_occurrences o JOIN findings f ON f.id = o.finding_id"
+            " LEFT JOIN finding_triage t ON t.root = f.root AND t.fingerprint = f.fingerprint"
+            " WHERE o.run_id = :run"
+        )
+        with self.store.read() as conn:
+            rows = conn.execute(sql, {"run": run_id, "now": now_iso()}).fetchall()
+        counts: dict[str, int] = {}
+        for scanner, rule_id, path, properties, status in rows:
+            if status not in ("new", "open"):
+                continue
+            kind = self.classify(scanner, rule_id, path, json.loads(properties) if properties else {})
+            if kind is not None:
+                counts[kind] = counts.get(kind, 0) + 1
+        return dict(sorted(counts.items()))
 
     def resolve_id(self, ref: str) -> str:
         """A finding id (16 hex) or a unique prefix of a fingerprint."""
@@ -197,6 +222,7 @@ class FindingQueries:
         else:
             lifecycle = str(o["lifecycle"])
             status = triage.status.value if live and triage is not None else lifecycle
+        properties = json.loads(o["properties"])
         return FindingRecord(
             id=fid,
             status=status,
@@ -209,7 +235,8 @@ class FindingQueries:
             snippet=o["snippet"],
             cwe=json.loads(o["cwe"]),
             references=json.loads(o["refs"]),
-            properties=json.loads(o["properties"]),
+            properties=properties,
+            **fix_fields(self.classify, o["scanner"], o["rule_id"], o["path"], properties),
             first_seen_run=f["first_seen_run"],
             first_seen_at=f["first_seen_at"],
             last_seen_run=f["last_seen_run"],

@@ -104,6 +104,10 @@ class TriageEntry(BaseModel):
     expired: bool = False
     at: str
     actor: str
+    from_baseline: bool = Field(
+        default=False,
+        description="true when an audit applied it from the committed .secaudit/baseline.json",
+    )
 
 
 class FindingSummary(BaseModel):
@@ -125,6 +129,14 @@ class FindingSummary(BaseModel):
     lifecycle: str = Field(description="new (first seen in this run), open, or fixed")
     triage_status: TriageStatus | None = None
     suppressed_in_code: bool
+    fixable: bool = Field(
+        default=False,
+        description="plan_fix has an automatic fix generator for this finding (the plan may still refuse, "
+        "e.g. when the file changed); false: fix it by hand",
+    )
+    fix_kind: str | None = Field(
+        default=None, description="code, dependency, secret or config when fixable; null otherwise"
+    )
 
 
 class FindingRecord(FindingSummary):
@@ -197,3 +209,12 @@ class SecuritySummary(BaseModel):
         description="mean of (fixed - first seen); null if none fixed"
     )
     latest_run: int | None
+    latest_run_status: RunStatus | None = Field(default=None, description="status of latest_run")
+    latest_run_partial: bool = Field(
+        default=False,
+        description="true when the latest run did not cover everything (partial, failed or cancelled): "
+        "the open counts miss what it did not scan",
+    )
+    coverage_note: str | None = Field(
+        default=None, description="what the latest run did not cover and why; null when it covered all"
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from secaudit.tools.findings.model import Severity
@@ -24,17 +24,24 @@ from secaudit.tools.findings.records import (
 )
 
 __all__ = [
+    "BASELINE_SOURCE",
     "EFFECTIVE_IN_RUN",
     "EFFECTIVE_LATEST",
     "SUMMARY_COLUMNS",
+    "FixClassifier",
     "filter_glob",
     "filter_in",
     "finding_id",
+    "fix_fields",
     "occurrence_fields",
     "run_from_row",
     "summary_from_row",
     "triage_entry",
 ]
+
+
+# `finding_triage.source` of a decision an audit applied from the committed baseline (baseline.py).
+BASELINE_SOURCE = "baseline"
 
 
 def filter_in(
@@ -72,8 +79,24 @@ EFFECTIVE_LATEST = (
 SUMMARY_COLUMNS = (
     "f.id AS id, o.run_id AS run_id, o.scanner, o.rule_id, o.severity, o.severity_rank, o.confidence,"
     " o.path, o.start_line, o.end_line, o.title, o.suppressed_in_code, o.lifecycle AS occ_lifecycle,"
-    " f.fixed_at, t.status AS triage_status, t.expires_at AS triage_expires"
+    " f.fixed_at, t.status AS triage_status, t.expires_at AS triage_expires, o.properties AS properties"
 )
+
+# (scanner, rule id, path, properties) -> the kind of automatic fix, or None. The composition root
+# passes `secaudit.tools.fixes.catalog.fix_kind`: findings cannot import fixes (fixes read findings).
+FixClassifier = Callable[[str, str, str, Mapping[str, Any] | None], str | None]
+
+
+def fix_fields(
+    classify: FixClassifier | None,
+    scanner: str,
+    rule_id: str,
+    path: str,
+    properties: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """`fixable` and `fix_kind` of a finding; without a classifier, not fixable (nothing was asked)."""
+    kind = None if classify is None else classify(scanner, rule_id, path, properties)
+    return {"fixable": kind is not None, "fix_kind": kind}
 
 
 def triage_entry(row: Any, now: str, *, log: bool = False) -> TriageEntry:
@@ -85,6 +108,7 @@ def triage_entry(row: Any, now: str, *, log: bool = False) -> TriageEntry:
         expired=expires is not None and expires <= now,
         at=row["at"] if log else row["updated_at"],
         actor=row["actor"],
+        from_baseline=not log and row["source"] == BASELINE_SOURCE,
     )
 
 
@@ -104,15 +128,20 @@ def occurrence_fields(row: sqlite3.Row) -> dict[str, Any]:
     }
 
 
-def summary_from_row(row: sqlite3.Row, now: str) -> FindingSummary:
+def summary_from_row(row: sqlite3.Row, now: str, classify: FixClassifier | None = None) -> FindingSummary:
     triage_status = row["triage_status"]
     lifecycle = "fixed" if row["status"] == "fixed" else str(row["occ_lifecycle"])
+    fix: dict[str, Any] = {}
+    if classify is not None:
+        properties = json.loads(row["properties"]) if row["properties"] else {}
+        fix = fix_fields(classify, row["scanner"], row["rule_id"], row["path"], properties)
     return FindingSummary(
         id=row["id"],
         status=row["status"],
         lifecycle=lifecycle,
         triage_status=TriageStatus(triage_status) if triage_status else None,
         **occurrence_fields(row),
+        **fix,
     )
 
 

@@ -17,12 +17,13 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from secaudit.tools.errors import InvalidInput, NotFound
+from secaudit.tools.findings.baseline import BaselineSync, Decision, sync_baseline
 from secaudit.tools.findings.model import Finding
 from secaudit.tools.findings.observers import Observers
 from secaudit.tools.findings.records import (
@@ -37,7 +38,7 @@ from secaudit.tools.pagination import check_limit, decode_cursor, encode_cursor,
 from secaudit.tools.store import Store
 from secaudit.tools.timefmt import now_ms as now_iso
 
-__all__ = ["MAX_SKIPS_STORED", "RunCoverage", "Runs"]
+__all__ = ["MAX_SKIPS_STORED", "BaselineInput", "RunCoverage", "Runs"]
 
 MAX_SKIPS_STORED = 50_000
 
@@ -51,15 +52,54 @@ class RunCoverage:
     full: bool = True  # the whole root was walked (no `paths` restriction)
     seen_paths: set[str] = field(default_factory=set)  # every path the walk saw, kept or skipped
     everything: bool = False  # imports: the file speaks for its whole tool
+    # Not judged by this run, so never marked fixed by it: findings the project's rules turned off
+    # (by fingerprint), and paths its `exclude` patterns leave out of the walk.
+    silenced: set[str] = field(default_factory=set)
+    excluded: Callable[[str], bool] | None = None
 
-    def covers(self, scanner: str, path: str) -> bool:
-        if scanner not in self.complete_scanners:
+    def covers(self, scanner: str, path: str, fingerprint: str = "") -> bool:
+        if scanner not in self.complete_scanners or fingerprint in self.silenced:
+            return False
+        if self.excluded is not None and self.excluded(path):
             return False
         if self.everything:
             return True
         if path in self.examined.get(scanner, ()):
             return True
         return self.full and path not in self.seen_paths
+
+
+@dataclass(frozen=True)
+class BaselineInput:
+    """The committed baseline of a run's root: its live decisions, and the file they came from."""
+
+    source: str
+    decisions: Sequence[Decision]
+    entries: int  # every entry of the file, expired ones included
+
+
+def _baseline_notes(baseline: BaselineInput, sync: BaselineSync) -> list[str]:
+    if not baseline.entries:
+        return [
+            f"baseline: {sync.removed} decisions withdrawn: the root has no baseline file any more"
+        ] * bool(sync.removed)
+    notes = [
+        f"baseline {baseline.source}: {baseline.entries} entries, {len(baseline.decisions)} live; "
+        f"{sync.applied} applied to known findings ({sync.matched_run} reported by this run)"
+    ]
+    if sync.kept_local:
+        notes.append(
+            f"baseline: {sync.kept_local} entries overridden by newer local triage decisions "
+            "(`secaudit baseline write` records them in the file)"
+        )
+    if sync.unknown:
+        notes.append(
+            f"baseline: {sync.unknown} entries match no finding of this root (fixed, out of this run's "
+            "scope, or secrets findings fingerprinted with another store's key)"
+        )
+    if sync.removed:
+        notes.append(f"baseline: {sync.removed} decisions no longer in the baseline were removed")
+    return notes
 
 
 class Runs:
@@ -120,8 +160,10 @@ class Runs:
         files_scanned: int,
         files_cached: int,
         error: str | None = None,
+        baseline: BaselineInput | None = None,
     ) -> RunRecord:
-        """Store what a run found and move the lifecycle on, in one transaction."""
+        """Store what a run found and move the lifecycle on, in one transaction; with `baseline`,
+        the committed baseline's decisions are applied in it too (baseline.py), and noted."""
         stamp = now_iso()
         with self.store.write() as conn:
             row = conn.execute("SELECT root FROM audit_runs WHERE id = ?", (run_id,)).fetchone()
@@ -199,14 +241,14 @@ class Runs:
             if status in (RunStatus.SUCCEEDED, RunStatus.PARTIAL) and run_coverage.complete_scanners:
                 scanners = sorted(run_coverage.complete_scanners)
                 candidates = conn.execute(
-                    "SELECT id, scanner, path FROM findings WHERE root = ? AND fixed_at IS NULL"  # noqa: S608 - constants and placeholders only
+                    "SELECT id, scanner, path, fingerprint FROM findings WHERE root = ? AND fixed_at IS NULL"  # noqa: S608 - constants and placeholders only
                     f" AND last_seen_run != ? AND scanner IN ({','.join('?' * len(scanners))})",
                     [root, run_id, *scanners],
                 ).fetchall()
                 gone = [
                     (run_id, stamp, str(r[0]))
                     for r in candidates
-                    if run_coverage.covers(str(r[1]), str(r[2]))
+                    if run_coverage.covers(str(r[1]), str(r[2]), str(r[3]))
                 ]
                 conn.executemany("UPDATE findings SET fixed_run = ?, fixed_at = ? WHERE id = ?", gone)
                 fixed_count = len(gone)
@@ -221,6 +263,10 @@ class Runs:
                     "UPDATE findings SET fixed_run = ? WHERE id = ?",
                     [(run_id, str(r[0])) for r in marked if run_coverage.covers(str(r[1]), str(r[2]))],
                 )
+            if baseline is not None:
+                notes = [*notes, *_baseline_notes(baseline, sync_baseline(
+                    conn, root, baseline.decisions, run_fingerprints=set(seen), now=stamp
+                ))]  # fmt: skip
             conn.executemany(
                 "INSERT INTO audit_run_skips (run_id, scanner, path, reason) VALUES (?, ?, ?, ?)",
                 [(run_id, s.scanner, s.path, s.reason) for s in skips[:MAX_SKIPS_STORED]],

@@ -12,10 +12,12 @@ counted), no URI ever fetched.
 from __future__ import annotations
 
 import collections
+import copy
 import json
 import os
 import re
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlparse
@@ -26,17 +28,29 @@ from secaudit.tools.findings.model import Confidence, Finding, Severity, fingerp
 from secaudit.tools.findings.records import FindingRecord, RunRecord, RunSkip, RunStatus, ScannerCoverage
 from secaudit.tools.findings.service import FindingsService, RunCoverage
 from secaudit.tools.masking import get_redactor
+from secaudit.tools.pagination import check_limit, decode_cursor, encode_cursor, query_digest
 from secaudit.tools.paths import confine, is_within, normalize_relpath
 from secaudit.tools.severity import severity_from_sarif_level, severity_from_score
 from secaudit.tools.text import clean_line
 
-__all__ = ["SARIF_SCHEMA_URI", "export_sarif", "import_sarif"]
+__all__ = [
+    "SARIF_INLINE_MAX_BYTES",
+    "SARIF_SCHEMA_URI",
+    "SarifPage",
+    "export_sarif",
+    "import_sarif",
+    "page_sarif",
+]
 
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 FINGERPRINT_KEY = "secaudit/v1"
 MAX_SARIF_BYTES = 64 * 1024 * 1024
 MAX_RESULTS = 100_000
 MAX_RUNS = 50
+# A log larger than this is not put whole into one tool result (it would fill an agent's context):
+# the caller pages through it, or reads the run's SARIF resource.
+SARIF_INLINE_MAX_BYTES = 256 * 1024
+_DEFAULT_PAGE = 100
 _MAX_NOTIFICATIONS = 1000
 _SECURITY_SEVERITY = {
     Severity.CRITICAL: "9.5",
@@ -124,6 +138,58 @@ def export_sarif(service: FindingsService, run_id: int, *, tool_version: str) ->
             }
         ],
     }
+
+
+@dataclass(frozen=True)
+class SarifPage:
+    """One answer of `export_sarif`: the log (whole, or with one page of its results), or none when
+    the whole log is too large to return inline (`too_large`: page it, or read the resource)."""
+
+    doc: dict[str, Any] | None
+    total: int
+    returned: int
+    offset: int
+    next_cursor: str | None
+    size_bytes: int
+    too_large: bool
+
+
+def page_sarif(
+    doc: dict[str, Any],
+    run_id: int,
+    *,
+    limit: int | None = None,
+    cursor: str | None = None,
+    inline_max_bytes: int | None = None,
+) -> SarifPage:
+    """The whole log when it is small and no page was asked for; else one page of its results.
+
+    Every page is a complete SARIF log (tool, rules, invocations) holding a slice of the results,
+    so `ruleIndex` stays valid and the pages' results concatenate to the whole run's. A cursor is
+    bound to the run it was made for."""
+    results: list[Any] = doc["runs"][0]["results"]
+    total = len(results)
+    size = len(json.dumps(doc, separators=(",", ":")))
+    if limit is None and cursor is None:
+        if size <= (SARIF_INLINE_MAX_BYTES if inline_max_bytes is None else inline_max_bytes):
+            return SarifPage(doc, total, total, 0, None, size, too_large=False)
+        return SarifPage(None, total, 0, 0, None, size, too_large=True)
+    limit = check_limit(limit if limit is not None else _DEFAULT_PAGE)
+    digest = query_digest("sarif", run_id)
+    offset = 0
+    if cursor is not None:
+        key = decode_cursor(cursor, digest)
+        if len(key) != 1 or not isinstance(key[0], int) or isinstance(key[0], bool) or key[0] < 0:
+            raise InvalidInput("the cursor is not valid for this query; start again without a cursor")
+        offset = key[0]
+    chunk = results[offset : offset + limit]
+    page = copy.copy(doc)
+    run = dict(doc["runs"][0])
+    run["results"] = chunk
+    page["runs"] = [run]
+    end = offset + len(chunk)
+    next_cursor = encode_cursor(digest, [end]) if end < total else None
+    return SarifPage(page, total, len(chunk), offset, next_cursor, size, too_large=False)
 
 
 _STATUS_TEXT = {

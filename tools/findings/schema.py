@@ -6,7 +6,8 @@
   first and last seen, and when (if) a later run found it gone or a verified fix removed it
   (`fixed_by_fix`).
 - `finding_occurrences`: the finding as one run reported it (lines move between runs).
-- `finding_triage` / `finding_triage_log`: the decision on a fingerprint, and its history.
+- `finding_triage` / `finding_triage_log`: the decision on a fingerprint, and its history; `source`
+  says whether an audit applied it from the committed baseline.
 - `audit_cache`: per-file scanner results keyed by content hash + scanner version + config.
 - `audit_file_stats`: per root and file, the stat a content hash was taken under, so a re-audit
   reads and hashes only what changed (`tools/audit/filestats.py`).
@@ -85,6 +86,13 @@ def _v3(conn: sqlite3.Connection) -> None:
 
 
 def _v4(conn: sqlite3.Connection) -> None:
+    # Where a triage decision came from: NULL for a person's (triage_finding, `findings triage`),
+    # 'baseline' for one an audit applied from the committed `.secaudit/baseline.json`; an audit
+    # replaces or removes only the latter (tools/findings/baseline.py).
+    conn.execute("ALTER TABLE finding_triage ADD COLUMN source TEXT")
+
+
+def _v5(conn: sqlite3.Connection) -> None:
     # Stat-first re-audits: what `lstat` said when the content hash was taken, and when (the racy
     # rule of tools/audit/filestats.py compares the file's times with `checked_ns`).
     conn.execute(
@@ -99,5 +107,6 @@ MIGRATIONS = (
     Migration("findings", 1, "runs, findings, occurrences, triage, scan cache", _v1),
     Migration("findings", 2, "findings.fixed_by_fix: the verified fix that fixed it", _v2),
     Migration("findings", 3, "audit_cache.stored_at index for retention", _v3),
-    Migration("findings", 4, "audit_file_stats: stat-first re-audits", _v4),
+    Migration("findings", 4, "finding_triage.source: decisions applied from the committed baseline", _v4),
+    Migration("findings", 5, "audit_file_stats: stat-first re-audits", _v5),
 )

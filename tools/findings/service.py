@@ -5,6 +5,7 @@ Each concern lives in its own module; this class keeps the one public API caller
     runs.py      runs and the finding lifecycle they drive (new, open, fixed; a fix's mark, a revert)
     queries.py   listings with filters and cursors, one finding in full, a run's findings
     triage.py    a person's decision about a finding, with its log
+    baseline.py  the committed baseline's decisions applied by each run, and read back to write it
     metrics.py   comparing two runs, the security summary of a root
     rows.py      rows to records and the shared SQL fragments (stored times: secaudit.tools.timefmt)
     states.py    the current state of given findings, and a run's still-open findings (task bridge)
@@ -19,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from secaudit.tools.findings.baseline import Decision, stored_decisions
 from secaudit.tools.findings.metrics import Metrics
 from secaudit.tools.findings.model import Finding, Severity
 from secaudit.tools.findings.observers import FindingsObserver, Observers
@@ -27,6 +29,7 @@ from secaudit.tools.findings.records import (
     Comparison,
     FindingPage,
     FindingRecord,
+    FindingSummary,
     RunPage,
     RunRecord,
     RunSkip,
@@ -35,22 +38,24 @@ from secaudit.tools.findings.records import (
     SecuritySummary,
     TriageStatus,
 )
-from secaudit.tools.findings.rows import finding_id
-from secaudit.tools.findings.runs import RunCoverage, Runs
+from secaudit.tools.findings.rows import FixClassifier, finding_id
+from secaudit.tools.findings.runs import BaselineInput, RunCoverage, Runs
 from secaudit.tools.findings.triage import Triage
 from secaudit.tools.store import Store
 
-__all__ = ["FindingsService", "RunCoverage", "finding_id"]
+__all__ = ["BaselineInput", "FindingsService", "RunCoverage", "finding_id"]
 
 
 class FindingsService:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, classify: FixClassifier | None = None) -> None:
+        """`classify` tells each listed finding's `fixable` / `fix_kind` (the composition root
+        passes `secaudit.tools.fixes.catalog.fix_kind`); without it no finding is called fixable."""
         self.store = store
         self._observers = Observers()
         self._runs = Runs(store, self._observers)
-        self._queries = FindingQueries(store, self._runs)
+        self._queries = FindingQueries(store, self._runs, classify)
         self._triage = Triage(store, self._queries, self._observers)
-        self._metrics = Metrics(store, self._runs)
+        self._metrics = Metrics(store, self._runs, classify)
 
     def add_observer(self, observer: FindingsObserver) -> None:
         """Tell `observer` of every run, triage decision and revert (see observers.py)."""
@@ -86,6 +91,7 @@ class FindingsService:
         files_scanned: int,
         files_cached: int,
         error: str | None = None,
+        baseline: BaselineInput | None = None,
     ) -> RunRecord:
         return self._runs.finish_run(
             run_id,
@@ -99,7 +105,11 @@ class FindingsService:
             files_scanned=files_scanned,
             files_cached=files_cached,
             error=error,
+            baseline=baseline,
         )
+
+    def stored_decisions(self, root: str) -> list[Decision]:
+        return stored_decisions(self.store, root)
 
     def fail_run(self, run_id: int, status: RunStatus, error: str, notes: list[str] | None = None) -> None:
         self._runs.fail_run(run_id, status, error, notes)
@@ -147,11 +157,25 @@ class FindingsService:
     def resolve_id(self, ref: str) -> str:
         return self._queries.resolve_id(ref)
 
+    def fix_kinds(self, run_id: int) -> dict[str, int]:
+        return self._queries.fix_kinds(run_id)
+
     def get_finding(self, ref: str, *, run_id: int | None = None) -> FindingRecord:
         return self._queries.get_finding(ref, run_id=run_id)
 
     def run_findings(self, run_id: int) -> list[FindingRecord]:
         return self._queries.run_findings(run_id)
+
+    def run_summaries(self, run_id: int) -> list[FindingSummary]:
+        """Every finding of a run, most severe first, page by page through `list_findings`."""
+        items: list[FindingSummary] = []
+        cursor = None
+        while True:
+            page = self.list_findings(run_id=run_id, limit=200, cursor=cursor)
+            items.extend(page.items)
+            cursor = page.next_cursor
+            if cursor is None:
+                return items
 
     # -- fixes ----------------------------------------------------------------------------------
 

@@ -71,7 +71,7 @@ class Triage:
                 " (root, fingerprint, status, reason, expires_at, updated_at, actor)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (root, fingerprint) DO UPDATE SET"
                 " status = excluded.status, reason = excluded.reason, expires_at = excluded.expires_at,"
-                " updated_at = excluded.updated_at, actor = excluded.actor",
+                " updated_at = excluded.updated_at, actor = excluded.actor, source = NULL",
                 (row[0], row[1], status.value, reason, expires, stamp, actor),
             )
             conn.execute(

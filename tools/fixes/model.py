@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import abc
 import enum
+import hashlib
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from secaudit.tools.findings.model import Finding
 
@@ -124,6 +126,31 @@ class FixPlan(BaseModel):
     risks: list[str] = Field(default_factory=list)
     relock_commands: list[str] = Field(default_factory=list)
     created_at: str
+
+    confirm_digest: str = Field(
+        default="",
+        description="digest of what this plan writes (root, kind, finding, files with their before and "
+        "after hashes): pass it to "
+        "apply_fix as `confirm_digest` to apply exactly this plan on a client without elicitation. "
+        "Always computed from the plan itself; a given value is ignored",
+    )
+
+    @model_validator(mode="after")
+    def _set_confirm_digest(self) -> Self:
+        # The content, not the plan id: planning the same finding again over the same files gives
+        # the same digest, so a confirmation shown for one plan holds for its identical re-plan.
+        content = {
+            "root": self.root,
+            "kind": self.kind,
+            "finding": self.finding_fingerprint,
+            # The after-hashes pin exactly the bytes written; the diff (a masked rendering of the
+            # same change, which the redaction layer may touch again on its way out) is left out.
+            "files": [[f.path, f.before_sha256, f.after_sha256] for f in self.files],
+        }
+        raw = json.dumps(content, sort_keys=True, separators=(",", ":"))
+        data = b"secaudit-fix-plan-v1\x00" + raw.encode("utf-8", "surrogateescape")
+        object.__setattr__(self, "confirm_digest", hashlib.sha256(data).hexdigest())  # frozen model
+        return self
 
 
 class Verification(BaseModel):

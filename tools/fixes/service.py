@@ -94,8 +94,15 @@ _MAX_FILES_PER_PLAN = 20
 class ApplyResult(BaseModel):
     dry_run: bool
     plan: FixPlan
-    fix: FixRecord | None = Field(default=None, description="the fix record; null on a dry run")
+    fix: FixRecord | None = Field(
+        default=None, description="the fix record; null on a dry run and when nothing was written"
+    )
     message: str
+    confirmation: str | None = Field(
+        default=None,
+        description="how a write was confirmed: elicitation (the user accepted), digest (the plan's "
+        "confirm_digest), operator (the CLI's --write); declined or cancelled: nothing was written",
+    )
 
 
 class FixPage(BaseModel):
@@ -513,7 +520,10 @@ class FixService:
         finding: Finding | None = None,
         root: str | Path | None = None,
         dry_run: bool = True,
+        confirmation: str | None = None,
     ) -> ApplyResult:
+        """Plan (a finding) or load (a plan id), then write unless `dry_run`. The caller has checked
+        the confirmation a write needs (`secaudit.tools.fixes.confirm`) and names it."""
         require_one_target(plan_id, finding, names=("plan_id", "finding"))
         if finding is not None:
             if root is None:
@@ -533,7 +543,9 @@ class FixService:
             )
         self.recover()
         record = self._apply_plan(plan.plan_id)
-        return ApplyResult(dry_run=False, plan=plan, fix=record, message=record.message)
+        return ApplyResult(
+            dry_run=False, plan=plan, fix=record, message=record.message, confirmation=confirmation
+        )
 
     def _apply_plan(self, plan_id: str) -> FixRecord:
         plan, finding, after = self._load_plan(plan_id, with_contents=True)

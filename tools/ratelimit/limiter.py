@@ -42,6 +42,7 @@ COST_CLASSES = ("read", "write", "audit", "request", "auth_failure")
 KEY_PREFIX = "secaudit-rl"
 _NAMESPACE = "secaudit"
 _REDIS_COOLDOWN_SECONDS = 5.0
+_SWEEP_SECONDS = 1.0  # how often the in-process storage drops expired entries
 
 
 class RateLimiterUnavailable(SecauditError):
@@ -68,6 +69,30 @@ def redacted_url(url: str) -> str:
     return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
+class _LocalStorage(MemoryStorage):
+    """`limits`' in-memory storage, with its expiry sweep run inline at most once a second.
+
+    `MemoryStorage` starts a `threading.Timer` (10 ms) after every hit when the last one has
+    finished: with calls a few ms apart that is a new thread for nearly every HTTP request, started
+    and joined through the GIL (profiled: the largest single cost of a tool call over HTTP after the
+    socket writes). The sweep only frees memory (a hit reads the window from the entries' times,
+    expired or not), so running it on the caller's thread now and then changes no decision.
+
+    `limits` calls the hook `self.__schedule_expiry()`, i.e. `_MemoryStorage__schedule_expiry`;
+    tests/tools/ratelimit/test_limiter.py fails if a new version of `limits` stops calling it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._next_sweep = 0.0
+
+    def _MemoryStorage__schedule_expiry(self) -> None:  # the name `limits` calls
+        now = time.monotonic()
+        if now >= self._next_sweep:
+            self._next_sweep = now + _SWEEP_SECONDS
+            self._MemoryStorage__expire_events()  # type: ignore[attr-defined]
+
+
 class RateLimiter:
     def __init__(
         self,
@@ -83,7 +108,8 @@ class RateLimiter:
         # The in-process limiter is `limits`' synchronous one: pure CPU, microseconds, called straight
         # from the event loop. Its asyncio twin schedules an expiry task after every hit that hops to
         # a worker thread once per key: measured, that alone cost ~13% of HTTP tool-call throughput.
-        self._local = sync_strategies.MovingWindowRateLimiter(MemoryStorage())
+        # Its storage sweeps expired entries inline instead of in a timer thread per hit (_LocalStorage).
+        self._local = sync_strategies.MovingWindowRateLimiter(_LocalStorage())
         self._shared: MovingWindowRateLimiter | None = None
         self._redis_label = ""
         self._redis_down_until = 0.0

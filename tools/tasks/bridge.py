@@ -541,6 +541,7 @@ class TaskBridge:
                 added, removed = diff_counts(plan.diff)
                 group.fixes[f.fingerprint] = FixNote(
                     plan_id=plan.plan_id,
+                    confirm_digest=plan.confirm_digest,
                     kind=plan.kind,
                     summary=plan.summary,
                     files=tuple(p.path for p in plan.files),

@@ -50,6 +50,8 @@ class FixNote:
     """A mechanical fix planned for a finding (plan_id set), or why there is none (reason)."""
 
     plan_id: str | None = None
+    # The plan's confirm_digest: apply_fix writes without elicitation only with it (docs/fixes.md).
+    confirm_digest: str = ""
     kind: str = ""
     summary: str = ""
     files: tuple[str, ...] = ()
@@ -187,7 +189,10 @@ def _steps(group: PromptGroup, root: str | None) -> list[str]:
             + ". Preview: "
             + _call("apply_fix", {"plan_id": note.plan_id})
             + "; then write it: "
-            + _call("apply_fix", {"plan_id": note.plan_id, "dry_run": False})
+            + _call(
+                "apply_fix",
+                {"plan_id": note.plan_id, "dry_run": False, "confirm_digest": note.confirm_digest},
+            )
             + f"   CLI: secaudit fix apply --plan-id {note.plan_id} --write"
             + "   (over HTTP apply_fix needs the `fix` scope). If the plan is refused as stale (the file "
             "changed since it was made), make a new one: "

@@ -81,8 +81,11 @@ async def test_no_fix_result_holds_a_canary(
         if plan.is_error:
             continue
         plan_id = plan.structured_content["plan"]["plan_id"]  # type: ignore[index]
+        digest = plan.structured_content["plan"]["confirm_digest"]  # type: ignore[index]
         for dry_run in (True, False):
-            applied = await client.call_tool("apply_fix", {"plan_id": plan_id, "dry_run": dry_run})
+            applied = await client.call_tool(
+                "apply_fix", {"plan_id": plan_id, "dry_run": dry_run, "confirm_digest": digest}
+            )
             evidence.append(
                 Evidence.of(f"apply_fix {label} dry_run={dry_run}", applied.model_dump(mode="json"))
             )

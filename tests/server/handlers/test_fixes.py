@@ -46,11 +46,17 @@ async def test_fix_tools_end_to_end(client: Client, findings: dict[str, str], wo
     assert dry["dry_run"] is True and dry["fix"] is None
     assert (workspace / "web.py").read_bytes() == WEB
 
-    applied = await call(client, "apply_fix", {"plan_id": plan["plan_id"], "dry_run": False})
+    applied = await call(
+        client,
+        "apply_fix",
+        {"plan_id": plan["plan_id"], "dry_run": False, "confirm_digest": plan["confirm_digest"]},
+    )
     assert applied["fix"]["status"] == "verified"  # the real bandit scanner re-checked web.py
     assert b"debug=False" in (workspace / "web.py").read_bytes()
 
-    again = await client.call_tool("apply_fix", {"plan_id": plan["plan_id"], "dry_run": False})
+    again = await client.call_tool(
+        "apply_fix", {"plan_id": plan["plan_id"], "dry_run": False, "confirm_digest": plan["confirm_digest"]}
+    )
     assert again.is_error and "conflict" in again.content[0].text  # type: ignore[union-attr]
 
     listed = await call(client, "list_fixes", {})
@@ -128,7 +134,9 @@ async def test_item19_full_disk_reaches_the_caller_as_a_named_condition(
         return real_write(fd, data)  # type: ignore[arg-type]
 
     monkeypatch.setattr(os, "write", full)
-    result = await client.call_tool("apply_fix", {"plan_id": plan["plan_id"], "dry_run": False})
+    result = await client.call_tool(
+        "apply_fix", {"plan_id": plan["plan_id"], "dry_run": False, "confirm_digest": plan["confirm_digest"]}
+    )
     monkeypatch.undo()
     text = result.content[0].text  # type: ignore[union-attr]
     assert result.is_error and "write_failed" in text and "no space left on the device" in text, text

@@ -58,9 +58,16 @@ async def test_file_fix_tasks_then_fix_triage_and_return(client: Client, workspa
     # The agent's side: read the prompt, apply the plan it names, re-audit as it says.
     task = await _task(client, yaml_id)
     assert task["source"]["group_by"] == "finding" and task["source"]["filed_run"] == run["id"]
-    plan_id = re.search(r'apply_fix \{"plan_id": "([0-9a-f]{32})", "dry_run": false\}', task["prompt"])
-    assert plan_id is not None, task["prompt"]
-    applied = await call(client, "apply_fix", {"plan_id": plan_id.group(1), "dry_run": False})
+    named = re.search(
+        r'apply_fix \{"plan_id": "([0-9a-f]{32})", "dry_run": false, "confirm_digest": "([0-9a-f]{64})"\}',
+        task["prompt"],
+    )
+    assert named is not None, task["prompt"]
+    applied = await call(
+        client,
+        "apply_fix",
+        {"plan_id": named.group(1), "dry_run": False, "confirm_digest": named.group(2)},
+    )
     assert applied["fix"]["status"] == "verified"
     assert (await _task(client, yaml_id))["status"] == 0  # a fix's own check is not the audit
     fixing = await _audit(client, workspace)

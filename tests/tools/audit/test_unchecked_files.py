@@ -45,3 +45,31 @@ def test_a_clean_tree_still_succeeds(app_context: AppContext, workspace: Path) -
     (workspace / "good.py").write_text(GOOD)
     assert app_context.audit is not None
     assert app_context.audit.run(str(workspace), scanners=["bandit"]).status == "succeeded"
+
+
+def test_a_selected_file_over_the_size_limit_makes_the_run_partial(
+    app_context: AppContext, workspace: Path
+) -> None:
+    limit = app_context.audit.max_file_bytes
+    (workspace / "good.py").write_text(GOOD)
+    (workspace / "huge.py").write_text("x = 1\n" * (limit // 6 + 10))
+    run = app_context.audit.run(str(workspace), scanners=["bandit"])
+    assert run.status == "partial"
+    assert any("over the size limit" in n and "huge.py" in n for n in run.notes), run.notes
+    # Named on its own too (a hook or a diff scope asks for exactly that file).
+    assert app_context.audit.run(str(workspace), scanners=["bandit"], paths=["huge.py"]).status == "partial"
+
+
+def test_an_oversize_file_no_scanner_reads_or_binary_keeps_the_run_complete(
+    app_context: AppContext, workspace: Path
+) -> None:
+    limit = app_context.audit.max_file_bytes
+    (workspace / "good.py").write_text(GOOD)
+    (workspace / "data.txt").write_text("a" * (limit + 10))  # bandit does not select text files
+    (workspace / "image.bin").write_bytes(b"\x89PNG\x00" + b"\x01" * (limit + 10))  # binary: nothing to read
+    assert app_context.audit.run(str(workspace), scanners=["bandit"]).status == "succeeded"
+    assert (
+        app_context.audit.run(str(workspace), scanners=["secrets"], paths=["image.bin"]).status == "succeeded"
+    )
+    run = app_context.audit.run(str(workspace), scanners=["secrets"], paths=["data.txt"])
+    assert run.status == "partial"  # text the secrets scanner would read, and did not

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import anyio
@@ -73,3 +74,43 @@ def test_identities_and_classes_have_separate_budgets(clock: Clock) -> None:
 def test_bad_rule_names_the_class_and_the_notation() -> None:
     with pytest.raises(ConfigError, match="rate limit for write: use a rate such as 120/minute"):
         RateLimiter({"write": "lots"})
+
+
+def test_local_storage_starts_no_thread_per_hit_and_still_drops_expired_entries(
+    clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import limits.storage.memory as memory
+
+    started: list[float] = []
+
+    class CountingTimer(threading.Timer):
+        def start(self) -> None:
+            started.append(clock.now)
+            super().start()
+
+    monkeypatch.setattr(memory.threading, "Timer", CountingTimer)
+    sweeps: list[float] = []
+    real_sweep = memory.MemoryStorage._MemoryStorage__expire_events  # type: ignore[attr-defined]
+
+    def counting_sweep(self: memory.MemoryStorage) -> None:
+        sweeps.append(clock.now)
+        real_sweep(self)
+
+    monkeypatch.setattr(memory.MemoryStorage, "_MemoryStorage__expire_events", counting_sweep)
+
+    async def scenario() -> tuple[int, int]:
+        limiter = RateLimiter({"read": "1000/minute"})
+        for _ in range(200):
+            clock.now += 0.001
+            await limiter.hit("digest-a", "read")
+        storage = limiter._local.storage
+        kept = sum(len(v) for v in storage.events.values())  # type: ignore[attr-defined]
+        clock.now += 120  # every entry is now past its minute
+        storage._next_sweep = 0.0  # type: ignore[attr-defined]  # as if a second had passed
+        await limiter.hit("digest-a", "read")
+        return kept, sum(len(v) for v in storage.events.values())  # type: ignore[attr-defined]
+
+    kept, after = anyio.run(scenario)
+    assert len(started) <= 1  # the storage's own start-up timer at most, none per hit
+    assert sweeps, "limits no longer calls the expiry hook _LocalStorage replaces"
+    assert kept == 200 and after == 1  # the sweep dropped the expired 200; the new hit remains

@@ -140,6 +140,51 @@ RULES: dict[str, Rule] = {
             "safe one (DEBUG off, no '*' host, CORS not open to every origin).",
         ),
         _rule(
+            "config.agent-secret-in-config",
+            "Credential written into an AI agent's MCP configuration",
+            _S.HIGH,
+            798,
+            'Reference it instead ("${env:NAME}" in VS Code/Cursor, "${NAME}" in .mcp.json), keep the value '
+            "in your environment or a secret store, and rotate it: it is in the repository history.",
+        ),
+        _rule(
+            "config.agent-unpinned-server",
+            "MCP server fetched by a package runner without an exact version",
+            _S.MEDIUM,
+            494,
+            "Pin the exact version (npx -y pkg@1.2.3, uvx pkg==1.2.3 / uvx --from pkg==1.2.3 cmd, "
+            "pipx run --spec pkg==1.2.3 cmd), or install it and start the installed executable.",
+        ),
+        _rule(
+            "config.agent-hook-pipes-download",
+            "Agent hook or MCP server pipes a download into a shell",
+            _S.HIGH,
+            494,
+            "Download to a file, check its pinned sha256, then run it; better, commit the script and run it.",
+        ),
+        _rule(
+            "config.agent-allow-all-commands",
+            "Agent allowed to run every command without asking",
+            _S.HIGH,
+            250,
+            'List the commands the agent needs ("Bash(npm run test:*)"), not Bash, Bash(*) or *; do not '
+            "commit defaultMode bypassPermissions.",
+        ),
+        _rule(
+            "config.agent-mcp-plain-http",
+            "Remote MCP server over plain HTTP",
+            _S.MEDIUM,
+            319,
+            "Use https:// for every MCP server that is not on this machine (loopback http is fine).",
+        ),
+        _rule(
+            "config.agent-config-world-readable",
+            "Agent configuration holding a credential is readable by every user",
+            _S.MEDIUM,
+            732,
+            "chmod o-r (or 600) the file, and move the credential out of it (config.agent-secret-in-config).",
+        ),
+        _rule(
             "config.world-writable",
             "World-writable file",
             _S.MEDIUM,

@@ -27,6 +27,7 @@ from secaudit.tools.scanners.interface import (
 )
 from secaudit.tools.walker import GitIgnore
 
+from .agent_setup import is_agent_config, scan_agent_config
 from .common import Hit, Skip, basename, read_text
 from .compose import is_compose, scan_compose
 from .dockerfile import is_dockerfile, scan_dockerfile
@@ -37,14 +38,15 @@ from .rules import RULES
 
 __all__ = ["ConfigScanner"]
 
-SCANNER_VERSION = "1"
+SCANNER_VERSION = "2"  # 2: the agent-setup rules (agent_setup.py)
 
 
 class ConfigScanner(Scanner):
     name = "config"
     description = (
         "Configuration hygiene: committed .env files, private key files, Dockerfile and compose "
-        "risks, Django/Flask settings, world-writable files. Stable rule ids, see docs/rules.md."
+        "risks, Django/Flask settings, world-writable files, the AI agent's own MCP/hook/permission "
+        "setup. Stable rule ids, see docs/rules.md."
     )
 
     def version(self) -> str:
@@ -59,6 +61,7 @@ class ConfigScanner(Scanner):
             or is_compose(name)
             or is_key_file(name)
             or is_settings_candidate(file.rel)
+            or is_agent_config(file.rel)
         )
 
     def scan(self, ctx: ScanContext, files: Sequence[FileRef]) -> ScanResult:
@@ -106,7 +109,9 @@ class ConfigScanner(Scanner):
             hits.append(
                 Hit("config.world-writable", None, f"mode {stat.filemode(file.mode)}", "world-writable")
             )
-        if is_env_file(name):
+        if is_agent_config(file.rel):
+            hits.extend(scan_agent_config(root, file.rel, file.mode))
+        elif is_env_file(name):
             hits.extend(scan_env_file(root, file.rel, ignore, tracked))
         elif is_dockerfile(name):
             hits.extend(scan_dockerfile(file.rel, read_text(root, file.rel)))

@@ -1,0 +1,51 @@
+"""Rule documentation from the scanners' own tables (the `secaudit://rules/{rule_id}` resource)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from secaudit.tools.errors import InvalidInput, NotFound
+from secaudit.tools.scanners.catalog import check_rule_id, rule_doc
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "scanner", "cwe"),
+    [
+        ("B602", "bandit", ()),
+        ("B301", "bandit", ()),  # a blacklist call, not a plug-in test
+        ("config.docker-root-user", "config", (250,)),
+        ("secrets.aws-access-key", "secrets", (798,)),
+        ("js-jwt-none-algorithm", "semgrep", (347,)),
+    ],
+)
+def test_known_rules(rule_id: str, scanner: str, cwe: tuple[int, ...]) -> None:
+    doc = rule_doc(rule_id)
+    assert doc.rule_id == rule_id and doc.scanner == scanner and doc.cwe == cwe and doc.title
+    text = doc.markdown()
+    assert text.startswith(f"# {rule_id}\n") and f"scanner: `{scanner}`" in text
+
+
+def test_a_user_rule_is_documented_and_cleaned(tmp_path: Path) -> None:
+    (tmp_path / "mine.yaml").write_text(
+        "rules:\n  - id: my-rule\n    languages: [python]\n    severity: WARNING\n"
+        '    message: "Bad call\\u001b[2J here. Use good_call."\n    pattern: bad()\n'
+        "    metadata:\n      cwe: ['CWE-78: OS command']\n"
+    )
+    doc = rule_doc("my-rule", semgrep_user_rules=tmp_path)
+    assert doc.scanner == "semgrep" and doc.cwe == (78,) and "\x1b" not in doc.markdown()
+    with pytest.raises(NotFound):
+        rule_doc("my-rule")  # not without the user's folder
+
+
+@pytest.mark.parametrize("bad", ["", "..", "a/b", "-x", "x" * 129, "B60 2", "ä"])
+def test_ids_are_checked(bad: str) -> None:
+    with pytest.raises(InvalidInput):
+        check_rule_id(bad)
+
+
+def test_unknown_rules_are_not_found() -> None:
+    for unknown in ("B999", "config.nope", "secrets.nope", "nothing-like-it"):
+        with pytest.raises(NotFound, match="no scanner"):
+            rule_doc(unknown)

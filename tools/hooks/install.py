@@ -1,0 +1,280 @@
+"""Installing the hook entries into the clients' settings files, and taking them out again.
+
+The files are the user's: we merge, never clobber. Existing hooks and every unrelated key stay as
+they are (order included); our entries are recognised by their command (`<secaudit> hook <client>
+<event> ...`), so a re-run replaces them in place of adding copies (idempotent) and `uninstall`
+removes exactly them. A container emptied by the removal (an event's list, `hooks`) goes with
+them; a file left holding nothing (`{}`, or Cursor's bare `{"version": 1}`) is removed. Writes are
+atomic and confined to the folder the file lives in (tools/confined_io.py); a file that is not
+valid JSON is refused, untouched.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from secaudit.tools.confined_io import open_parent, read_current, write_atomic
+from secaudit.tools.errors import InvalidInput
+
+__all__ = [
+    "CLIENTS",
+    "ClientLayout",
+    "InstallReport",
+    "entries_in",
+    "install",
+    "is_our_command",
+    "settings_file",
+    "uninstall",
+]
+
+_MAX_SETTINGS_BYTES = 4 * 1024 * 1024
+_EDIT_TOOLS = "Edit|Write|MultiEdit"
+
+
+@dataclass(frozen=True)
+class Hook:
+    event: str  # the client's event name
+    action: str  # our `secaudit hook <client> <action>`
+    matcher: str | None = None
+    timeout: int | None = None
+
+
+@dataclass(frozen=True)
+class ClientLayout:
+    name: str
+    rel: str  # the settings file, relative to the project or the home folder
+    hooks: tuple[Hook, ...]
+
+
+CLIENTS: dict[str, ClientLayout] = {
+    "claude": ClientLayout(
+        "claude",
+        ".claude/settings.json",
+        (
+            Hook("PreToolUse", "pre-tool-use", _EDIT_TOOLS, 30),
+            Hook("PostToolUse", "post-tool-use", _EDIT_TOOLS, 30),
+            Hook("Stop", "stop", None, 120),
+        ),
+    ),
+    "cursor": ClientLayout(
+        "cursor",
+        ".cursor/hooks.json",
+        (
+            Hook("afterFileEdit", "after-file-edit"),
+            Hook("stop", "stop"),
+            Hook("beforeShellExecution", "before-shell-execution"),
+        ),
+    ),
+}
+
+
+@dataclass
+class InstallReport:
+    client: str
+    file: Path
+    changed: bool
+    entries: list[str] = field(default_factory=list)  # "event: command"
+    removed_file: bool = False
+
+
+def settings_file(client: str, base: Path) -> Path:
+    return base / CLIENTS[client].rel
+
+
+def is_our_command(command: object, client: str) -> bool:
+    """A command string is ours when it runs secaudit's `hook <client> ...` entry point."""
+    if not isinstance(command, str):
+        return False
+    try:
+        argv = shlex.split(command)
+    except ValueError:
+        return False
+    if not argv:
+        return False
+    program = os.path.basename(argv[0])
+    runs_us = program.startswith("secaudit") or (
+        len(argv) > 2 and argv[1] == "-m" and argv[2].startswith("secaudit")
+    )
+    pairs = itertools.pairwise(argv)
+    return runs_us and any(a == "hook" and b == client for a, b in pairs)
+
+
+def _load(base: Path, rel: str) -> tuple[dict[str, Any], bytes | None, int | str]:
+    """(document, current bytes or None when absent, indent to write back with)."""
+    try:
+        with open_parent(base, rel) as (dir_fd, name):
+            current = read_current(dir_fd, name, rel)
+    except InvalidInput:
+        current = None  # the folder does not exist yet: nothing installed
+    content = current.content if current is not None else None
+    if content is None:
+        return {}, None, 2
+    if len(content) > _MAX_SETTINGS_BYTES:
+        raise InvalidInput(f"{rel} is larger than {_MAX_SETTINGS_BYTES} bytes; not changed")
+    try:
+        doc = json.loads(content.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise InvalidInput(f"{rel} is not valid JSON; fix it by hand first, nothing was written") from None
+    if not isinstance(doc, dict):
+        raise InvalidInput(f"{rel} must hold a JSON object; nothing was written")
+    return doc, content, _indent_of(content)
+
+
+def _indent_of(content: bytes) -> int | str:
+    for line in content.decode("utf-8", "replace").splitlines()[1:]:
+        stripped = line.lstrip(" \t")
+        if stripped and len(stripped) < len(line):
+            lead = line[: len(line) - len(stripped)]
+            return "\t" if lead.startswith("\t") else len(lead)
+    return 2
+
+
+def _save(base: Path, rel: str, doc: dict[str, Any] | None, before: bytes | None, indent: int | str) -> None:
+    (base / rel).parent.mkdir(parents=True, exist_ok=True)
+    data = None if doc is None else (json.dumps(doc, indent=indent, ensure_ascii=False) + "\n").encode()
+    with open_parent(base, rel) as (dir_fd, name):
+        current = read_current(dir_fd, name, rel)
+        if data is None and current.content is None:
+            return
+        write_atomic(
+            dir_fd,
+            name,
+            rel,
+            data,
+            expected_sha256=current.sha256 if before is not None else None,
+            expect_absent=before is None,
+            default_mode=0o644,
+        )
+
+
+def _hooks_of(doc: dict[str, Any], rel: str) -> dict[str, Any]:
+    hooks = doc.get("hooks")
+    if hooks is None:
+        return {}
+    if not isinstance(hooks, dict):
+        raise InvalidInput(f"{rel}: `hooks` is not a JSON object; fix it by hand, nothing was written")
+    return hooks
+
+
+def _strip(client: str, entries: list[Any]) -> list[Any]:
+    """`entries` (one event's list) without ours; a Claude group emptied by that is dropped."""
+    kept: list[Any] = []
+    for entry in entries:
+        if not isinstance(entry, dict):
+            kept.append(entry)
+        elif client == "cursor":
+            if not is_our_command(entry.get("command"), client):
+                kept.append(entry)
+        else:
+            inner = entry.get("hooks")
+            if not isinstance(inner, list):
+                kept.append(entry)
+                continue
+            rest = [
+                h for h in inner if not (isinstance(h, dict) and is_our_command(h.get("command"), client))
+            ]
+            if len(rest) == len(inner):
+                kept.append(entry)
+            elif rest:
+                kept.append({**entry, "hooks": rest})
+    return kept
+
+
+def _entry(client: str, hook: Hook, command: str) -> dict[str, Any]:
+    if client == "cursor":
+        return {"command": command}
+    inner: dict[str, Any] = {"type": "command", "command": command}
+    if hook.timeout is not None:
+        inner["timeout"] = hook.timeout
+    return {**({"matcher": hook.matcher} if hook.matcher else {}), "hooks": [inner]}
+
+
+def install(client: str, base: Path, program: Sequence[str], options: Sequence[str]) -> InstallReport:
+    """Merge our entries into the client's settings file under `base` (a project or the home
+    folder). `program` runs secaudit; `options` follow the action on every command line."""
+    layout = CLIENTS[client]
+    doc, before, indent = _load(base, layout.rel)
+    hooks = dict(_hooks_of(doc, layout.rel))
+    report = InstallReport(client, base / layout.rel, changed=False)
+    for hook in layout.hooks:
+        command = shlex.join([*program, "hook", client, hook.action, *options])
+        existing = hooks.get(hook.event, [])
+        if not isinstance(existing, list):
+            raise InvalidInput(f"{layout.rel}: hooks.{hook.event} is not a list; nothing was written")
+        hooks[hook.event] = [*_strip(client, existing), _entry(client, hook, command)]
+        report.entries.append(f"{hook.event}: {command}")
+    new = dict(doc)
+    if client == "cursor" and before is None:
+        new["version"] = 1
+    new["hooks"] = hooks
+    if new != doc or before is None:
+        _save(base, layout.rel, new, before, indent)
+        report.changed = True
+    return report
+
+
+def uninstall(client: str, base: Path) -> InstallReport:
+    """Remove our entries (only them) from the client's settings file under `base`."""
+    layout = CLIENTS[client]
+    doc, before, indent = _load(base, layout.rel)
+    report = InstallReport(client, base / layout.rel, changed=False)
+    if before is None:
+        return report
+    hooks = _hooks_of(doc, layout.rel)
+    if not hooks:
+        return report
+    new_hooks: dict[str, Any] = {}
+    for event, entries in hooks.items():
+        if not isinstance(entries, list):
+            new_hooks[event] = entries
+            continue
+        kept = _strip(client, entries)
+        if len(kept) != len(entries) or kept != entries:
+            report.entries.extend(f"{event}: removed" for _ in range(1))
+            if kept:
+                new_hooks[event] = kept
+        else:
+            new_hooks[event] = entries
+    if new_hooks == hooks:
+        return report
+    new = dict(doc)
+    if new_hooks:
+        new["hooks"] = new_hooks
+    else:
+        del new["hooks"]
+    empty = not new or (client == "cursor" and new == {"version": 1})
+    _save(base, layout.rel, None if empty else new, before, indent)
+    report.changed = True
+    report.removed_file = empty
+    return report
+
+
+def entries_in(client: str, base: Path) -> list[str]:
+    """Our entries found in the client's settings file under `base`, as "event: command"."""
+    layout = CLIENTS[client]
+    try:
+        doc, _before, _indent = _load(base, layout.rel)
+        hooks = _hooks_of(doc, layout.rel)
+    except InvalidInput as exc:
+        return [f"(unreadable: {exc})"]
+    found: list[str] = []
+    for event, entries in hooks.items():
+        if not isinstance(entries, list):
+            continue
+        for entry in entries:
+            if not isinstance(entry, dict):
+                continue
+            commands = (
+                [entry.get("command")]
+                if client == "cursor"
+                else [h.get("command") for h in entry.get("hooks", []) if isinstance(h, dict)]
+            )
+            found.extend(f"{event}: {c}" for c in commands if is_our_command(c, client))
+    return found
