@@ -59,6 +59,22 @@ class FileRef:
     rel: str  # repository-relative POSIX path
     size: int
     mode: int  # st_mode, for permission rules
+    # The rest of the walk's lstat, for the stat-first re-audit (tools/audit/filestats.py): 0 when
+    # unknown (a FileRef built without a walk), and a file with no stat is always read and hashed.
+    mtime_ns: int = 0
+    ctime_ns: int = 0
+    ino: int = 0
+    dev: int = 0
+
+    def same_stat(self, st: os.stat_result) -> bool:
+        """Whether `st` (e.g. an fstat of the opened file) is the stat the walk recorded."""
+        return bool(self.mtime_ns) and (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev) == (
+            self.size,
+            self.mtime_ns,
+            self.ctime_ns,
+            self.ino,
+            self.dev,
+        )
 
 
 @dataclass(frozen=True)
@@ -289,18 +305,19 @@ def walk(
                 if venv:
                     result.excluded_dirs.append(rel)
                     continue
-                if _matches(specs, rel, True):
+                if specs and _matches(specs, rel, True):
                     result.ignored += 1
                     continue
                 if exclude and exclude.matches(rel, is_dir=True):
                     result.excluded += 1
                     continue
-                if _dir_may_hold(rel, paths):
-                    subdirs.append((Path(entry.path), rel))
+                if paths is None or _dir_may_hold(rel, paths):
+                    # `folder / name` is `Path(entry.path)` without parsing the whole path again.
+                    subdirs.append((folder / entry.name, rel))
                 continue
-            if not _wanted(rel, paths):
+            if paths is not None and not _wanted(rel, paths):
                 continue
-            if _matches(specs, rel, False):
+            if specs and _matches(specs, rel, False):
                 result.ignored += 1
                 continue
             if exclude and exclude.matches(rel):
@@ -323,7 +340,13 @@ def walk(
                 result.capped = True
                 result.seen.discard(rel)
                 break
-            result.files.append(FileRef(path=Path(entry.path), rel=rel, size=st.st_size, mode=mode))
+            # Positional: a 10,000-file tree builds 10,000 of these on every audit.
+            result.files.append(
+                FileRef(
+                    folder / entry.name, rel, st.st_size, mode, st.st_mtime_ns, st.st_ctime_ns, st.st_ino,
+                    st.st_dev,
+                )
+            )  # fmt: skip
         if result.capped:
             result.notes.append(
                 f"file limit reached: only the first {max_files} files were examined "

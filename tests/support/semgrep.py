@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,9 @@ class DictCache:
 
     def get(self, key: str) -> Any | None:
         return self.data.get(key)
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
+        return {k: self.data[k] for k in keys if k in self.data}
 
     def put(self, key: str, value: Any) -> None:
         self.data[key] = value

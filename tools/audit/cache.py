@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+from collections.abc import Iterable
 from typing import Any
 
 from secaudit.tools.store import Store
@@ -23,6 +24,7 @@ from secaudit.tools.timefmt import iso_ms, now_ms
 __all__ = ["StoreCache", "prune_cache"]
 
 _FLUSH_EVERY = 500
+_KEYS_PER_QUERY = 500  # under SQLite's smallest bound-parameter limit (999 before 3.32)
 _MAX_VALUE_CHARS = 4 * 1024 * 1024
 _REFRESH_AFTER = dt.timedelta(days=1)
 
@@ -68,6 +70,38 @@ class StoreCache:
             with self._lock:
                 self._used.add(key)
         return value
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
+        """`get` for many keys in a few queries: a re-audit asks for every file's key at once."""
+        if not self.read:
+            return {}
+        wanted = list(dict.fromkeys(keys))
+        found: dict[str, Any] = {}
+        with self._lock:
+            pending = {k: self._pending[k] for k in wanted if k in self._pending}
+        for key, text in pending.items():
+            found[key] = json.loads(text)
+        rest = [k for k in wanted if k not in pending]
+        stale: list[str] = []
+        for i in range(0, len(rest), _KEYS_PER_QUERY):
+            part = rest[i : i + _KEYS_PER_QUERY]
+            rows = self.store.query(
+                "SELECT key, value, stored_at FROM audit_cache WHERE scanner = ?"  # noqa: S608 - placeholders only
+                f" AND key IN ({','.join('?' * len(part))})",
+                [self.scanner, *part],
+            )
+            for row in rows:
+                try:
+                    found[str(row[0])] = json.loads(row[1])
+                except ValueError:
+                    continue
+                self.hits += 1
+                if str(row[2]) < self._refresh_before:
+                    stale.append(str(row[0]))
+        if stale:
+            with self._lock:
+                self._used.update(stale)
+        return found
 
     def put(self, key: str, value: Any) -> None:
         text = json.dumps(value, separators=(",", ":"), sort_keys=True)

@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from secaudit.tools.audit.cache import StoreCache, prune_cache
+from secaudit.tools.audit.filestats import FileStats
 from secaudit.tools.confined_io import read_head
 from secaudit.tools.errors import Cancelled, InvalidInput, SecauditError
 from secaudit.tools.findings.model import Finding
@@ -117,6 +118,7 @@ class _Scan:
     scanned_any: set[str] = field(default_factory=set)
     cached_total: int = 0
     files_missed: bool = False
+    stats: FileStats | None = None  # the stat rows of an audited root, flushed when the run is recorded
 
 
 class AuditService:
@@ -132,9 +134,11 @@ class AuditService:
         scanner_timeout_seconds: float = 900.0,
         scanner_options: Mapping[str, ScannerOptions | Mapping[str, object]] | None = None,
         cache_days: int = 30,
+        clock_ns: Callable[[], int] = time.time_ns,
     ) -> None:
         """`scanner_options`: per scanner name, its options (validated here, once: an unknown
-        scanner, option or a wrong value is a ScannerOptionsError before any audit runs)."""
+        scanner, option or a wrong value is a ScannerOptionsError before any audit runs).
+        `clock_ns`: the wall clock the stat-first racy rule reads (tools/audit/filestats.py)."""
         self.store = store
         self.scanner_options = validate_scanner_options(scanner_options)
         self.findings = findings
@@ -144,6 +148,7 @@ class AuditService:
         self.workers = workers
         self.scanner_timeout = scanner_timeout_seconds
         self.cache_days = cache_days
+        self.clock_ns = clock_ns
 
     def options_for(
         self, scanner: Scanner, overrides: Mapping[str, Mapping[str, object]] | None = None
@@ -283,7 +288,16 @@ class AuditService:
         progress: ProgressFn | None,
         overrides: Mapping[str, Mapping[str, object]] | None,
         policy: ProjectPolicy,
+        stat_first: bool = False,
     ) -> _Scan:
+        """`stat_first`: `root` is an audited root whose stat rows are kept (tools/audit/filestats.py);
+        never for a private tree of this process (a diff's base or index version)."""
+        # Read before the walk: every stat and every hash of this run is younger (the racy rule).
+        stats = (
+            FileStats(self.store, str(root), trust=use_cache, started_ns=self.clock_ns())
+            if stat_first
+            else None
+        )
         walked = walk(
             root,
             max_files=self.max_files,
@@ -315,6 +329,7 @@ class AuditService:
             notes=notes,
             skips=skips,
             files_missed=bool(unchecked_large),
+            stats=stats,
             run_cov=RunCoverage(
                 full=wanted is None and not walked.capped and not walked.faults,
                 seen_paths=set(walked.seen),
@@ -341,6 +356,7 @@ class AuditService:
                 workers=self.workers,
                 options=self.options_for(scanner, overrides),
                 store=self.store,
+                digests=stats,
             )
             version = ""
             error: str | None = None
@@ -431,7 +447,8 @@ class AuditService:
     ) -> RunRecord:
         policy = policy if policy is not None else ProjectPolicy()
         tree = root if scope is None or scope.tree is None else scope.tree
-        scan = self._scan(tree, chosen, wanted, use_cache, token, progress, overrides, policy)
+        stat_first = scope is None or scope.tree is None
+        scan = self._scan(tree, chosen, wanted, use_cache, token, progress, overrides, policy, stat_first)
         walked, notes, coverage, tracker = scan.walked, scan.notes, scan.coverage, scan.tracker
         files_missed, run_cov = scan.files_missed, scan.run_cov
         if scope is not None:
@@ -451,6 +468,12 @@ class AuditService:
         run_cov.silenced = ruled.silenced
         notes.extend(ruled.notes)
         tracker.emit(tracker.total if status is not RunStatus.CANCELLED else tracker.done, "recording")
+        try:
+            whole = run_cov.full and status is not RunStatus.CANCELLED
+            if scan.stats is not None:
+                scan.stats.flush(present={f.rel for f in walked.files} if whole else None)
+        except Exception:
+            log.warning("could not store the files' stat rows", exc_info=True)
         try:
             pruned = prune_cache(self.store, self.cache_days)
             if pruned:

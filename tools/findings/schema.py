@@ -9,6 +9,8 @@
 - `finding_triage` / `finding_triage_log`: the decision on a fingerprint, and its history; `source`
   says whether an audit applied it from the committed baseline.
 - `audit_cache`: per-file scanner results keyed by content hash + scanner version + config.
+- `audit_file_stats`: per root and file, the stat a content hash was taken under, so a re-audit
+  reads and hashes only what changed (`tools/audit/filestats.py`).
 """
 
 from __future__ import annotations
@@ -90,9 +92,21 @@ def _v4(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE finding_triage ADD COLUMN source TEXT")
 
 
+def _v5(conn: sqlite3.Connection) -> None:
+    # Stat-first re-audits: what `lstat` said when the content hash was taken, and when (the racy
+    # rule of tools/audit/filestats.py compares the file's times with `checked_ns`).
+    conn.execute(
+        "CREATE TABLE audit_file_stats ("
+        " root TEXT NOT NULL, rel TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,"
+        " ctime_ns INTEGER NOT NULL, ino INTEGER NOT NULL, dev INTEGER NOT NULL, sha256 TEXT NOT NULL,"
+        " checked_ns INTEGER NOT NULL, PRIMARY KEY (root, rel)) WITHOUT ROWID"
+    )
+
+
 MIGRATIONS = (
     Migration("findings", 1, "runs, findings, occurrences, triage, scan cache", _v1),
     Migration("findings", 2, "findings.fixed_by_fix: the verified fix that fixed it", _v2),
     Migration("findings", 3, "audit_cache.stored_at index for retention", _v3),
     Migration("findings", 4, "finding_triage.source: decisions applied from the committed baseline", _v4),
+    Migration("findings", 5, "audit_file_stats: stat-first re-audits", _v5),
 )

@@ -35,6 +35,10 @@ _T = TypeVar("_T")
 # Nested structures deeper than this are replaced whole rather than walked (a cycle, or a
 # hostile payload): refusing to show them is the safe failure.
 _MAX_DEPTH = 100
+# Redacted short texts are remembered: a re-audit builds every finding again from cached results,
+# and their titles, rule ids, messages and property values repeat (the same few per rule).
+_MEMO_MAX_CHARS = 512
+_MEMO_ENTRIES = 8192
 
 
 class Redactor:
@@ -52,6 +56,10 @@ class Redactor:
         # merged span covers the longest form; replaced as a whole tuple so readers need no lock.
         self._forms: tuple[str, ...] = ()
         self._entropy = entropy
+        # (forms, memo) replaced together when a secret is added: a result computed with the old
+        # forms can only land in the old memo, never be served after the secret was registered.
+        self._memo: tuple[tuple[str, ...], dict[str, str]] = ((), {})
+        self.generation = 0  # moves with every secret added: what was redacted before may differ now
         for value in secrets:
             self.add_secret(value)
 
@@ -67,6 +75,8 @@ class Redactor:
             forms = set(self._forms)
             forms.update(secret_variants(value))
             self._forms = tuple(sorted(forms, key=len, reverse=True))
+            self._memo = (self._forms, {})
+            self.generation += 1
         return True
 
     def add_secret_from_url(self, url: str | None) -> bool:
@@ -94,7 +104,18 @@ class Redactor:
         """`text` with configured secrets and detected secrets replaced by `[MASKED:<kind>]`."""
         if not text:
             return text
-        return apply_spans(text, merge_spans(find_spans(text, self._forms, entropy=self._entropy)))
+        forms, memo = self._memo
+        short = len(text) <= _MEMO_MAX_CHARS
+        if short:
+            known = memo.get(text)
+            if known is not None:
+                return known
+        out = apply_spans(text, merge_spans(find_spans(text, forms, entropy=self._entropy)))
+        if short:
+            if len(memo) >= _MEMO_ENTRIES:
+                memo.clear()
+            memo[text] = out
+        return out
 
     def redact_obj(self, obj: _T) -> _T:
         """A redacted deep copy of dicts, lists, tuples, sets and strings (keys too).

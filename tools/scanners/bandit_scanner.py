@@ -7,17 +7,23 @@ tokenizes a file (to find `# nosec` comments) when the bytes "nosec" occur in it
 
 Cache. A file's result is keyed by sha256(content), its path, the bandit version and our
 configuration digest: a re-audit hands the workers only the files that changed, and a cached result
-turns into exactly the findings a fresh scan would give.
+turns into exactly the findings a fresh scan would give. The hash itself comes stat first
+(tools/audit/filestats.py): an unchanged file is not read, unless its cached result has findings,
+whose lines are quoted. Workers that finished a scan cleanly stay ready for the next scan of the
+same process for two minutes (`_Idle`), so a long-lived server's re-audit after an edit does not pay
+bandit's start-up again.
 
 Configuration. Bandit's defaults, every plugin; the repository's `.bandit`, `pyproject.toml` and
 `setup.cfg` are never read. `# nosec` findings are kept, marked `suppressed_in_code`.
 
 Cancellation. Workers run in their own process group, are killed on cancel or when the time budget
-runs out, and always reaped: no orphan survives the scan.
+runs out, and always reaped: no orphan survives the scan (a kept idle worker is ended by its timer,
+at interpreter exit, or by EOF on its stdin when this process dies).
 """
 
 from __future__ import annotations
 
+import atexit
 import collections
 import contextlib
 import hashlib
@@ -39,6 +45,7 @@ from typing import IO, Any
 from secaudit.tools.findings.model import Confidence, Finding, fingerprint
 from secaudit.tools.masking import get_redactor, preview
 from secaudit.tools.scanners.interface import (
+    Digested,
     FileRef,
     FileSkip,
     ScanContext,
@@ -46,10 +53,13 @@ from secaudit.tools.scanners.interface import (
     ScannerError,
     ScannerUnavailable,
     ScanResult,
+    cached_many,
+    digest_file,
+    read_vouched,
 )
 from secaudit.tools.severity import Severity, severity_from_label
 
-__all__ = ["BanditScanner", "findings_from_result"]
+__all__ = ["BanditScanner", "end_idle_workers", "findings_from_result"]
 
 log = logging.getLogger("secaudit.scanners.bandit")
 
@@ -62,6 +72,9 @@ _CHUNK_FILES = 12
 _IN_FLIGHT = 2
 _READY_TIMEOUT = 60.0
 _MAX_RESTARTS = 8
+# A worker that finished a scan cleanly waits this long for the next scan of this process (an MCP
+# server's re-audit after an edit then skips bandit's ~0.3 s start-up); then it is ended.
+_IDLE_SECONDS = 120.0
 _CONTEXT_LINES = 20
 
 _CONFIDENCE = {"HIGH": Confidence.HIGH, "MEDIUM": Confidence.MEDIUM, "LOW": Confidence.LOW}
@@ -163,6 +176,42 @@ def findings_from_result(rel: str, content: bytes, issues: list[dict[str, Any]])
     return out
 
 
+class _Built:
+    """Findings built from cached results, per cache key, for the life of the process.
+
+    A key names the file's path and content and the scanner's version, so the findings it gives
+    never change, except through the redaction their text went through: an entry is only served
+    under the redactor (and its generation of configured secrets) that built it. Bounded: the oldest
+    entries go first when it holds more than `_MAX_BUILT` findings.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.entries: dict[str, tuple[object, int, tuple[Finding, ...]]] = {}
+        self.held = 0
+
+    def get(self, key: str) -> tuple[Finding, ...] | None:
+        redactor = get_redactor()
+        entry = self.entries.get(key)
+        if entry is None or entry[0] is not redactor or entry[1] != redactor.generation:
+            return None
+        return entry[2]
+
+    def put(self, key: str, findings: Sequence[Finding]) -> None:
+        redactor = get_redactor()
+        with self.lock:
+            old = self.entries.pop(key, None)
+            self.held += len(findings) - (len(old[2]) if old else 0)
+            self.entries[key] = (redactor, redactor.generation, tuple(findings))
+            while self.held > _MAX_BUILT and self.entries:
+                oldest = next(iter(self.entries))
+                self.held -= len(self.entries.pop(oldest)[2])
+
+
+_MAX_BUILT = 50_000
+_BUILT = _Built()
+
+
 class _Job:
     __slots__ = ("content", "file", "key")
 
@@ -170,6 +219,65 @@ class _Job:
         self.file = file
         self.content = content
         self.key = key
+
+
+class _Idle:
+    """Workers of this process that finished a scan cleanly, ready for the next one.
+
+    Only a worker that answered every request of its scan is kept (never one of a cancelled, timed
+    out or failed scan, nor one that crashed); at most one per core; each for `_IDLE_SECONDS`, after
+    which a timer ends it, and every kept worker is ended at interpreter exit. A worker keeps no
+    state of the files it scanned (each request is independent), and a dead one is never handed out.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.kept: list[tuple[subprocess.Popen[str], float]] = []
+        self.timer: threading.Timer | None = None
+
+    def take(self) -> subprocess.Popen[str] | None:
+        while True:
+            with self.lock:
+                if not self.kept:
+                    return None
+                proc, _ = self.kept.pop()
+            if proc.poll() is None:
+                return proc
+            _kill(proc)
+
+    def give(self, proc: subprocess.Popen[str]) -> None:
+        with self.lock:
+            if len(self.kept) < (os.cpu_count() or 1):
+                self.kept.append((proc, time.monotonic() + _IDLE_SECONDS))
+                if self.timer is None:
+                    self._arm(_IDLE_SECONDS)
+                return
+        _kill(proc)
+
+    def _arm(self, delay: float) -> None:
+        self.timer = threading.Timer(delay, self.reap)
+        self.timer.daemon = True
+        self.timer.start()
+
+    def reap(self, *, everything: bool = False) -> None:
+        now = time.monotonic()
+        with self.lock:
+            expired = [p for p, until in self.kept if everything or until <= now]
+            self.kept = [(p, until) for p, until in self.kept if not (everything or until <= now)]
+            self.timer = None
+            if self.kept:
+                self._arm(max(0.05, min(until for _, until in self.kept) - now))
+        for proc in expired:
+            _kill(proc)
+
+
+_IDLE = _Idle()
+atexit.register(_IDLE.reap, everything=True)
+
+
+def end_idle_workers() -> None:
+    """End the workers kept ready between scans (at shutdown, or to start from none)."""
+    _IDLE.reap(everything=True)
 
 
 class _Pool:
@@ -249,13 +357,24 @@ class _Pool:
 
     def _serve(self) -> None:
         while not self.stopped.is_set():
-            try:
-                proc = self._spawn()
-            except ScannerUnavailable as exc:
-                self.failure = str(exc)
-                self.stopped.set()
+            proc = _IDLE.take()
+            fresh = proc is None
+            if proc is None:
+                try:
+                    proc = self._spawn()
+                except ScannerUnavailable as exc:
+                    self.failure = str(exc)
+                    self.stopped.set()
+                    return
+            else:
+                with self.lock:
+                    self.procs.append(proc)
+            crashed = self._drive(proc, fresh=fresh)
+            if not crashed and not self.stopped.is_set() and proc.poll() is None:
+                with self.lock:
+                    self.procs.remove(proc)  # no longer this scan's to end
+                _IDLE.give(proc)
                 return
-            crashed = self._drive(proc)
             _kill(proc)
             if not crashed:
                 return
@@ -266,11 +385,12 @@ class _Pool:
                     self.stopped.set()
                     return
 
-    def _drive(self, proc: subprocess.Popen[str]) -> bool:
-        """Feed one worker until the queue is empty; True if it died under us."""
+    def _drive(self, proc: subprocess.Popen[str], *, fresh: bool = True) -> bool:
+        """Feed one worker until the queue is empty; True if it died under us. `fresh`: a worker
+        just started, whose ready line is still to read (a kept one sent it for an earlier scan)."""
         assert proc.stdin is not None and proc.stdout is not None
         out: IO[str] = proc.stdout
-        first = _readline(out)
+        first = _readline(out) if fresh else "ready"
         if not first:
             if not self.stopped.is_set():
                 self.failure = "the bandit worker did not start (is bandit installed in this environment?)"
@@ -328,17 +448,31 @@ class _Pool:
         return True
 
     def run(self) -> None:
-        threads = [threading.Thread(target=self._serve, daemon=True) for _ in range(self.workers)]
+        left = [self.workers]
+        all_done = threading.Event()
+
+        def serve() -> None:
+            try:
+                self._serve()
+            finally:
+                with self.lock:
+                    left[0] -= 1
+                    if not left[0]:
+                        all_done.set()
+
+        threads = [threading.Thread(target=serve, daemon=True) for _ in range(self.workers)]
         for t in threads:
             t.start()
         try:
-            while any(t.is_alive() for t in threads):
+            # Woken by the last worker thread (a re-audit of one file must not wait out a poll), and
+            # every 20 ms to look at cancellation and the deadline.
+            while not all_done.wait(0.02):
                 if self.ctx.cancel.is_cancelled() or time.monotonic() > self.ctx.deadline:
                     self.stop()
                     break
-                self.ctx.cancel.wait(0.05)
         finally:
-            # Even on an unexpected error here, no worker outlives the scan.
+            # Even on an unexpected error here, no busy worker outlives the scan (only idle ones
+            # that finished cleanly are kept, by _IDLE).
             if any(t.is_alive() for t in threads):
                 self.stop()
             for t in threads:
@@ -404,27 +538,74 @@ class BanditScanner(Scanner):
         jobs: list[_Job] = []
         lock = threading.Lock()
         cached = 0
+        # Stat first: a file whose stat vouches for its stored hash is not read (tools/audit/filestats.py).
+        digested: list[Digested] = []
         for file in files:
             if ctx.cancel.is_cancelled():
                 break
             try:
-                with open(file.path, "rb") as fh:
-                    content = fh.read(file.size + 1)
+                digested.append(digest_file(ctx.digests, file, file.size))
             except OSError as exc:
                 result.skipped.append(
                     FileSkip(file.rel, f"cannot read: {exc.strerror or type(exc).__name__}", partial=True)
                 )
                 ctx.progress(1)
-                continue
-            digest = hashlib.sha256(content).hexdigest()
-            key = hashlib.sha256(f"{version}\x00{file.rel}\x00{digest}".encode()).hexdigest()
-            hit = ctx.cache.get(key) if ctx.cache is not None else None
-            if isinstance(hit, dict) and ("issues" in hit or "skip" in hit):
+
+        def key_of(item: Digested) -> str:
+            return hashlib.sha256(f"{version}\x00{item.file.rel}\x00{item.digest}".encode()).hexdigest()
+
+        keys = [key_of(item) for item in digested]
+        hits = cached_many(ctx.cache, keys) if ctx.cache is not None else {}
+        for item, key in zip(digested, keys, strict=True):
+            hit = hits.get(key)
+            content = item.content
+            built = _BUILT.get(key) if isinstance(hit, dict) and hit.get("issues") else None
+            if built is not None:  # this process already turned this very result into findings
                 cached += 1
-                self._record(result, file, content, hit)
+                result.scanned.append(item.file.rel)
+                result.findings.extend(built)
                 ctx.progress(1)
                 continue
-            jobs.append(_Job(file, content, key))
+            if isinstance(hit, dict) and hit.get("issues") and content is None:
+                # Findings quote their lines: read the bytes the vouched hash stands for.
+                content = read_vouched(item.file, item.file.size)
+                if content is None:  # changed since the walk: hashed afresh, looked up alone
+                    try:
+                        item = digest_file(None, item.file, item.file.size)
+                    except OSError as exc:
+                        result.skipped.append(
+                            FileSkip(
+                                item.file.rel,
+                                f"cannot read: {exc.strerror or type(exc).__name__}",
+                                partial=True,
+                            )
+                        )
+                        ctx.progress(1)
+                        continue
+                    content, key = item.content, key_of(item)
+                    hit = ctx.cache.get(key) if ctx.cache is not None else None
+            if isinstance(hit, dict) and ("issues" in hit or "skip" in hit):
+                cached += 1
+                found = len(result.findings)
+                self._record(result, item.file, content or b"", hit)
+                if hit.get("issues"):
+                    _BUILT.put(key, result.findings[found:])
+                ctx.progress(1)
+                continue
+            if content is None:  # vouched for, but no result stored under this version: scan it
+                try:
+                    with open(item.file.path, "rb") as fh:
+                        content = fh.read(item.file.size + 1)
+                except OSError as exc:
+                    result.skipped.append(
+                        FileSkip(
+                            item.file.rel, f"cannot read: {exc.strerror or type(exc).__name__}", partial=True
+                        )
+                    )
+                    ctx.progress(1)
+                    continue
+                key = key_of(Digested(item.file, hashlib.sha256(content).hexdigest(), content))
+            jobs.append(_Job(item.file, content, key))
 
         def on_result(job: _Job, message: dict[str, Any]) -> None:
             value: dict[str, Any] = (

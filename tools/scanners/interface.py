@@ -19,7 +19,9 @@ the configured values into it once, when it is built, and hands each scanner its
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Mapping, Sequence
+import hashlib
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, Self, TypeVar
@@ -35,6 +37,8 @@ from secaudit.tools.walker import CancelToken, FileRef, FileSkip
 
 __all__ = [
     "CancelToken",
+    "Digested",
+    "Digests",
     "FileRef",
     "FileSkip",
     "NoOptions",
@@ -46,6 +50,9 @@ __all__ = [
     "ScannerOptions",
     "ScannerOptionsError",
     "ScannerUnavailable",
+    "cached_many",
+    "digest_file",
+    "read_vouched",
 ]
 
 
@@ -99,6 +106,66 @@ class ResultCache(Protocol):
     def put(self, key: str, value: Any) -> None: ...
 
 
+def cached_many(cache: ResultCache, keys: Iterable[str]) -> dict[str, Any]:
+    """The stored values of those of `keys` that have one. A cache with a `get_many` method (the
+    store's: a few queries, not one per file) answers at once; any other, key by key."""
+    many = getattr(cache, "get_many", None)
+    if callable(many):
+        found: dict[str, Any] = many(keys)
+        return found
+    out: dict[str, Any] = {}
+    for key in keys:
+        value = cache.get(key)
+        if value is not None:
+            out[key] = value
+    return out
+
+
+class Digests(Protocol):
+    """The stat-first hash book of a run (tools/audit/filestats.py): a file whose walk stat matches
+    the one its content hash was taken under is not read again."""
+
+    def known(self, file: FileRef) -> str | None: ...
+
+    def learn(self, file: FileRef, digest: str) -> None: ...
+
+
+@dataclass
+class Digested:
+    """A file's content hash, with the bytes read for it (None: its stat vouched, nothing was read)."""
+
+    file: FileRef
+    digest: str
+    content: bytes | None
+
+
+def digest_file(digests: Digests | None, file: FileRef, limit: int) -> Digested:
+    """sha256 of `file`'s first `limit + 1` bytes, the whole file when it is no larger than `limit`.
+    Asks `digests` first (whole files only), tells it what was hashed; raises OSError."""
+    if digests is not None and file.size <= limit:
+        known = digests.known(file)
+        if known is not None:
+            return Digested(file, known, None)
+    with open(file.path, "rb") as fh:
+        content = fh.read(limit + 1)
+    digest = hashlib.sha256(content).hexdigest()
+    if digests is not None and len(content) <= min(limit, file.size):
+        digests.learn(file, digest)  # the whole file, no larger than its walked size
+    return Digested(file, digest, content)
+
+
+def read_vouched(file: FileRef, limit: int) -> bytes | None:
+    """The bytes of a file whose stat vouched for its hash, or None when the opened file's stat is
+    no longer the walk's (it changed since): the caller then hashes what it reads."""
+    try:
+        with open(file.path, "rb") as fh:
+            if not file.same_stat(os.fstat(fh.fileno())):
+                return None
+            return fh.read(limit + 1)
+    except OSError:
+        return None
+
+
 @dataclass
 class ScanContext:
     root: Path
@@ -109,6 +176,7 @@ class ScanContext:
     workers: int = 1
     options: ScannerOptions | None = None  # the scanner's own `Options`; None: its defaults
     store: Store | None = None  # the store the run is recorded in (e.g. it holds the advisory database)
+    digests: Digests | None = None  # stat-first content hashes; None: hash every file read
 
     def options_as(self, kind: type[_O]) -> _O:
         """This scanner's options as its own `Options` type (defaults when none were given)."""

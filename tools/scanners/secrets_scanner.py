@@ -45,6 +45,8 @@ from secaudit.tools.scanners.interface import (
     ScannerError,
     ScannerOptions,
     ScanResult,
+    cached_many,
+    digest_file,
 )
 from secaudit.tools.scanners.secrets_detect import (
     KINDS,
@@ -210,19 +212,25 @@ class SecretsScanner(Scanner):
 
         outcomes: dict[str, FileOutcome] = {}
         pending: list[FileRef] = []
-        for file in files:
-            if ctx.cache is not None:
+        if ctx.cache is not None:
+            # Stat first: a file whose stat vouches for its stored hash is not read here.
+            digests: list[tuple[FileRef, str, str]] = []
+            for file in files:
                 try:
-                    with open(file.path, "rb") as handle:
-                        digest = hashlib.sha256(handle.read(max_bytes + 1)).hexdigest()
+                    digest = digest_file(ctx.digests, file, max_bytes).digest
                 except OSError:
                     pending.append(file)  # the worker records the skip and its reason
                     continue
-                hit = ctx.cache.get(cache_key(file.rel, digest))
+                digests.append((file, digest, cache_key(file.rel, digest)))
+            hits = cached_many(ctx.cache, [k for _, _, k in digests])
+            for file, digest, k in digests:
+                hit = hits.get(k)
                 if isinstance(hit, dict):
                     outcomes[file.rel] = _outcome_from_cache(file.rel, digest, hit)
-                    continue
-            pending.append(file)
+                else:
+                    pending.append(file)
+        else:
+            pending.extend(files)
         cached = len(outcomes)
         if cached:
             ctx.progress(cached)

@@ -132,8 +132,9 @@ class Store:
         verify: bool | None = None,
     ) -> None:
         """`readonly`: connect with `mode=ro` (the file must exist); `write()` is then refused.
-        `memory`: see `in_memory()`. `verify`: run SQLite's integrity check before use; by default
-        for a store opened to write (a reader changes nothing, so it skips the cost)."""
+        `memory`: see `in_memory()`. `verify`: run SQLite's quick check before use (see
+        `verify_integrity`); by default for a store opened to write (a reader changes nothing, so it
+        skips the cost)."""
         self.path = Path(path).expanduser().absolute()
         self.readonly = readonly
         # A named shared-cache database lives while one connection to it is open: the first one,
@@ -148,11 +149,16 @@ class Store:
             self.verify_integrity()
         self.conn  # noqa: B018 - open now so a bad file fails at start, not at the first call
 
-    def verify_integrity(self) -> None:
+    def verify_integrity(self, *, full: bool = False) -> None:
         """Refuse a damaged file before anything is written to it (writing would spread the damage).
 
         Checked through a read-only connection, before ours sets WAL mode: a refused file keeps
-        every byte it had."""
+        every byte it had. By default SQLite's `quick_check`: every page, b-tree, cell, record and
+        the freelist (the damage a write would build on) in O(size). Every command that opens the
+        store to write pays this check, so the full `integrity_check` (`full=True`), which also
+        matches every index entry with its row in O(size log size), is not the default: it took
+        0.32 s against 0.09 s on a 31 MB store, and an index that disagrees with its table, all it
+        adds, is repaired by REINDEX without loss."""
         try:
             check = sqlite3.connect(
                 f"{self.path.as_uri()}?mode=ro", uri=True, timeout=_BUSY_TIMEOUT_MS / 1000
@@ -160,7 +166,8 @@ class Store:
         except sqlite3.Error as exc:
             raise _friendly(self.path, exc) from None
         try:
-            rows = check.execute("PRAGMA integrity_check(1)").fetchall()
+            pragma = "integrity_check" if full else "quick_check"
+            rows = check.execute(f"PRAGMA {pragma}(1)").fetchall()
         except sqlite3.Error as exc:
             raise _friendly(self.path, exc) from None
         finally:

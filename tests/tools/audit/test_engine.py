@@ -15,6 +15,7 @@ from secaudit.server.context import AppContext
 from secaudit.tools.errors import InvalidInput, PathNotAllowed
 from secaudit.tools.findings import FindingRecord, RunStatus
 from secaudit.tools.scanners import CancelToken
+from secaudit.tools.scanners.bandit_scanner import end_idle_workers
 from tests.support.audit import bandit_reference
 
 
@@ -253,6 +254,7 @@ def test_cancellation_stops_workers_and_records_cancelled(audit_app: AppContext,
         (audit_root / "pkg" / f"gen_{i}.py").write_text("import os\n" * 200 + "eval(input())\n" * 50)
     token = CancelToken()
     seen_workers: set[int] = set()
+    end_idle_workers()  # workers kept by earlier tests' scans would be reused, their pids "before"
 
     def progress(done: int, total: int, message: str) -> None:
         if done >= 5 and not token.is_cancelled():

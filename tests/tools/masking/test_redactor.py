@@ -254,3 +254,15 @@ def test_install_redactor_covers_root_handlers_and_last_resort(restore_default) 
         root.removeHandler(handler)
         for h, filters in saved_filters.items():
             h.filters[:] = filters
+
+
+def test_remembered_redactions_never_outlive_a_new_secret() -> None:
+    redactor = Redactor()
+    text = "connect with hunter2-very-long-password now"
+    assert redactor.redact(text) == text  # remembered as clean
+    before = redactor.generation
+    assert redactor.add_secret("hunter2-very-long-password")
+    assert redactor.generation == before + 1
+    assert "hunter2-very-long-password" not in redactor.redact(text)
+    long_text = "x " * 400 + "hunter2-very-long-password"  # longer than what is remembered
+    assert "hunter2-very-long-password" not in redactor.redact(long_text)

@@ -21,6 +21,7 @@ from secaudit.tools.scanners.interface import (
     ScannerError,
     ScannerOptions,
     ScannerOptionsError,
+    cached_many,
 )
 from secaudit.tools.scanners.secrets_scanner import SecretsOptions, SecretsScanner
 from secaudit.tools.schema import STORE_MIGRATIONS
@@ -99,3 +100,17 @@ def test_the_engine_validates_once_and_hands_each_scanner_its_own(tmp_path: Path
     assert audit.options_for(DepsScanner()) == DepsOptions(online=("pypi",))
     assert audit.options_for(SCANNERS.get("bandit")()) == NoOptions()
     store.close()
+
+
+def test_cached_many_asks_a_cache_without_get_many_key_by_key() -> None:
+    class Plain:  # a plug-in's cache written before get_many existed
+        def __init__(self) -> None:
+            self.data = {"a": {"v": 1}, "b": {"v": 2}}
+
+        def get(self, key: str) -> object:
+            return self.data.get(key)
+
+        def put(self, key: str, value: object) -> None:
+            self.data[key] = value
+
+    assert cached_many(Plain(), ["a", "c", "b"]) == {"a": {"v": 1}, "b": {"v": 2}}

@@ -13,6 +13,7 @@ import os
 import random
 import string
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -148,6 +149,10 @@ class DictCache:
         self.gets += 1
         raw = self.data.get(key)
         return None if raw is None else json.loads(raw)
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
+        found = {k: self.get(k) for k in keys}
+        return {k: v for k, v in found.items() if v is not None}
 
     def put(self, key: str, value: Any) -> None:
         self.data[key] = json.dumps(value)  # JSON round trip, as a real store would
