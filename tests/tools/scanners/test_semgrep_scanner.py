@@ -155,6 +155,8 @@ def test_parse_errors_and_oversized_files_are_skips_with_reasons(tmp_path: Path,
     reasons = {s.path: s.reason for s in result.skipped}
     assert "parsed only in part" in reasons["broken.js"]
     assert "per-file limit of 4096 bytes" in reasons["big.js"]
+    # Source left unanalysed is a coverage loss: the engine makes such a run partial.
+    assert {s.path for s in result.skipped if s.partial} >= {"big.js"}
     assert result.scanned == ["ok.js"]
     assert result.complete  # a file semgrep could not parse is a skip, not a failed scanner
 
@@ -358,7 +360,7 @@ def test_output_mapping_strips_folder_prefixes_and_reads_per_file_errors() -> No
     assert out.per_file["b.js"]["skip"].startswith(
         "semgrep timed out on this file (rules: fixture-eval-body)"
     )
-    assert out.per_file["b.js"]["retry"] is True  # never cached
+    assert out.per_file["b.js"]["retry"] is True  # counted as not fully analysed, even from the cache
     assert (
         out.per_file["c.js"]["skip"]
         == "parsed only in part (Syntax error at 3); findings in the parsed part are kept"
@@ -368,7 +370,7 @@ def test_output_mapping_strips_folder_prefixes_and_reads_per_file_errors() -> No
     assert out.fatal == ["Rule parse error: Rule parse error in rule x"]
 
 
-def test_a_timeout_is_a_skip_never_cached_and_the_scanner_is_incomplete(
+def test_a_timeout_is_a_skip_kept_in_the_cache_and_the_scanner_stays_incomplete(
     tmp_path: Path, semgrep: Path
 ) -> None:
     rules = tmp_path / "rules"
@@ -395,4 +397,14 @@ def test_a_timeout_is_a_skip_never_cached_and_the_scanner_is_incomplete(
         "semgrep timed out on this file (rules: fixture-taint-eval)"
     )
     assert not result.complete and result.scanned == []
-    assert cache.data == {}  # retried next time, never served from the cache
+    assert any("not fully analysed" in n and "--no-cache" in n for n in result.notes)
+    # Kept, so a re-audit does not wait for the same timeout again; served, the file still leaves
+    # the scan incomplete (the run partial) and the note says how to retry.
+    assert len(cache.data) == 1
+    again = SemgrepScanner()
+    second = again.scan(ctx, _files(tmp_path / "repo"))
+    assert again.invocations == []
+    [skip] = second.skipped
+    assert skip.reason.startswith("semgrep timed out on this file (rules: fixture-taint-eval)")
+    assert not second.complete and second.scanned == []
+    assert any("earlier audit" in n and "--no-cache" in n for n in second.notes)

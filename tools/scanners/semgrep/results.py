@@ -1,8 +1,9 @@
 """From semgrep's JSON output to per-file results (what is cached) and from those to findings.
 
 A per-file result is plain JSON: `{"matches": [...]}` plus, when semgrep could not check the whole
-file, `"skip": reason` (and `"retry": true` when the reason is transient, such as a timeout, so it
-is never cached). A match keeps only what a finding needs, with semgrep's message already passed
+file, `"skip": reason` (and `"retry": true` when the reason is not a property of the file, such as a
+timeout: the scanner then counts the file as not fully analysed, even when it serves the result
+from the cache). A match keeps only what a finding needs, with semgrep's message already passed
 through the redactor (it can quote code); semgrep's own `lines` field is never used (it says
 "requires login" unless logged in, and would copy secrets into the store): snippets are re-read
 from the file and masked.

@@ -21,8 +21,12 @@ only the JavaScript/TypeScript rules.
 
 Cache. A file's result is keyed by sha256(content), its path (rules may filter by path), the
 semgrep version, the rules digest (pack and user rules) and our flags: a re-audit hands semgrep
-only the files that changed, and none at all when nothing did. A result that may differ on retry
-(a timeout) is not cached.
+only the files that changed, and none at all when nothing did. A timeout is cached too, marked as
+such: a file semgrep cannot finish within the per-rule limit (generated code such as emscripten's
+asm.js output takes minutes just to parse) would otherwise be re-run, and time out again, on every
+re-audit. A file served from such an entry still makes the scan incomplete (the run is `partial`),
+and the note says how to retry it (an audit without the cache, or a larger `--timeout`, which is
+part of the key).
 
 Cancellation. semgrep runs in its own process group; on cancel or when the time budget runs out
 the group is killed and reaped, and the files it had not finished are reported as not scanned.
@@ -211,14 +215,19 @@ class SemgrepScanner(Scanner):
         cached = 0
         # Stat first: a file whose stat vouches for its stored hash is not read (tools/audit/filestats.py).
         digested: list[Digested] = []
+        cached_unfinished = 0
         for file in files:
             if ctx.cancel.is_cancelled():
                 result.complete = False
                 break
             if file.size > opts.max_target_bytes:
                 result.skipped.append(
+                    # Source semgrep would have analysed and did not: a coverage loss, not an empty file.
                     FileSkip(
-                        file.rel, f"larger than semgrep's per-file limit of {opts.max_target_bytes} bytes"
+                        file.rel,
+                        f"larger than semgrep's per-file limit of {opts.max_target_bytes} bytes "
+                        "(exclude it in the project config if it is generated)",
+                        partial=True,
                     )
                 )
                 ctx.progress(1)
@@ -252,6 +261,8 @@ class SemgrepScanner(Scanner):
                     hit = ctx.cache.get(key) if ctx.cache is not None else None
             if isinstance(hit, dict) and isinstance(hit.get("matches"), list):
                 cached += 1
+                if hit.get("retry"):
+                    cached_unfinished += 1
                 self._record(result, file, content or b"", hit)
                 ctx.progress(1)
                 continue
@@ -260,13 +271,21 @@ class SemgrepScanner(Scanner):
             self._run(ctx, engine, rules, opts, jobs, result)
         elif jobs:
             self._leftover(ctx, jobs, result)
-        if self._unfinished:
-            # Not a property of the file (a parse error is): the analysis did not finish, so the
-            # scanner did not cover what it selected, and the run must not read as clean.
+        if self._unfinished or cached_unfinished:
+            # The analysis did not finish, so the scanner did not cover what it selected, and the run
+            # must not read as clean, whether the timeout happened now or in an earlier audit.
             result.complete = False
+        if self._unfinished:
             result.notes.append(
                 f"{self._unfinished} files were not fully analysed (semgrep timed out or ran out of memory "
-                "on them); they are retried on the next audit"
+                "on them); re-audits reuse this result while the file is unchanged: audit without the "
+                "cache (use_cache false, --no-cache) to retry them"
+            )
+        if cached_unfinished:
+            result.notes.append(
+                f"{cached_unfinished} files are not fully analysed: semgrep timed out or ran out of memory "
+                "on their current content in an earlier audit, and they were not retried (audit without "
+                "the cache, use_cache false, --no-cache, to retry them)"
             )
         result.notes.insert(
             0,
@@ -398,8 +417,9 @@ class SemgrepScanner(Scanner):
             if content is not None:
                 unchanged = hashlib.sha256(content).hexdigest() == job.digest
                 self._record(result, job.file, content, value)
-                # A file edited while semgrep ran: its result belongs to neither version's key.
-                if ctx.cache is not None and unchanged and not value.get("retry"):
+                # A file edited while semgrep ran: its result belongs to neither version's key. A
+                # timeout is kept too (marked `retry`): see the module docstring.
+                if ctx.cache is not None and unchanged:
                     ctx.cache.put(job.key, value)
             ctx.progress(1)
         return True
