@@ -35,6 +35,7 @@ from secaudit.tools.scanners.interface import (
     ScanResult,
 )
 from tests.support.fixes import PredicateVerifier, make_service, scanner_verifier
+from tests.support.semgrep import find_semgrep
 
 XPB = "js-express-x-powered-by"
 TLS = "js-tls-reject-unauthorized-off"
@@ -590,9 +591,7 @@ def test_character_columns_are_understood_too() -> None:
 
 # -- against real semgrep spans ----------------------------------------------------------------------
 
-SEMGREP = shutil.which("semgrep") or (
-    "/opt/semgrep-venv/bin/semgrep" if Path("/opt/semgrep-venv/bin/semgrep").exists() else None
-)
+SEMGREP = find_semgrep()
 _PROBE_RULES = {
     TLS: {"pattern": "{..., rejectUnauthorized: false, ...}", "languages": ["javascript", "typescript"]},
     XPB: {"pattern": "const $APP = express();", "languages": ["javascript", "typescript"]},
@@ -601,7 +600,6 @@ _PROBE_RULES = {
 }
 
 
-@pytest.mark.skipif(SEMGREP is None, reason="semgrep is not installed")
 def test_spans_reported_by_real_semgrep_are_fixed(tmp_path: Path) -> None:
     """The column contract against the real tool: semgrep's own start/end (byte columns, end
     exclusive) on files with multi-byte text before the match."""

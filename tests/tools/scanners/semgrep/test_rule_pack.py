@@ -6,9 +6,9 @@ annotations. `semgrep --test --config <rules dir> <targets dir>` pairs `<topic>.
 target whose name starts with `<topic>.`, runs only that file's rules on them, and compares the
 reported lines with the annotated ones.
 
-Semgrep runs as a real subprocess. It is found through `SECAUDIT_SEMGREP`, else
-`/opt/semgrep-venv/bin/semgrep`, else `semgrep` on PATH; without one the semgrep tests skip, and
-fail under CI (where a skipped rule test would pass a rule pack nobody ran).
+Semgrep runs as a real subprocess, found as tests/support/semgrep.py finds it (`SECAUDIT_SEMGREP`,
+the private install `secaudit engines install semgrep` made, /opt/semgrep-venv, PATH); without one
+the semgrep tests skip, and fail under CI (where a skipped rule test would pass a rule pack nobody ran).
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from typing import Any
 
 import pytest
 import yaml
+
+from tests.support.semgrep import require_semgrep
 
 REPO = Path(__file__).resolve().parents[4]
 RULES_DIR = REPO / "tools" / "scanners" / "semgrep" / "rules"
@@ -51,19 +53,9 @@ TIMEOUT_S = 600
 
 
 def _semgrep() -> str:
-    explicit = os.environ.get("SECAUDIT_SEMGREP")
-    candidates = [explicit] if explicit else ["/opt/semgrep-venv/bin/semgrep", shutil.which("semgrep")]
-    for candidate in candidates:
-        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
-            return candidate
-    reason = (
-        f"semgrep not found: SECAUDIT_SEMGREP={explicit!r} is not an executable file"
-        if explicit
-        else "semgrep not found: set SECAUDIT_SEMGREP, or install it at /opt/semgrep-venv/bin/semgrep or on PATH"
-    )
-    if os.environ.get("CI"):
-        pytest.fail(reason)
-    pytest.skip(reason)
+    # The same discovery as the scanner's tests: SECAUDIT_SEMGREP, the private install, then PATH;
+    # under CI a missing engine fails instead of skipping.
+    return str(require_semgrep())
 
 
 @pytest.fixture(scope="module")
