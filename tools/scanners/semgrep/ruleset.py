@@ -42,6 +42,10 @@ JS_TS_LANGUAGES = frozenset({"javascript", "js", "typescript", "ts"})
 PYTHON_LANGUAGES = frozenset({"python", "python2", "python3", "py"})
 _MAX_RULE_FILES = 2000
 _MAX_RULE_FILE_BYTES = 4 * 1024 * 1024
+# libyaml's parser when PyYAML was built with it (the wheels are): the same safe constructor and
+# resolver, about ten times faster than the pure-Python parser on the pack, which every process
+# that scans (a hook run for one edited file too) reads once.
+_SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _REGISTRY = re.compile(r"^(auto|(p|r|s|ext|gh)/.*|[a-z][a-z0-9+.-]*://.*|(supply-chain|secrets)\b.*)$", re.I)
 
 
@@ -133,7 +137,7 @@ def _parse(path: Path, base: Path, source: str) -> tuple[bytes, list[Rule]]:
     except OSError as exc:
         raise RulesError(f"{where}: cannot be read ({exc.strerror or type(exc).__name__})") from None
     try:
-        doc = yaml.safe_load(raw.decode("utf-8"))
+        doc = yaml.load(raw.decode("utf-8"), Loader=_SAFE_LOADER)  # noqa: S506 - a safe loader
     except (UnicodeDecodeError, yaml.YAMLError) as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}" if mark is not None else ""
