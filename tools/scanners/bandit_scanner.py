@@ -563,26 +563,27 @@ class BanditScanner(Scanner):
         return file.rel.endswith((".py", ".pyw"))
 
     def prepare(self, ctx: ScanContext, files: Sequence[FileRef]) -> bool:
-        """Start the workers a small scan needs (those its cache cannot answer) ahead: they load
-        bandit while the other scanners run, and `scan` takes them from the kept ones."""
+        """Start the workers a small scan needs ahead: they load bandit while the other scanners
+        run, and `scan` takes them from the kept ones. Reads no file: one whose stat vouches for its
+        hash (tools/audit/filestats.py) is looked up in the cache, any other counts as to scan."""
         if not files or len(files) > _WARM_MAX_FILES or ctx.cancel.is_cancelled():
             return False
         if not WORKER.is_file() or not _bandit_version():
             return False
         version = self.version()
         keys: list[str] = []
+        missing = 0
         for file in files:
-            try:
-                item = digest_file(ctx.digests, file, file.size)
-            except OSError:
-                continue
-            keys.append(_cache_key(version, item))
-        hits = cached_many(ctx.cache, keys) if ctx.cache is not None else {}
-        missing = sum(
-            1
-            for key in keys
-            if not (isinstance(hits.get(key), dict) and ("issues" in hits[key] or "skip" in hits[key]))
-        )
+            known = ctx.digests.known(file) if ctx.digests is not None else None
+            if known is None:
+                missing += 1
+            else:
+                keys.append(_cache_key(version, Digested(file, known, None)))
+        hits = cached_many(ctx.cache, keys) if ctx.cache is not None and keys else {}
+        for key in keys:
+            hit = hits.get(key)
+            if not (isinstance(hit, dict) and ("issues" in hit or "skip" in hit)):
+                missing += 1
         if not missing:
             return False
         return _IDLE.warm(max(1, min(ctx.workers or os.cpu_count() or 1, (missing + 3) // 4))) > 0
