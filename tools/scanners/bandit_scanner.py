@@ -59,7 +59,7 @@ from secaudit.tools.scanners.interface import (
 )
 from secaudit.tools.severity import Severity, severity_from_label
 
-__all__ = ["BanditScanner", "end_idle_workers", "findings_from_result"]
+__all__ = ["BanditScanner", "end_idle_workers", "findings_from_result", "selects_path", "warm_workers"]
 
 log = logging.getLogger("secaudit.scanners.bandit")
 
@@ -263,10 +263,9 @@ class _Idle:
         return False
 
     def warm(self, wanted: int) -> int:
-        """Start workers until `wanted` are kept (at most one per core); how many were started."""
+        """Start workers until `wanted` are kept (at most one per core); how many are kept then."""
         with self.lock:
             missing = min(wanted, os.cpu_count() or 1) - len(self.kept)
-        started = 0
         for _ in range(max(0, missing)):
             try:
                 proc = _start_worker()
@@ -274,8 +273,8 @@ class _Idle:
                 break
             if not self.give(proc, fresh=True):
                 break
-            started += 1
-        return started
+        with self.lock:
+            return len(self.kept)
 
     def _arm(self, delay: float) -> None:
         self.timer = threading.Timer(delay, self.reap)
@@ -296,6 +295,20 @@ class _Idle:
 
 _IDLE = _Idle()
 atexit.register(_IDLE.reap, everything=True)
+
+
+def selects_path(rel: str) -> bool:
+    """Whether the bandit scanner looks at the file at `rel` (by name only)."""
+    return rel.endswith((".py", ".pyw"))
+
+
+def warm_workers(count: int = 1) -> int:
+    """Start `count` workers ahead of a scan this process is about to run (an agent hook's scan of
+    an edited Python file: they load bandit while the process imports the rest); the scan takes
+    them. Ended at exit, or after `_IDLE_SECONDS`, when no scan does. How many are kept."""
+    if not WORKER.is_file() or not _bandit_version():
+        return 0
+    return _IDLE.warm(count)
 
 
 def end_idle_workers() -> None:
@@ -560,12 +573,13 @@ class BanditScanner(Scanner):
         return f"bandit-{_bandit_version()}+{CONFIG_DIGEST}"
 
     def selects(self, file: FileRef) -> bool:
-        return file.rel.endswith((".py", ".pyw"))
+        return selects_path(file.rel)
 
     def prepare(self, ctx: ScanContext, files: Sequence[FileRef]) -> bool:
         """Start the workers a small scan needs ahead: they load bandit while the other scanners
-        run, and `scan` takes them from the kept ones. Reads no file: one whose stat vouches for its
-        hash (tools/audit/filestats.py) is looked up in the cache, any other counts as to scan."""
+        run, and `scan` takes them from the kept ones (True: some are kept, started now or before).
+        Reads no file: one whose stat vouches for its hash (tools/audit/filestats.py) is looked up
+        in the cache, any other counts as to scan."""
         if not files or len(files) > _WARM_MAX_FILES or ctx.cancel.is_cancelled():
             return False
         if not WORKER.is_file() or not _bandit_version():
