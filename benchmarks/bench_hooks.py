@@ -6,7 +6,7 @@ runs the installed PostToolUse command (a real subprocess of the installed conso
 JSON Claude Code sends on stdin) and, for reference, the PreToolUse snapshot and the Stop re-check.
 Prints the median wall time of `--runs` rounds and its ratio to the target (issue 13: PostToolUse
 for a one-file edit <= 0.5 s), once with every available scanner and once with `--scanners`
-leaving semgrep out (its rule pack is loaded in every process). HOME and the store are private.
+leaving semgrep out (a semgrep process per scan). HOME and the store are private.
 
 The hooks run with Python's bytecode cache on, as an installed package has it (pip compiles `.pyc`
 files at install time); `PYTHONDONTWRITEBYTECODE` in the environment would make every run compile

@@ -135,6 +135,8 @@ def _dispatch(args: argparse.Namespace, payload: ClaudeInput | CursorInput) -> i
         except InvalidInput:
             _note("the edited file is outside the repository root; ignored, not scanned")
             return 0
+    if args.event in ("post-tool-use", "after-file-edit") and rel is not None:
+        _warm_scanners(args, rel)
     service = _service(args, settings)
     session_id = payload.session_id if isinstance(payload, ClaudeInput) else payload.conversation_id
     if args.event == "pre-tool-use":
@@ -167,6 +169,16 @@ def _dispatch(args: argparse.Namespace, payload: ClaudeInput | CursorInput) -> i
     else:
         _emit({"followup_message": decision.message} if decision.block else {})
     return 0
+
+
+def _warm_scanners(args: argparse.Namespace, rel: str) -> None:
+    """The file was just edited, so its scan will need bandit's worker (no cached result): start it
+    now, to load bandit while this process imports and opens the rest (docs/hooks.md, Speed)."""
+    from secaudit.tools.scanners.bandit_scanner import selects_path, warm_workers
+
+    wanted = {s.strip() for s in (args.scanners or "").split(",") if s.strip()}
+    if selects_path(rel) and (not wanted or "bandit" in wanted):
+        warm_workers(1)
 
 
 def _allow_shell(args: argparse.Namespace) -> None:

@@ -342,7 +342,15 @@ class AuditService:
             scan.run_cov,
             scan.scanned_any,
         )
-        for scanner, selected in selections:
+        # Scanners that start slow set-up in the background (bandit's workers for a few files) run
+        # after the others, which then overlap it; results keep the scanners' order (below).
+        order = {s.name: n for n, s in enumerate(chosen)}
+        deferred = [
+            n for n, (s, sel) in enumerate(selections) if sel and self._prepare(s, sel, root, token, stats)
+        ]
+        runs = [pair for n, pair in enumerate(selections) if n not in deferred]
+        runs += [selections[n] for n in deferred]
+        for scanner, selected in runs:
             if token.is_cancelled():
                 break
             tracker.label = scanner.name
@@ -412,7 +420,35 @@ class AuditService:
             )
             if not selected and error is None:
                 notes.append(f"{scanner.name}: no file in scope for this scanner")
+        if deferred:
+            coverage.sort(key=lambda c: order.get(c.scanner, len(order)))
+            findings.sort(key=lambda f: order.get(f.scanner, len(order)))  # stable within a scanner
         return scan
+
+    def _prepare(
+        self,
+        scanner: Scanner,
+        selected: list[FileRef],
+        root: Path,
+        token: CancelToken,
+        stats: FileStats | None,
+    ) -> bool:
+        """Let `scanner` start its set-up ahead (Scanner.prepare); never fails the run. Its own cache
+        reader, whose hits are not counted as the scan's."""
+        ctx = ScanContext(
+            root=root,
+            cancel=token,
+            deadline=time.monotonic() + self.scanner_timeout,
+            cache=StoreCache(self.store, scanner.name, read=True),
+            workers=self.workers,
+            store=self.store,
+            digests=stats,
+        )
+        try:
+            return scanner.prepare(ctx, selected)
+        except Exception:
+            log.debug("scanner %s could not prepare", scanner.name, exc_info=True)
+            return False
 
     @staticmethod
     def _oversize_selected(root: Path, chosen: Sequence[Scanner], oversize: Sequence[FileRef]) -> list[str]:

@@ -59,7 +59,7 @@ from secaudit.tools.scanners.interface import (
 )
 from secaudit.tools.severity import Severity, severity_from_label
 
-__all__ = ["BanditScanner", "end_idle_workers", "findings_from_result"]
+__all__ = ["BanditScanner", "end_idle_workers", "findings_from_result", "selects_path", "warm_workers"]
 
 log = logging.getLogger("secaudit.scanners.bandit")
 
@@ -75,6 +75,10 @@ _MAX_RESTARTS = 8
 # A worker that finished a scan cleanly waits this long for the next scan of this process (an MCP
 # server's re-audit after an edit then skips bandit's ~0.3 s start-up); then it is ended.
 _IDLE_SECONDS = 120.0
+# A scan of at most this many files may have its workers started ahead (`prepare`): they load bandit
+# while the other scanners run (a hook's scan of one edited file). Above it the start-up is a small
+# part of the scan, not worth hashing the files twice to know whether the cache answers them.
+_WARM_MAX_FILES = 32
 _CONTEXT_LINES = 20
 
 _CONFIDENCE = {"HIGH": Confidence.HIGH, "MEDIUM": Confidence.MEDIUM, "LOW": Confidence.LOW}
@@ -232,27 +236,45 @@ class _Idle:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.kept: list[tuple[subprocess.Popen[str], float]] = []
+        # (worker, kept until, fresh: started ahead by `warm`, its ready line still unread)
+        self.kept: list[tuple[subprocess.Popen[str], float, bool]] = []
         self.timer: threading.Timer | None = None
 
-    def take(self) -> subprocess.Popen[str] | None:
+    def take(self) -> tuple[subprocess.Popen[str], bool] | None:
+        """A kept worker that is alive, and whether its ready line is still to read."""
         while True:
             with self.lock:
                 if not self.kept:
                     return None
-                proc, _ = self.kept.pop()
+                proc, _, fresh = self.kept.pop()
             if proc.poll() is None:
-                return proc
+                return proc, fresh
             _kill(proc)
 
-    def give(self, proc: subprocess.Popen[str]) -> None:
+    def give(self, proc: subprocess.Popen[str], *, fresh: bool = False) -> bool:
+        """Keep `proc` for the next scan (False: enough are kept; it was ended)."""
         with self.lock:
             if len(self.kept) < (os.cpu_count() or 1):
-                self.kept.append((proc, time.monotonic() + _IDLE_SECONDS))
+                self.kept.append((proc, time.monotonic() + _IDLE_SECONDS, fresh))
                 if self.timer is None:
                     self._arm(_IDLE_SECONDS)
-                return
+                return True
         _kill(proc)
+        return False
+
+    def warm(self, wanted: int) -> int:
+        """Start workers until `wanted` are kept (at most one per core); how many are kept then."""
+        with self.lock:
+            missing = min(wanted, os.cpu_count() or 1) - len(self.kept)
+        for _ in range(max(0, missing)):
+            try:
+                proc = _start_worker()
+            except ScannerUnavailable:
+                break
+            if not self.give(proc, fresh=True):
+                break
+        with self.lock:
+            return len(self.kept)
 
     def _arm(self, delay: float) -> None:
         self.timer = threading.Timer(delay, self.reap)
@@ -262,17 +284,31 @@ class _Idle:
     def reap(self, *, everything: bool = False) -> None:
         now = time.monotonic()
         with self.lock:
-            expired = [p for p, until in self.kept if everything or until <= now]
-            self.kept = [(p, until) for p, until in self.kept if not (everything or until <= now)]
+            expired = [p for p, until, _ in self.kept if everything or until <= now]
+            self.kept = [k for k in self.kept if not (everything or k[1] <= now)]
             self.timer = None
             if self.kept:
-                self._arm(max(0.05, min(until for _, until in self.kept) - now))
+                self._arm(max(0.05, min(until for _, until, _ in self.kept) - now))
         for proc in expired:
             _kill(proc)
 
 
 _IDLE = _Idle()
 atexit.register(_IDLE.reap, everything=True)
+
+
+def selects_path(rel: str) -> bool:
+    """Whether the bandit scanner looks at the file at `rel` (by name only)."""
+    return rel.endswith((".py", ".pyw"))
+
+
+def warm_workers(count: int = 1) -> int:
+    """Start `count` workers ahead of a scan this process is about to run (an agent hook's scan of
+    an edited Python file: they load bandit while the process imports the rest); the scan takes
+    them. Ended at exit, or after `_IDLE_SECONDS`, when no scan does. How many are kept."""
+    if not WORKER.is_file() or not _bandit_version():
+        return 0
+    return _IDLE.warm(count)
 
 
 def end_idle_workers() -> None:
@@ -328,23 +364,7 @@ class _Pool:
         return chunks
 
     def _spawn(self) -> subprocess.Popen[str]:
-        env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "SYSTEMROOT")}
-        env["PYTHONDONTWRITEBYTECODE"] = "1"
-        env["PYTHONHASHSEED"] = "0"
-        try:
-            proc = subprocess.Popen(
-                [sys.executable, "-s", str(WORKER)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                text=True,
-                encoding="utf-8",
-                bufsize=1,
-                start_new_session=True,
-                env=env,
-            )
-        except OSError as exc:
-            raise ScannerUnavailable(f"cannot start a bandit worker: {exc.strerror or exc}") from None
+        proc = _start_worker()
         with self.lock:
             self.procs.append(proc)
         return proc
@@ -357,8 +377,8 @@ class _Pool:
 
     def _serve(self) -> None:
         while not self.stopped.is_set():
-            proc = _IDLE.take()
-            fresh = proc is None
+            kept = _IDLE.take()
+            proc, fresh = kept if kept is not None else (None, True)
             if proc is None:
                 try:
                     proc = self._spawn()
@@ -496,6 +516,27 @@ class _Pool:
             return [job for job in self.jobs if id(job) not in self.finished]
 
 
+def _start_worker() -> subprocess.Popen[str]:
+    """A new worker process (in its own process group); it prints a ready line once bandit loaded."""
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "SYSTEMROOT")}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env["PYTHONHASHSEED"] = "0"
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-s", str(WORKER)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            encoding="utf-8",
+            bufsize=1,
+            start_new_session=True,
+            env=env,
+        )
+    except OSError as exc:
+        raise ScannerUnavailable(f"cannot start a bandit worker: {exc.strerror or exc}") from None
+
+
 def _readline(out: IO[str]) -> str:
     """One line from a worker, or "" (EOF) if the pipe was closed by a concurrent stop."""
     try:
@@ -520,6 +561,10 @@ def _kill(proc: subprocess.Popen[str], *, close_streams: bool = True) -> None:
                 stream.close()
 
 
+def _cache_key(version: str, item: Digested) -> str:
+    return hashlib.sha256(f"{version}\x00{item.file.rel}\x00{item.digest}".encode()).hexdigest()
+
+
 class BanditScanner(Scanner):
     name = "bandit"
     description = "Python security checks (bandit), all plugins, on every core, cached per file."
@@ -528,7 +573,34 @@ class BanditScanner(Scanner):
         return f"bandit-{_bandit_version()}+{CONFIG_DIGEST}"
 
     def selects(self, file: FileRef) -> bool:
-        return file.rel.endswith((".py", ".pyw"))
+        return selects_path(file.rel)
+
+    def prepare(self, ctx: ScanContext, files: Sequence[FileRef]) -> bool:
+        """Start the workers a small scan needs ahead: they load bandit while the other scanners
+        run, and `scan` takes them from the kept ones (True: some are kept, started now or before).
+        Reads no file: one whose stat vouches for its hash (tools/audit/filestats.py) is looked up
+        in the cache, any other counts as to scan."""
+        if not files or len(files) > _WARM_MAX_FILES or ctx.cancel.is_cancelled():
+            return False
+        if not WORKER.is_file() or not _bandit_version():
+            return False
+        version = self.version()
+        keys: list[str] = []
+        missing = 0
+        for file in files:
+            known = ctx.digests.known(file) if ctx.digests is not None else None
+            if known is None:
+                missing += 1
+            else:
+                keys.append(_cache_key(version, Digested(file, known, None)))
+        hits = cached_many(ctx.cache, keys) if ctx.cache is not None and keys else {}
+        for key in keys:
+            hit = hits.get(key)
+            if not (isinstance(hit, dict) and ("issues" in hit or "skip" in hit)):
+                missing += 1
+        if not missing:
+            return False
+        return _IDLE.warm(max(1, min(ctx.workers or os.cpu_count() or 1, (missing + 3) // 4))) > 0
 
     def scan(self, ctx: ScanContext, files: Sequence[FileRef]) -> ScanResult:
         if not WORKER.is_file() or not _bandit_version():
@@ -552,7 +624,7 @@ class BanditScanner(Scanner):
                 ctx.progress(1)
 
         def key_of(item: Digested) -> str:
-            return hashlib.sha256(f"{version}\x00{item.file.rel}\x00{item.digest}".encode()).hexdigest()
+            return _cache_key(version, item)
 
         keys = [key_of(item) for item in digested]
         hits = cached_many(ctx.cache, keys) if ctx.cache is not None else {}

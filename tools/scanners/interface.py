@@ -216,3 +216,11 @@ class Scanner(abc.ABC):
     @abc.abstractmethod
     def scan(self, ctx: ScanContext, files: Sequence[FileRef]) -> ScanResult:
         """Scan `files`; check `ctx.cancel` between units of work and return by `ctx.deadline`."""
+
+    def prepare(self, ctx: ScanContext, files: Sequence[FileRef]) -> bool:
+        """Optionally start slow set-up for `scan(ctx, files)` in the background (e.g. a worker
+        process loading its libraries) and return at once; True when something was started. The
+        engine calls it for every scanner with files before the first scan and runs the scanners
+        that started something after the others, so that set-up overlaps their work. The default
+        starts nothing."""
+        return False

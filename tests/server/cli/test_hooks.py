@@ -286,3 +286,21 @@ def test_cursor_baseline_from_git_head_keeps_committed_findings_from_blocking(be
     assert bench.run_hook("cursor", "afterFileEdit", edit).returncode == 0
     stop = bench.run_hook("cursor", "stop", bench.cursor("stop", "conv-4", status="completed", loop_count=0))
     assert stop.returncode == 0 and json.loads(stop.stdout) == {}, stop.stderr
+
+
+def test_an_edit_hook_starts_bandits_worker_only_for_a_file_bandit_will_scan(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import argparse
+
+    from secaudit.server.cli import hook
+    from secaudit.tools.scanners import bandit_scanner
+
+    started: list[int] = []
+    monkeypatch.setattr(bandit_scanner, "warm_workers", lambda count=1: started.append(count) or count)
+    cases = [("app.py", None, 1), ("app.py", "bandit,secrets", 1), ("app.py", "secrets,semgrep", 0),
+             ("web/app.js", None, 0), ("pkg/tool.pyw", "bandit", 1)]  # fmt: skip
+    for rel, scanners, expected in cases:
+        started.clear()
+        hook._warm_scanners(argparse.Namespace(scanners=scanners), rel)
+        assert len(started) == expected, (rel, scanners)

@@ -17,6 +17,7 @@ from secaudit.tools.findings import FindingsService, RunStatus
 from secaudit.tools.masking import Redactor, get_redactor, install_redactor
 from secaudit.tools.scanners import bandit_scanner, interface
 from secaudit.tools.scanners.bandit_scanner import BanditScanner, end_idle_workers
+from secaudit.tools.scanners.secrets_scanner import SecretsScanner
 from secaudit.tools.schema import STORE_MIGRATIONS
 from secaudit.tools.store import Store
 from secaudit.tools.walker import FileRef, walk
@@ -252,14 +253,14 @@ def test_a_reaudit_after_one_edit_reuses_the_kept_worker(
 ) -> None:
     end_idle_workers()
     spawned: list[int] = []
-    spawn = bandit_scanner._Pool._spawn
+    spawn = bandit_scanner._start_worker  # every worker start, by a scan or ahead of it (prepare)
 
-    def counting(self: Any) -> Any:
-        proc = spawn(self)
+    def counting() -> Any:
+        proc = spawn()
         spawned.append(proc.pid)
         return proc
 
-    monkeypatch.setattr(bandit_scanner._Pool, "_spawn", counting)
+    monkeypatch.setattr(bandit_scanner, "_start_worker", counting)
     service = _service(store, repo)
     service.run(str(repo), scanners=["bandit"])
     assert len(spawned) == 1
@@ -311,3 +312,36 @@ def test_semgrep_reads_only_the_vouched_files_it_quotes(
     found = [(r.path, r.start_line, r.snippet) for r in service.findings.run_findings(warm.id)]
     # The finding quotes its line: the vouched file was read for it (after its fstat was checked).
     assert any(p == "src/handler.ts" and line == 2 and s and "eval" in s for p, line, s in found)
+
+
+def test_a_small_scan_starts_its_bandit_worker_ahead_and_keeps_the_scanners_order(
+    store: Store, repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    end_idle_workers()
+    spawned: list[int] = []
+    spawn = bandit_scanner._start_worker
+    ran: list[str] = []
+
+    def counting() -> Any:
+        proc = spawn()
+        spawned.append(proc.pid)
+        ran.append("bandit worker started")
+        return proc
+
+    monkeypatch.setattr(bandit_scanner, "_start_worker", counting)
+    secrets_scan = SecretsScanner.scan
+
+    def secrets(self: Any, ctx: Any, files: Any) -> Any:
+        ran.append("secrets")
+        return secrets_scan(self, ctx, files)
+
+    monkeypatch.setattr(SecretsScanner, "scan", secrets)
+    service = _service(store, repo)
+    run = service.run(str(repo), scanners=["bandit", "secrets"], paths=["pkg/bad.py"])
+    # Started before the first scan (prepare), taken by bandit's scan, which ran after secrets.
+    assert ran == ["bandit worker started", "secrets"] and len(spawned) == 1
+    assert [c.scanner for c in run.coverage] == ["bandit", "secrets"]
+    assert run.status is RunStatus.SUCCEEDED and ("pkg/bad.py", "B602") in _statuses(service, run.id)
+    again = service.run(str(repo), scanners=["bandit", "secrets"], paths=["pkg/bad.py"])
+    assert len(spawned) == 1 and again.files_cached >= 1  # answered by the cache: nothing started ahead
+    end_idle_workers()

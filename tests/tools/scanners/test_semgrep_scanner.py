@@ -408,3 +408,40 @@ def test_a_timeout_is_a_skip_kept_in_the_cache_and_the_scanner_stays_incomplete(
     assert skip.reason.startswith("semgrep timed out on this file (rules: fixture-taint-eval)")
     assert not second.complete and second.scanned == []
     assert any("earlier audit" in n and "--no-cache" in n for n in second.notes)
+
+
+def test_rule_files_for_javascript_only_are_left_out_when_no_target_is_one(
+    tmp_path: Path, semgrep: Path
+) -> None:
+    rules = tmp_path / "rules"
+    shutil.copytree(FIXTURE_RULES, rules)
+    _write(
+        rules,
+        "py.yaml",
+        "rules:\n  - id: fixture-py-eval\n    languages: [python]\n    severity: WARNING\n"
+        "    message: py eval\n    pattern: eval(...)\n",
+    )
+    repo = tmp_path / "repo"
+    _write(repo, "a.py", "x = eval(input())\n")
+    _write(repo, "c.ts", EVAL_LINE)
+    scanner = SemgrepScanner()
+    configs: list[list[str]] = []
+    spawn = scanner._spawn
+
+    def recording(ctx: ScanContext, argv: list[str], *rest: object) -> object:
+        configs.append(sorted(Path(argv[n + 1]).name for n, a in enumerate(argv) if a == "--config"))
+        return spawn(ctx, argv, *rest)  # type: ignore[arg-type]
+
+    scanner._spawn = recording  # type: ignore[assignment, method-assign]
+    ctx = _ctx(repo, semgrep)
+    ctx.options = SemgrepOptions(executable=semgrep, pack_dir=rules)
+    files = {f.rel: f for f in _files(repo)}
+    only_py = scanner.scan(ctx, [files["a.py"]])
+    assert configs == [["py.yaml"]]
+    assert [(f.path, f.rule_id) for f in only_py.findings] == [("a.py", "fixture-py-eval")]
+    both = scanner.scan(ctx, [files["a.py"], files["c.ts"]])
+    assert len(configs) == 2 and len(configs[1]) > 1 and "py.yaml" in configs[1]
+    assert sorted((f.path, f.rule_id) for f in both.findings) == [
+        ("a.py", "fixture-py-eval"),
+        ("c.ts", "fixture-eval-body"),
+    ]

@@ -7,7 +7,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import InvalidVersion, Version
 
 from secaudit.tools.advisories.names import PYPI, name_notes, normalize_name
@@ -79,6 +78,11 @@ def parse_pep508(text: str) -> ParsedRequirement:
     A non-ASCII name is not a valid PEP 508 name, but it is exactly what a look-alike attack writes:
     it is parsed (with a placeholder for the name) so that it is reported, with a note, never dropped.
     """
+    # Imported here: packaging's requirement grammar costs more to import than anything else the
+    # deps scanner needs to be built (its sources select files by name), which every audit does,
+    # even one of a single Python file (an agent hook's).
+    from packaging.requirements import InvalidRequirement, Requirement
+
     notes: list[str] = []
     if _VAR.search(text):
         notes.append("contains ${...}: environment variables are never expanded by this audit")

@@ -321,7 +321,9 @@ class SemgrepScanner(Scanner):
             groups: list[tuple[list[_Job], list[Path], list[str]]] = []
             known = [j for j in jobs if not j.file.rel.endswith(_UNKNOWN_TO_SEMGREP)]
             unknown = [j for j in jobs if j.file.rel.endswith(_UNKNOWN_TO_SEMGREP)]
-            groups.append((known, list(rules.files), []))
+            # Rule files of JavaScript/TypeScript rules only are left out when no target is one.
+            any_js_ts = any(j.file.rel.endswith(JS_TS_EXTENSIONS) for j in known)
+            groups.append((known, rules.files_for(js_ts_targets=any_js_ts), []))
             if unknown:
                 configs = list(rules.files)
                 if not rules.js_ts_only:
