@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from secaudit.tools.walker import GitIgnore, PathGlobs, gitignore_ignores, is_excluded_dir, walk
+from secaudit.tools.walker import FileRef, GitIgnore, PathGlobs, gitignore_ignores, is_excluded_dir, walk
 
 
 def write(root: Path, rel: str, text: str = "x\n") -> None:
@@ -128,3 +128,48 @@ def test_project_exclude_patterns_prune_folders_and_files(tmp_path: Path) -> Non
     assert (
         globs.matches("docs/deep/er.md") and globs.matches("a/b/c.min.js") and not globs.matches("src/x.py")
     )
+
+
+def test_walked_refs_equal_refs_built_by_hand(tmp_path: Path) -> None:
+    # The walk builds its FileRefs without the dataclass constructor and its Paths without parsing
+    # (tools/walker.py): the objects must be the ones the constructor would have made.
+    import dataclasses
+
+    write(tmp_path, "pkg/sub/mod.py", "print(1)\n")
+    [ref] = walk(tmp_path, max_files=10, max_file_bytes=1 << 20).files
+    st = os.lstat(tmp_path / "pkg/sub/mod.py")
+    made = FileRef(
+        tmp_path / "pkg" / "sub" / "mod.py", "pkg/sub/mod.py", st.st_size, st.st_mode, st.st_mtime_ns,
+        st.st_ctime_ns, st.st_ino, st.st_dev,
+    )  # fmt: skip
+    assert ref == made and hash(ref) == hash(made) and vars(ref) == vars(made) and repr(ref) == repr(made)
+    assert str(ref.path) == str(tmp_path / "pkg/sub/mod.py") and ref.path.parts == made.path.parts
+    assert dataclasses.replace(ref, size=1).size == 1 and ref.same_stat(st)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        ref.size = 2  # type: ignore[misc]
+
+
+def test_folder_faults_with_types_from_the_listing(tmp_path: Path) -> None:
+    # A folder's type comes from the listing, not an lstat: the faults must stay those of the lstat
+    # walk. A folder that cannot be entered (no x) is a fault of its own entry; one that can be
+    # entered but not listed is "folder cannot be read".
+    for rel in ("a.py", "shut/x.py", "listless/y.py"):
+        write(tmp_path, rel)
+    (tmp_path / "shut").chmod(0o600)
+    (tmp_path / "listless").chmod(0o300)
+    try:
+        try:
+            os.listdir(tmp_path / "listless")
+        except PermissionError:
+            pass
+        else:
+            pytest.skip("this process reads folders whatever their mode (root with CAP_DAC_OVERRIDE)")
+        result = walk(tmp_path, max_files=100, max_file_bytes=1 << 20)
+    finally:
+        (tmp_path / "shut").chmod(0o755)
+        (tmp_path / "listless").chmod(0o755)
+    assert [f.rel for f in result.files] == ["a.py"]
+    reasons = {s.path: s.reason for s in result.skips}
+    assert reasons["shut"].startswith("cannot be examined: Permission denied")
+    assert reasons["listless"].startswith("folder cannot be read: Permission denied")
+    assert "shut" in result.seen and "listless" not in result.seen and result.faults == 2

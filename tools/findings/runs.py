@@ -40,6 +40,11 @@ from secaudit.tools.timefmt import now_ms as now_iso
 
 __all__ = ["MAX_SKIPS_STORED", "BaselineInput", "RunCoverage", "Runs"]
 
+# What json.dumps(x) and json.dumps(x, default=str) produce, without their per-call set-up (the
+# latter builds a new encoder on every call): three per finding, on every run.
+_encode = json.JSONEncoder().encode
+_encode_lax = json.JSONEncoder(default=str).encode
+
 MAX_SKIPS_STORED = 50_000
 
 
@@ -214,8 +219,8 @@ class Runs:
                         run_id, fid, finding.scanner, finding.rule_id, finding.severity.value,
                         finding.severity.rank, finding.confidence.value, finding.path, finding.start_line,
                         finding.end_line, finding.title, finding.message, finding.snippet,
-                        json.dumps(finding.cwe), json.dumps(finding.references),
-                        int(finding.suppressed_in_code), json.dumps(finding.properties, default=str),
+                        _encode(finding.cwe), _encode(finding.references),
+                        int(finding.suppressed_in_code), _encode_lax(finding.properties),
                         lifecycle,
                     )
                 )  # fmt: skip
