@@ -74,7 +74,8 @@ def next_steps(
             NextStep(
                 tool="plan_fix",
                 why=f"{total} open findings have an automatic fix ({kinds}; `fixable` in the listing): "
-                "plan_fix with a finding id shows the exact diff, apply_fix writes and verifies it.",
+                "plan_fix with a finding id shows the exact diff; apply_fix with dry_run=false writes and "
+                "verifies it once confirmed (the user accepts, or plan_id with the plan's confirm_digest).",
             )
         )
     if run.findings_total > total:
