@@ -3,9 +3,10 @@ a stdio line): the limits that protect the server, and error texts that never ec
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
+
+from secaudit.tools import boundedjson
 
 __all__ = ["INVALID_REQUEST", "PARSE_ERROR", "BodyProblem", "JsonRpcMessage", "parse_jsonrpc"]
 
@@ -27,22 +28,6 @@ class JsonRpcMessage:
 
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
-
-
-def _depth_exceeds(value: Any, limit: int) -> bool:
-    # Iterative, so a hostile document cannot exhaust the interpreter's stack here.
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, dict):
-            if depth > limit:
-                return True
-            stack.extend((v, depth + 1) for v in node.values())
-        elif isinstance(node, list):
-            if depth > limit:
-                return True
-            stack.extend((v, depth + 1) for v in node)
-    return False
 
 
 def _valid_id(value: Any) -> bool:
@@ -74,8 +59,8 @@ def parse_jsonrpc(body: bytes, max_depth: int) -> JsonRpcMessage | BodyProblem:
     the last), so `{"id": 1, "id": 999999}` could be read as one request here and another there.
     """
     try:
-        data = json.loads(body.decode("utf-8"), object_pairs_hook=_unique_keys)
-    except RecursionError:
+        data = boundedjson.loads(body.decode("utf-8"), max_depth, object_pairs_hook=_unique_keys)
+    except boundedjson.TooDeep:
         return _too_deep(max_depth)
     except _RepeatedKey:
         return BodyProblem(
@@ -85,8 +70,6 @@ def parse_jsonrpc(body: bytes, max_depth: int) -> JsonRpcMessage | BodyProblem:
         )
     except ValueError:  # UnicodeDecodeError and json.JSONDecodeError among them
         return BodyProblem(400, PARSE_ERROR, "Parse error: the body is not valid UTF-8 JSON")
-    if _depth_exceeds(data, max_depth):
-        return _too_deep(max_depth)
     if isinstance(data, list):
         return BodyProblem(400, INVALID_REQUEST, "Invalid Request: batches are not supported")
     if not isinstance(data, dict):

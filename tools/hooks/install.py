@@ -20,8 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from secaudit.tools import boundedjson
 from secaudit.tools.confined_io import open_parent, read_current, write_atomic
 from secaudit.tools.errors import InvalidInput
+from secaudit.tools.hooks.payloads import MAX_JSON_DEPTH
 
 __all__ = [
     "CLIENTS",
@@ -119,7 +121,11 @@ def _load(base: Path, rel: str) -> tuple[dict[str, Any], bytes | None, int | str
     if len(content) > _MAX_SETTINGS_BYTES:
         raise InvalidInput(f"{rel} is larger than {_MAX_SETTINGS_BYTES} bytes; not changed")
     try:
-        doc = json.loads(content.decode("utf-8"))
+        doc = boundedjson.loads(content.decode("utf-8"), MAX_JSON_DEPTH)
+    except boundedjson.TooDeep:
+        raise InvalidInput(
+            f"{rel} is nested deeper than {MAX_JSON_DEPTH} levels; fix it by hand first, nothing was written"
+        ) from None
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise InvalidInput(f"{rel} is not valid JSON; fix it by hand first, nothing was written") from None
     if not isinstance(doc, dict):

@@ -12,6 +12,7 @@ from typing import IO, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError
 
+from secaudit.tools import boundedjson
 from secaudit.tools.errors import InvalidInput
 
 __all__ = [
@@ -25,6 +26,8 @@ __all__ = [
 ]
 
 MAX_STDIN_BYTES = 1024 * 1024
+# Far deeper than any client's payload (MultiEdit's edits nest four levels).
+MAX_JSON_DEPTH = 64
 _ID = 256
 _PATH = 4096
 _COMMAND = 64 * 1024
@@ -83,7 +86,9 @@ def read_bounded(stream: IO[bytes], limit: int = MAX_STDIN_BYTES) -> bytes:
 def parse_payload(raw: bytes, model: type[_M]) -> _M:
     """The payload as `model`, or InvalidInput naming the first field that does not fit."""
     try:
-        data: Any = json.loads(raw.decode("utf-8"))
+        data: Any = boundedjson.loads(raw.decode("utf-8"), MAX_JSON_DEPTH)
+    except boundedjson.TooDeep:
+        raise InvalidInput(f"the hook input on stdin is nested deeper than {MAX_JSON_DEPTH} levels") from None
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise InvalidInput("the hook input on stdin is not a UTF-8 JSON document") from None
     if not isinstance(data, dict):

@@ -145,6 +145,13 @@ def test_uninstall_removes_a_file_that_held_only_our_hooks(bench: HookBench) -> 
         (b'{"session_id": 5, "cwd": "/x"}', "session_id"),
         (b'{"session_id": "s", "cwd": "/x", "tool_input": {"file_path": 3}}', "tool_input.file_path"),
         (b"{" + b" " * (1024 * 1024 + 10) + b"}", "larger than"),
+        # Deeper than the parser can recurse: bad input (exit 1), not an internal error (exit 2,
+        # which Claude Code would treat as blocking).
+        (b"[" * 200_000, "nested deeper than"),
+        (
+            b'{"session_id": "s", "cwd": "/x", "tool_input": ' + b'{"a": ' * 70 + b"1" + b"}" * 71,
+            "nested deeper",
+        ),
     ],
 )
 def test_malformed_or_oversized_input_is_a_clear_non_blocking_error(

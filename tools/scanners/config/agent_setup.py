@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from secaudit.tools import boundedjson
 from secaudit.tools.masking import is_placeholder, mask_text
 
 from .common import Hit, Skip, read_text
@@ -148,35 +149,13 @@ def _drop_trailing_commas(text: str) -> str:
     return "".join(out)
 
 
-def _depth(text: str) -> int:
-    deepest = depth = 0
-    in_string = escaped = False
-    for c in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif c == "\\":
-                escaped = True
-            elif c == '"':
-                in_string = False
-        elif c == '"':
-            in_string = True
-        elif c in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif c in "]}":
-            depth -= 1
-    return deepest
-
-
 def parse_jsonc(text: str) -> Any:
     """JSON with comments and trailing commas; Skip when nested deeper than MAX_JSON_DEPTH or invalid."""
-    clean = _strip_jsonc(text)
-    if _depth(clean) > MAX_JSON_DEPTH:
-        raise Skip(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
     try:
-        return json.loads(clean)
-    except (ValueError, RecursionError) as exc:
+        return boundedjson.loads(_strip_jsonc(text), MAX_JSON_DEPTH)
+    except boundedjson.TooDeep as exc:
+        raise Skip(str(exc)) from None
+    except ValueError as exc:
         raise Skip(f"not valid JSON ({type(exc).__name__})") from None
 
 
