@@ -313,13 +313,20 @@ def build_audit(
         scanner_options={
             "secrets": {"secret_key": secret_key},
             **({"deps": {"online": settings.deps_online}} if settings.deps_online else {}),
-            "semgrep": {
-                "executable": settings.semgrep_path,
-                "user_rules": settings.semgrep_rules,
-                "engines_dir": settings.engines_dir,
-            },
+            "semgrep": semgrep_options(settings),
         },
     )
+
+
+def semgrep_options(settings: Settings) -> dict[str, object]:
+    """The semgrep scanner's configured options (SECAUDIT_SEMGREP, SECAUDIT_SEMGREP_RULES, the
+    engines folder): what every audit's scanner gets, and what an agent hook starts semgrep with
+    ahead of its scan (server/cli/hook.py)."""
+    return {
+        "executable": settings.semgrep_path,
+        "user_rules": settings.semgrep_rules,
+        "engines_dir": settings.engines_dir,
+    }
 
 
 def open_bridge(

@@ -190,28 +190,6 @@ def _fault(exc: OSError) -> str:
     return f"{exc.strerror or type(exc).__name__}; not audited"
 
 
-# "No pyvenv.cfg here": absent, or a name that cannot be one (its path too long for the OS, a link
-# loop); the folder is then walked, and what in it is too deep is skipped entry by entry.
-_NOT_A_MARKER = frozenset({errno.ENOENT, errno.ENOTDIR, errno.ELOOP, errno.ENAMETOOLONG})
-
-
-def _is_virtualenv(folder: os.DirEntry[str]) -> bool:
-    """Whether `folder` (a folder by its listing's type) holds a `pyvenv.cfg` (a virtualenv under any
-    name). Raises what an `lstat` of the folder itself would: the walk takes a folder's type from
-    the listing (no `lstat`), so this probe is the one call that can meet a fault on it."""
-    try:
-        # entry.path never ends with "/": this is os.path.join(folder.path, "pyvenv.cfg").
-        os.stat(folder.path + "/pyvenv.cfg")
-    except OSError as exc:
-        if exc.errno == errno.ENOENT:
-            return False  # the path resolved up to the folder: an lstat of it would have succeeded
-        folder.stat(follow_symlinks=False)  # the folder's own fault first (e.g. ENAMETOOLONG)
-        if exc.errno in _NOT_A_MARKER:
-            return False
-        raise
-    return True
-
-
 def is_excluded_dir(name: str) -> bool:
     """Whether a folder of this name is left out by default (VCS, virtualenvs, build output, caches)."""
     return name in DEFAULT_EXCLUDED_DIRS or name.endswith(".egg-info")
@@ -331,6 +309,11 @@ def walk(
             skips.append(FileSkip(rel_dir or ".", f"folder cannot be read: {_fault(exc)}"))
             result.faults += 1
             continue
+        # A virtualenv under any name is known by its pyvenv.cfg: looked for in the folder's own
+        # listing, where a probe from its parent would cost a stat per folder of the tree.
+        if rel_dir and "pyvenv.cfg" in map(_name_of, entries):
+            result.excluded_dirs.append(rel_dir)
+            continue
         # The listing says whether the folder has a .gitignore: no read is tried where it has none.
         specs = ignore.chain(rel_dir, present=".gitignore" in map(_name_of, entries))
         prefix = f"{rel_dir}/" if rel_dir else ""
@@ -338,18 +321,14 @@ def walk(
         for entry in entries:
             rel = prefix + entry.name
             try:
-                if entry.is_dir(follow_symlinks=False):
-                    venv = _is_virtualenv(entry)
-                    st = None
-                else:
-                    st = entry.stat(follow_symlinks=False)
+                st = None if entry.is_dir(follow_symlinks=False) else entry.stat(follow_symlinks=False)
             except OSError as exc:
                 skips.append(FileSkip(rel, f"cannot be examined: {_fault(exc)}"))
                 seen.add(rel)
                 result.faults += 1
                 continue
             if st is None:  # a folder
-                if is_excluded_dir(entry.name) or venv:
+                if is_excluded_dir(entry.name):
                     result.excluded_dirs.append(rel)
                     continue
                 if specs and _matches(specs, rel, True):

@@ -48,7 +48,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         for event in events:
             e = evs.add_parser(event, parents=parents, help=f"the {event} hook")
             add_policy_options(e)
-            e.set_defaults(handler=run)
+            e.set_defaults(handler=run, exit_without_teardown=True)
 
 
 def _note(text: str) -> None:
@@ -136,7 +136,7 @@ def _dispatch(args: argparse.Namespace, payload: ClaudeInput | CursorInput) -> i
             _note("the edited file is outside the repository root; ignored, not scanned")
             return 0
     if args.event in ("post-tool-use", "after-file-edit") and rel is not None:
-        _warm_scanners(args, rel)
+        _warm_scanners(args, settings, root, rel)
     service = _service(args, settings)
     session_id = payload.session_id if isinstance(payload, ClaudeInput) else payload.conversation_id
     if args.event == "pre-tool-use":
@@ -171,12 +171,19 @@ def _dispatch(args: argparse.Namespace, payload: ClaudeInput | CursorInput) -> i
     return 0
 
 
-def _warm_scanners(args: argparse.Namespace, rel: str) -> None:
-    """The file was just edited, so its scan will need bandit's worker (no cached result): start it
-    now, to load bandit while this process imports and opens the rest (docs/hooks.md, Speed)."""
+def _warm_scanners(args: argparse.Namespace, settings: Any, root: Path, rel: str) -> None:
+    """The file was just edited, so its scan will need bandit's worker and a semgrep process (no
+    cached result): start them now, to run while this process imports and opens the rest
+    (docs/hooks.md, Speed). The scan takes them only if they match what it would start itself."""
     from secaudit.tools.scanners.bandit_scanner import selects_path, warm_workers
 
     wanted = {s.strip() for s in (args.scanners or "").split(",") if s.strip()}
+    if not wanted or "semgrep" in wanted:
+        from secaudit.server.context import semgrep_options
+        from secaudit.tools.scanners.semgrep import SemgrepOptions, SemgrepScanner
+
+        options = SemgrepOptions.parse("semgrep", semgrep_options(settings))
+        SemgrepScanner.start_early(root, rel, options, workers=settings.audit_workers)
     if selects_path(rel) and (not wanted or "bandit" in wanted):
         warm_workers(1)
 

@@ -30,6 +30,17 @@ def test_default_excludes_and_unnamed_virtualenvs(tmp_path: Path) -> None:
     assert is_excluded_dir(".git") and is_excluded_dir("x.egg-info") and not is_excluded_dir("src")
 
 
+def test_virtualenvs_are_known_by_their_listing_at_any_depth_but_the_root_is_walked(tmp_path: Path) -> None:
+    # The pyvenv.cfg is looked for in a folder's own listing (no stat per folder): the audited root
+    # itself is walked even when it is one (auditing a virtualenv on purpose).
+    for rel in ("pyvenv.cfg", "top.py", "a/b/venv-x/pyvenv.cfg", "a/b/venv-x/lib/m.py", "a/b/c.py"):
+        write(tmp_path, rel)
+    result = walk(tmp_path, max_files=1000, max_file_bytes=1 << 20)
+    assert sorted(f.rel for f in result.files) == ["a/b/c.py", "pyvenv.cfg", "top.py"]
+    assert result.excluded_dirs == ["a/b/venv-x"]
+    assert not any(rel.startswith("a/b/venv-x/") for rel in result.seen)
+
+
 def test_gitignore_beats_info_exclude_and_deeper_beats_shallower(tmp_path: Path) -> None:
     write(tmp_path, ".git/info/exclude", "*.log\n")
     write(tmp_path, "sub/.gitignore", "!deep.tmp\n")

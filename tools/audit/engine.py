@@ -32,6 +32,7 @@ from secaudit.tools.errors import Cancelled, InvalidInput, SecauditError
 from secaudit.tools.findings.model import Finding
 from secaudit.tools.findings.records import RunRecord, RunSkip, RunStatus, ScannerCoverage
 from secaudit.tools.findings.service import BaselineInput, FindingsService, RunCoverage
+from secaudit.tools.gcpause import paused_gc
 from secaudit.tools.paths import check_paths, confine_dir, normalize_relpath
 from secaudit.tools.project.baseline import LoadedBaseline, load_baseline
 from secaudit.tools.project.config import ProjectPolicy, load_config
@@ -230,19 +231,21 @@ class AuditService:
         if on_started is not None:
             on_started(run_id)
         try:
-            return self._run(
-                run_id,
-                root,
-                chosen,
-                wanted,
-                use_cache,
-                token,
-                progress,
-                scanner_options,
-                scope,
-                policy,
-                baseline,
-            )
+            # Everything the run builds lives until it ends: collections meanwhile free nothing.
+            with paused_gc():
+                return self._run(
+                    run_id,
+                    root,
+                    chosen,
+                    wanted,
+                    use_cache,
+                    token,
+                    progress,
+                    scanner_options,
+                    scope,
+                    policy,
+                    baseline,
+                )
         except BaseException as exc:
             cancelled = isinstance(exc, Cancelled) or token.is_cancelled()
             self.findings.fail_run(

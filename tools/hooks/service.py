@@ -24,7 +24,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from secaudit.tools.advisories import MIGRATIONS as ADVISORY_MIGRATIONS
 from secaudit.tools.audit import AuditService
 from secaudit.tools.findings import MIGRATIONS as FINDINGS_MIGRATIONS
 from secaudit.tools.findings import FindingsService
@@ -284,6 +283,9 @@ def snapshot_fingerprints(
         target = base / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(content)
+        # Here, not at the top: the advisory package is not needed by the other hooks.
+        from secaudit.tools.advisories import MIGRATIONS as ADVISORY_MIGRATIONS
+
         memory = Store.in_memory("hook-snapshot.db")
         try:
             # The tables an audit writes and the deps scanner reads (it finds no advisory in them:

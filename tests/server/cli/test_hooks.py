@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from secaudit.server.settings import Settings
 from secaudit.tools.schema import STORE_MIGRATIONS
 from secaudit.tools.store import Store
 from tests.support.fixes import import_osv
@@ -295,19 +296,30 @@ def test_cursor_baseline_from_git_head_keeps_committed_findings_from_blocking(be
     assert stop.returncode == 0 and json.loads(stop.stdout) == {}, stop.stderr
 
 
-def test_an_edit_hook_starts_bandits_worker_only_for_a_file_bandit_will_scan(
-    monkeypatch: pytest.MonkeyPatch,
+def test_an_edit_hook_starts_bandits_worker_and_semgrep_only_for_scanners_that_will_run(
+    monkeypatch: pytest.MonkeyPatch, settings: Settings, tmp_path: Path
 ) -> None:
     import argparse
 
     from secaudit.server.cli import hook
     from secaudit.tools.scanners import bandit_scanner
+    from secaudit.tools.scanners.semgrep import SemgrepScanner
 
     started: list[int] = []
+    early: list[tuple[Path, str, int]] = []
     monkeypatch.setattr(bandit_scanner, "warm_workers", lambda count=1: started.append(count) or count)
-    cases = [("app.py", None, 1), ("app.py", "bandit,secrets", 1), ("app.py", "secrets,semgrep", 0),
-             ("web/app.js", None, 0), ("pkg/tool.pyw", "bandit", 1)]  # fmt: skip
-    for rel, scanners, expected in cases:
+    monkeypatch.setattr(
+        SemgrepScanner,
+        "start_early",
+        classmethod(lambda cls, root, rel, options, workers: early.append((root, rel, workers)) or True),
+    )
+    # (file, --scanners, bandit workers started, semgrep started early); which files semgrep takes
+    # is start_early's own decision (tests/tools/scanners/test_semgrep_launch.py).
+    cases = [("app.py", None, 1, 1), ("app.py", "bandit,secrets", 1, 0), ("app.py", "secrets,semgrep", 0, 1),
+             ("web/app.js", None, 0, 1), ("pkg/tool.pyw", "bandit", 1, 0)]  # fmt: skip
+    for rel, scanners, expected, semgrep in cases:
         started.clear()
-        hook._warm_scanners(argparse.Namespace(scanners=scanners), rel)
+        early.clear()
+        hook._warm_scanners(argparse.Namespace(scanners=scanners), settings, tmp_path, rel)
         assert len(started) == expected, (rel, scanners)
+        assert early == [(tmp_path, rel, settings.audit_workers)] * semgrep, (rel, scanners)

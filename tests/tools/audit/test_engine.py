@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import stat
 import sys
@@ -282,6 +283,28 @@ def test_progress_reports_every_file(audit_app: AppContext, audit_root: Path) ->
     run = audit_app.audit.run(str(audit_root), scanners=["bandit"], progress=progress)
     assert seen and seen[-1][0] == seen[-1][1] == run.coverage[0].selected
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+def test_the_collector_is_paused_during_a_run_and_restored_after(
+    audit_app: AppContext, audit_root: Path
+) -> None:
+    # tools/gcpause.py: a run's objects all live until it ends, so the cyclic collector waits.
+    assert audit_app.audit is not None
+    during: list[bool] = []
+    was = gc.isenabled()
+    gc.enable()
+    try:
+        audit_app.audit.run(
+            str(audit_root), scanners=["bandit"], progress=lambda *_: during.append(gc.isenabled())
+        )
+        assert during and not any(during)
+        assert gc.isenabled()
+        with pytest.raises(InvalidInput):  # a run refused before it starts leaves it as it was too
+            audit_app.audit.run(str(audit_root), scanners=["no-such-scanner"])
+        assert gc.isenabled()
+    finally:
+        if not was:
+            gc.disable()
 
 
 def test_interrupted_runs_are_marked_failed(audit_app: AppContext, audit_root: Path) -> None:

@@ -65,6 +65,29 @@ def test_private_install_before_path(tmp_path: Path) -> None:
     assert (engine.executable, engine.source) == (exe, "private environment")
 
 
+def test_a_private_install_scans_through_its_ocaml_binary_directly(tmp_path: Path) -> None:
+    # `semgrep scan --experimental` only execs semgrep-core as `osemgrep`: a private install (whose
+    # layout we made) starts that binary itself and saves the Python wrapper's start-up.
+    exe = _private(tmp_path / "engines")
+    venv = exe.parent.parent
+    assert discover(explicit=None, engines_dir=tmp_path / "engines").core is None  # no binary: wrapper
+    core = _fake(venv / "lib" / "python3.11" / "site-packages" / "semgrep" / "bin" / "semgrep-core", "x")
+    engine = discover(explicit=None, engines_dir=tmp_path / "engines")
+    assert engine.core == core
+    env = {"PATH": "/usr/bin", "HOME": "/h"}
+    program, argv, launched_env = engine.launch(
+        [str(exe), "scan", "--experimental", "--json", "--", "a.js"], env
+    )
+    assert (program, argv) == (str(core), ["osemgrep", "scan", "--experimental", "--json", "--", "a.js"])
+    assert launched_env == {"PATH": f"/usr/bin{os.pathsep}{exe.parent}", "HOME": "/h"}  # as the wrapper
+    # The Python command line (the exit-99 fallback) and anything else go through the wrapper.
+    legacy = [str(exe), "scan", "--json", "--", "a.js"]
+    assert engine.launch(legacy, env) == (None, legacy, env)
+    # An engine named by SECAUDIT_SEMGREP or found on PATH is never second-guessed.
+    explicit = discover(explicit=exe, engines_dir=None)
+    assert explicit.core is None
+
+
 def test_a_broken_private_install_falls_through_to_path(tmp_path: Path) -> None:
     exe = _private(tmp_path / "engines")
     exe.unlink()

@@ -37,6 +37,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 import time
@@ -47,6 +48,7 @@ from typing import Any
 import yaml
 from pydantic import Field
 
+from secaudit.tools.confined_io import read_bytes
 from secaudit.tools.engines.semgrep import (
     Engine,
     EngineUnavailable,
@@ -54,6 +56,7 @@ from secaudit.tools.engines.semgrep import (
     engine_environment,
     wait_group,
 )
+from secaudit.tools.errors import SecauditError
 from secaudit.tools.masking import get_redactor
 from secaudit.tools.scanners.interface import (
     Digested,
@@ -69,6 +72,9 @@ from secaudit.tools.scanners.interface import (
     digest_file,
     read_vouched,
 )
+from secaudit.tools.scanners.semgrep.early import EarlyRun
+from secaudit.tools.scanners.semgrep.early import register as register_early
+from secaudit.tools.scanners.semgrep.early import take as take_early
 from secaudit.tools.scanners.semgrep.results import findings_from_matches, parse_output
 from secaudit.tools.scanners.semgrep.ruleset import PACK_DIR, RulesError, RuleSet, load_rules
 from secaudit.tools.text import clean_text
@@ -389,7 +395,15 @@ class SemgrepScanner(Scanner):
         n = len(self.invocations)
         out_path, err_path = scratch / f"out-{n}.json", scratch / f"err-{n}.txt"
         argv = [a for a in base if a != _FAST_CLI] if self._legacy_cli else base
-        code = self._spawn(ctx, [*argv, "--", *targets], env, out_path, err_path)
+        full = [*argv, "--", *targets]
+        early = take_early(str(ctx.root), chunk[0].file.rel) if len(chunk) == 1 else None
+        if early is not None and (early.argv != full or early.digest != chunk[0].digest):
+            early.discard()  # started for another command line or another content: not this scan's
+            early = None
+        if early is not None:
+            code = self._finish_early(ctx, early, out_path, err_path)
+        else:
+            code = self._spawn(ctx, full, env, out_path, err_path)
         if code == _NOT_IN_OSEMGREP and not self._legacy_cli:
             # semgrep's OCaml command line does not implement something this run needs: the same run
             # through its Python command line (slower to start, same results).
@@ -429,11 +443,12 @@ class SemgrepScanner(Scanner):
     def _spawn(
         self, ctx: ScanContext, argv: list[str], env: dict[str, str], out_path: Path, err_path: Path
     ) -> int | None:
+        executable, argv, env = self.engine.launch(argv, env) if self.engine else (None, argv, env)
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
             try:
                 proc = subprocess.Popen(
-                    argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=ctx.root, env=env,
-                    start_new_session=True,
+                    argv, executable=executable, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                    cwd=ctx.root, env=env, start_new_session=True,
                 )  # fmt: skip
             except OSError as exc:
                 raise ScannerUnavailable(f"cannot start semgrep: {exc.strerror or exc}") from None
@@ -442,6 +457,58 @@ class SemgrepScanner(Scanner):
             return wait_group(
                 proc, deadline=ctx.deadline, stop=ctx.cancel.is_cancelled, pause=ctx.cancel.wait
             )
+
+    def _finish_early(self, ctx: ScanContext, early: EarlyRun, out_path: Path, err_path: Path) -> int | None:
+        """Wait for a semgrep started ahead (start_early) as for one started now; its output moved
+        to where `_invoke` reads it."""
+        try:
+            if self.on_start is not None:
+                self.on_start(early.proc.pid)
+            code = wait_group(
+                early.proc, deadline=ctx.deadline, stop=ctx.cancel.is_cancelled, pause=ctx.cancel.wait
+            )
+            if code is not None:
+                shutil.move(early.out, out_path)
+                shutil.move(early.err, err_path)
+            return code
+        finally:
+            early.discard()
+
+    @classmethod
+    def start_early(cls, root: Path, rel: str, options: SemgrepOptions, *, workers: int) -> bool:
+        """Start semgrep now on the one file `rel` of `root` (confined by the caller), for a scan of
+        it this process is about to run (an agent hook's, early.py): the scan takes the process if
+        it would have started the same command on the same content. `workers`: the audit's
+        setting. Never raises; False when nothing was started (not a file this scanner selects, no
+        engine or rules, too large, unreadable)."""
+        scanner = cls()
+        try:
+            if rel.endswith(_UNKNOWN_TO_SEMGREP) or not scanner.selects(FileRef(root / rel, rel, 0, 0)):
+                return False
+            rules = load_rules(options.pack_dir, options.user_rules)
+            if not rules.rules:
+                return False
+            engine = discover(explicit=options.executable, engines_dir=options.engines_dir)
+            content = read_bytes(root, rel, options.max_target_bytes, follow_links=False)
+        except (RulesError, EngineUnavailable, SecauditError, OSError):
+            return False
+        configs = rules.files_for(js_ts_targets=rel.endswith(JS_TS_EXTENSIONS))
+        argv = [*cls._base_argv(engine, configs, [], options, workers), "--", _target(rel)]
+        scratch = Path(tempfile.mkdtemp(prefix="secaudit-semgrep-early-"))
+        out, err = scratch / "out.json", scratch / "err.txt"
+        executable, launched, env = engine.launch(argv, engine_environment(scratch))
+        try:
+            with open(out, "wb") as out_fh, open(err, "wb") as err_fh:
+                proc = subprocess.Popen(
+                    launched, executable=executable, stdin=subprocess.DEVNULL, stdout=out_fh,
+                    stderr=err_fh, cwd=root, env=env, start_new_session=True,
+                )  # fmt: skip
+        except OSError:
+            shutil.rmtree(scratch, ignore_errors=True)
+            return False
+        digest = hashlib.sha256(content).hexdigest()
+        register_early(EarlyRun(str(root), rel, digest, argv, proc, scratch, out, err))
+        return True
 
     @staticmethod
     def _stderr(path: Path) -> str:
