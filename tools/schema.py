@@ -6,7 +6,7 @@ The tasks component is migrated separately, in the tasks database (which may be 
 from __future__ import annotations
 
 from secaudit.tools import events, findings
-from secaudit.tools.advisories.db import MIGRATIONS as ADVISORY_MIGRATIONS
+from secaudit.tools.advisories.schema import MIGRATIONS as ADVISORY_MIGRATIONS
 from secaudit.tools.fixes.tables import MIGRATIONS as FIXES_MIGRATIONS
 from secaudit.tools.hooks.schema import MIGRATIONS as HOOKS_MIGRATIONS
 from secaudit.tools.store import Migration

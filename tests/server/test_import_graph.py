@@ -350,6 +350,25 @@ def test_hook_entry_points_load_no_sdk_server_or_fix_machinery(
     assert _command_modules(modules) <= {"secaudit.server.cli.hook", "secaudit.server.cli.hooks"}
 
 
+def test_an_edit_hook_on_a_source_file_loads_no_advisory_parsing_or_version_matching(
+    settings: Settings,
+) -> None:
+    # Every scanner is loaded (all of them run), but the deps scanner only scans manifests: the
+    # OSV parser, CVSS, version matching and the dependency audit wait until one is in scope.
+    root = settings.allowed_roots[0]
+    (root / "a.py").write_text("x = 1\n")
+    payload = {"session_id": "s", "cwd": str(root), "hook_event_name": "PostToolUse", "tool_name": "Write",
+               "tool_input": {"file_path": str(root / "a.py"), "content": "x = 1"}}  # fmt: skip
+    code, modules = _loaded(
+        settings, "hook", "claude", "post-tool-use", "--scanners", "secrets,deps", stdin=json.dumps(payload)
+    )
+    assert code == 0
+    assert "secaudit.tools.scanners.deps" in modules  # the probe is not blind
+    lazy = ("secaudit.tools.advisories.osv", "secaudit.tools.advisories.matching", "secaudit.tools.deps.audit",
+            "cvss")  # fmt: skip
+    assert {m for m in lazy if m in modules} == set()
+
+
 def test_serving_is_what_loads_the_sdk(settings: Settings) -> None:
     # The probe's check is not blind: building the server does load the SDK and every handler.
     probe = (

@@ -13,21 +13,19 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from secaudit.tools.paths import is_within
-from secaudit.tools.store import Migration, Store
+from secaudit.tools.store import Store
 from secaudit.tools.timefmt import now_us as _now
 from secaudit.tools.timefmt import parse_time
 
-from .matching import Upgrade, smallest_safe_upgrade
 from .model import (
     MALICIOUS_PREFIX,
     Advisory,
@@ -38,8 +36,11 @@ from .model import (
     Event,
     Reference,
 )
-from .names import NPM, SUPPORTED_ECOSYSTEMS, canonical_ecosystem, normalize_name
-from .osv import iter_documents, parse_record
+from .names import SUPPORTED_ECOSYSTEMS, canonical_ecosystem, normalize_name
+from .schema import MIGRATIONS
+
+if TYPE_CHECKING:
+    from .matching import Upgrade
 
 __all__ = [
     "MIGRATIONS",
@@ -53,7 +54,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-COMPONENT = "advisories"
 # Each batch of an import is one transaction: a huge dump (npm's all.zip holds ~200k records, most of
 # them malicious-package reports) does not hold the write lock or its parsed rows all at once, and a
 # re-run of an interrupted import completes it, since import is idempotent. A batch closes at
@@ -62,44 +62,6 @@ COMPONENT = "advisories"
 BATCH_RECORDS = 5_000
 BATCH_BYTES = 8 * 1024 * 1024
 _MAX_REPORTED_ERRORS = 50
-
-
-def _migrate_v1(conn: sqlite3.Connection) -> None:
-    conn.execute(
-        "CREATE TABLE advisory_sources ("
-        " id INTEGER PRIMARY KEY, location TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,"
-        " imported_at TEXT NOT NULL, records INTEGER NOT NULL, inserted INTEGER NOT NULL,"
-        " updated INTEGER NOT NULL, unchanged INTEGER NOT NULL, errors INTEGER NOT NULL)"
-    )
-    conn.execute(
-        "CREATE TABLE advisories ("
-        " id TEXT PRIMARY KEY, modified TEXT NOT NULL, published TEXT, withdrawn TEXT,"
-        " aliases TEXT NOT NULL, summary TEXT NOT NULL, details TEXT NOT NULL,"
-        " severity TEXT NOT NULL, severity_score REAL, severity_vector TEXT, severity_source TEXT NOT NULL,"
-        " refs TEXT NOT NULL, content_hash TEXT NOT NULL,"
-        " source_id INTEGER REFERENCES advisory_sources(id), imported_at TEXT NOT NULL)"
-    )
-    conn.execute(
-        "CREATE TABLE advisory_affected ("
-        " advisory_id TEXT NOT NULL REFERENCES advisories(id) ON DELETE CASCADE,"
-        " idx INTEGER NOT NULL, ecosystem TEXT NOT NULL, name TEXT NOT NULL, raw_name TEXT NOT NULL,"
-        " ranges TEXT NOT NULL, versions TEXT NOT NULL, PRIMARY KEY (advisory_id, idx))"
-    )
-    conn.execute("CREATE INDEX advisory_affected_pkg ON advisory_affected (ecosystem, name)")
-    conn.execute("CREATE TABLE advisory_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-    conn.execute("INSERT INTO advisory_meta (key, value) VALUES ('generation', '0')")
-
-
-def _migrate_v2(conn: sqlite3.Connection) -> None:
-    # npm names are now matched with ASCII case folded (names.normalize_name); SQLite's lower()
-    # folds ASCII only, the same folding.
-    conn.execute("UPDATE advisory_affected SET name = lower(name) WHERE ecosystem = ?", (NPM,))
-
-
-MIGRATIONS: tuple[Migration, ...] = (
-    Migration(COMPONENT, 1, "advisories, affected packages by (ecosystem, name), sources", _migrate_v1),
-    Migration(COMPONENT, 2, "npm package names matched case-insensitively (ASCII)", _migrate_v2),
-)
 
 
 @dataclass(frozen=True)
@@ -319,6 +281,9 @@ class AdvisoryDB:
             if len(samples) < _MAX_REPORTED_ERRORS:
                 samples.append(f"{origin}: {exc.message}" if origin else exc.message)
 
+        # Here, not at the top: the parser (and CVSS) are only needed by an import.
+        from .osv import iter_documents, parse_record
+
         chunk: dict[str, Advisory] = {}
         held = 0
         for doc in iter_documents(path):
@@ -500,6 +465,9 @@ class AdvisoryDB:
     def upgrade_for(self, ecosystem: str, found: Sequence[PackageAdvisory], version: str) -> Upgrade:
         """`smallest_safe_upgrade` over `found` (what `advisories_for` returned for one package),
         memoised until the next import changes the database."""
+        # Here, not at the top: version matching is only needed when a dependency has advisories.
+        from .matching import Upgrade, smallest_safe_upgrade
+
         if not found:
             return Upgrade(version)
         key = (ecosystem, found[0].entries[0].normalized_name, version)

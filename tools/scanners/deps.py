@@ -19,15 +19,13 @@ import time
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as dist_version
+from typing import TYPE_CHECKING
 
 from pydantic import field_validator
 
 from secaudit.tools.advisories.db import AdvisoryDB
 from secaudit.tools.advisories.names import NPM, PYPI, normalize_name
-from secaudit.tools.deps.audit import DepAuditResult, VulnerableDependency, audit_dependencies
 from secaudit.tools.deps.interface import AdvisoryBackendUnavailable, Dependency
-from secaudit.tools.deps.npm_audit import npm_audit_check
-from secaudit.tools.deps.online import pip_audit_check
 from secaudit.tools.deps.remedy import removal_steps
 from secaudit.tools.deps.sources import NpmLockSource, default_sources
 from secaudit.tools.findings.model import Confidence, Finding, fingerprint
@@ -41,6 +39,9 @@ from secaudit.tools.scanners.interface import (
     ScanResult,
 )
 from secaudit.tools.severity import Severity, severity_from_label
+
+if TYPE_CHECKING:
+    from secaudit.tools.deps.audit import DepAuditResult, VulnerableDependency
 
 __all__ = ["MALICIOUS_RULE", "DepsOptions", "DepsScanner", "finding_for", "unpinned_finding"]
 
@@ -243,6 +244,10 @@ class DepsScanner(Scanner):
         raise ScannerUnavailable("the deps scanner has no advisory database configured")
 
     def scan(self, ctx: ScanContext, files: Sequence[FileRef]) -> ScanResult:
+        # Here, not at the top: the scanner is loaded for every audit (and agent hook) but scans
+        # only when a manifest is in scope; the dependency audit imports the version schemes.
+        from secaudit.tools.deps.audit import audit_dependencies
+
         options = ctx.options_as(DepsOptions)
         db = self._database(ctx, options)
         audit = audit_dependencies(
@@ -318,6 +323,8 @@ def _online_notes(ctx: ScanContext, audit: DepAuditResult, online: Sequence[str]
 def _pip_audit_notes(audit: DepAuditResult, service: str) -> list[str]:
     if not any(d.ecosystem == PYPI and d.version for d in audit.dependencies):
         return [f"online check (pip-audit, {service}): not run: no pinned PyPI dependencies"]
+    from secaudit.tools.deps.online import pip_audit_check  # opt-in: only for this backend
+
     try:
         online = pip_audit_check(audit.dependencies, service=service)
     except AdvisoryBackendUnavailable as exc:
@@ -349,6 +356,8 @@ def _npm_notes(ctx: ScanContext, audit: DepAuditResult) -> list[str]:
         notes.append(
             f"online check (npm audit): {len(lockfiles)} lockfiles; the first {_MAX_NPM_LOCKFILES} audited"
         )
+    from secaudit.tools.deps.npm_audit import npm_audit_check  # opt-in: only for this backend
+
     for lockfile in lockfiles[:_MAX_NPM_LOCKFILES]:
         timeout = min(_NPM_TIMEOUT, ctx.deadline - time.monotonic())
         if timeout < 5:
