@@ -83,7 +83,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
 def _reader(args: argparse.Namespace) -> tuple[FindingsService, tuple[Path, ...]]:
     """The findings service over the store opened read-only, and the allowed roots."""
     settings = settings_from_args(args)
-    return findings_service(open_store(settings, write=False, schema=MIGRATIONS)), settings.allowed_roots
+    return findings_service(open_store(settings, write=False, schema=MIGRATIONS), settings), settings.allowed_roots
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -162,7 +162,7 @@ def _show(args: argparse.Namespace) -> int:
 
 def _triage(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
-    findings = findings_service(open_store(settings, write=True))
+    findings = findings_service(open_store(settings, write=True), settings)
     attach_bridge(settings, findings)  # a triaged finding archives its task
     rec = findings.triage(args.id, args.status, args.reason, expires_at=args.expires_at, actor="cli")
     _print_record(rec, args.json)
