@@ -83,7 +83,8 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
 def _reader(args: argparse.Namespace) -> tuple[FindingsService, tuple[Path, ...]]:
     """The findings service over the store opened read-only, and the allowed roots."""
     settings = settings_from_args(args)
-    return findings_service(open_store(settings, write=False, schema=MIGRATIONS), settings), settings.allowed_roots
+    store = open_store(settings, write=False, schema=MIGRATIONS)
+    return findings_service(store, settings), settings.allowed_roots
 
 
 def _list(args: argparse.Namespace) -> int:

@@ -27,7 +27,6 @@ from secaudit.tools.errors import InvalidInput, NotFound
 from secaudit.tools.findings.baseline import BaselineSync, Decision, sync_baseline
 from secaudit.tools.findings.model import Finding
 from secaudit.tools.findings.observers import Observers
-from secaudit.tools.findings.retention import DEFAULT_RUNS_KEPT, RunPruned, prune_runs, pruned_message
 from secaudit.tools.findings.records import (
     RunPage,
     RunRecord,
@@ -35,6 +34,7 @@ from secaudit.tools.findings.records import (
     RunStatus,
     ScannerCoverage,
 )
+from secaudit.tools.findings.retention import DEFAULT_RUNS_KEPT, RunPruned, prune_runs, pruned_message
 from secaudit.tools.findings.rows import finding_id, run_from_row
 from secaudit.tools.pagination import check_limit, decode_cursor, encode_cursor, query_digest
 from secaudit.tools.store import Store

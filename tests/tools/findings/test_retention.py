@@ -12,8 +12,8 @@ import pytest
 from secaudit.tools.errors import NotFound
 from secaudit.tools.findings import MIGRATIONS, FindingsService, RunStatus, TriageStatus
 from secaudit.tools.findings.records import RunSkip
-from secaudit.tools.findings.rows import finding_id
 from secaudit.tools.findings.retention import PRUNE_BATCH, RUNS_KEPT_SETTING, RunPruned
+from secaudit.tools.findings.rows import finding_id
 from secaudit.tools.findings.sarif import export_sarif
 from secaudit.tools.store import Store
 from tests.support.history import finding, record_run
