@@ -24,6 +24,7 @@ from secaudit.tools.findings import (
     Severity,
     TriageStatus,
 )
+from secaudit.tools.findings.retention import RUNS_KEPT_SETTING
 from secaudit.tools.paths import confine
 
 __all__ = ["register"]
@@ -182,6 +183,7 @@ def _runs(args: argparse.Namespace) -> int:
             for_terminal(
                 f"{r.id:>5}  {r.kind:<6} {r.status.value:<9} {r.started_at}  {r.findings_total:>5} findings"
                 f"  {r.files_scanned}/{r.files_total} files  {r.root}"
+                + ("  (findings pruned: SECAUDIT_RUNS_KEPT)" if r.pruned else "")
             )
         )
     if page.next_cursor:
@@ -196,6 +198,8 @@ def _run(args: argparse.Namespace) -> int:
         emit_json(record)
     else:
         _print_coverage(record)
+        if record.pruned:
+            print(f"its findings and skipped files were pruned by {RUNS_KEPT_SETTING}; the record stays")
         for skip in record.skips[20:]:
             print(for_terminal(f"    - {skip.path}: {skip.reason}"))
     return 0
