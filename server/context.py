@@ -268,13 +268,14 @@ def fingerprint_key(settings: Settings) -> bytes:
     )
 
 
-def findings_service(store: Store) -> FindingsService:
+def findings_service(store: Store, settings: Settings) -> FindingsService:
     """The findings service over `store`, telling each listed finding whether a fix generator
-    handles it (`fixable`, `fix_kind`: the light catalog, no generator loaded)."""
+    handles it (`fixable`, `fix_kind`: the light catalog, no generator loaded), and pruning old runs
+    as SECAUDIT_RUNS_KEPT says."""
     from secaudit.tools.findings import FindingsService
     from secaudit.tools.fixes.catalog import fix_kind
 
-    return FindingsService(store, classify=fix_kind)
+    return FindingsService(store, classify=fix_kind, runs_kept=settings.runs_kept)
 
 
 def open_audit(settings: Settings, *, bridge: bool = True) -> AuditService:
@@ -282,7 +283,7 @@ def open_audit(settings: Settings, *, bridge: bool = True) -> AuditService:
     writing: migrated, and runs left `running` by a process that died marked failed. With `bridge`
     (a CLI writer), a task bridge observes its findings, so the audit closes linked tasks."""
     store = open_store(settings, write=True)
-    findings = findings_service(store)
+    findings = findings_service(store, settings)
     findings.mark_interrupted()
     if bridge:
         attach_bridge(settings, findings)

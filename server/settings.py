@@ -25,6 +25,7 @@ from pydantic import (
 
 from secaudit.server.toolsets import TOOLSETS, parse_toolsets
 from secaudit.tools.errors import ConfigError
+from secaudit.tools.findings.retention import DEFAULT_RUNS_KEPT
 
 __all__ = [
     "ENV_VARS",
@@ -152,6 +153,7 @@ class Settings(BaseModel):
     event_retention_days: int = Field(default=90, ge=0, le=36_500)
     fix_backup_days: int = Field(default=30, ge=0, le=3650)
     cache_days: int = Field(default=30, ge=0, le=3650)
+    runs_kept: int = Field(default=DEFAULT_RUNS_KEPT, ge=0, le=1_000_000)
 
     @field_validator("allowed_roots")
     @classmethod
@@ -312,6 +314,11 @@ ENV_VARS: dict[str, tuple[str, str]] = {
     "SECAUDIT_CACHE_DAYS": (
         "cache_days",
         "days an unused scan-cache entry is kept, a whole number from 0 (keep all) to 3650",
+    ),
+    "SECAUDIT_RUNS_KEPT": (
+        "runs_kept",
+        "how many of each root's newest runs keep their findings (the newest full audit always does), "
+        "a whole number from 0 (keep all) to 1000000",
     ),
     "SECAUDIT_FIX_BACKUP_DAYS": (
         "fix_backup_days",

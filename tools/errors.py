@@ -28,7 +28,9 @@ is a bug, reported to the caller as a generic message with a correlation id.
     │   └── FindingPropertiesError   (tools/scanners/contracts.py) a finding's properties do not fit
     │                                what its fix reads
     ├── NotFound                     the id or uuid names nothing
-    │   └── PluginNotFound           (tools/plugins.py) no plug-in of that kind has that name
+    │   ├── PluginNotFound           (tools/plugins.py) no plug-in of that kind has that name
+    │   └── RunPruned                (tools/findings/retention.py) the run's findings were deleted by
+    │                                the run-history retention (SECAUDIT_RUNS_KEPT); its record stays
     ├── Conflict                     optimistic concurrency lost, or content changed since planned
     ├── StoreError                   the database cannot be opened, is corrupt, or is incompatible
     │   └── IncompatibleSchema       an existing table (e.g. the shared `tasks`) does not fit our contract

@@ -46,6 +46,13 @@ def global_options(*, suppress: bool = False) -> argparse.ArgumentParser:
         **({"default": argparse.SUPPRESS} if suppress else {"default": None}),
     )
     g.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], **quiet)
+    g.add_argument(
+        "--runs-kept",
+        type=int,
+        metavar="N",
+        help="each root's newest N runs keep their findings; 0 keeps all (SECAUDIT_RUNS_KEPT)",
+        **quiet,
+    )
     p.add_argument("--json", action="store_true", help="machine-readable JSON on stdout", **quiet)
     return p
 
@@ -83,6 +90,7 @@ def settings_from_args(args: argparse.Namespace, **extra: Any) -> Settings:
         allowed_roots=tuple(args.roots) if args.roots else None,
         log_level=args.log_level,
         allow_broad_root=getattr(args, "allow_broad_root", None) or None,
+        runs_kept=getattr(args, "runs_kept", None),
         **extra,
     )
     configure_logging(settings.log_level if args.log_level else "WARNING")

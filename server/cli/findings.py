@@ -24,6 +24,7 @@ from secaudit.tools.findings import (
     Severity,
     TriageStatus,
 )
+from secaudit.tools.findings.retention import RUNS_KEPT_SETTING
 from secaudit.tools.paths import confine
 
 __all__ = ["register"]
@@ -83,7 +84,8 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
 def _reader(args: argparse.Namespace) -> tuple[FindingsService, tuple[Path, ...]]:
     """The findings service over the store opened read-only, and the allowed roots."""
     settings = settings_from_args(args)
-    return findings_service(open_store(settings, write=False, schema=MIGRATIONS)), settings.allowed_roots
+    store = open_store(settings, write=False, schema=MIGRATIONS)
+    return findings_service(store, settings), settings.allowed_roots
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -162,7 +164,7 @@ def _show(args: argparse.Namespace) -> int:
 
 def _triage(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
-    findings = findings_service(open_store(settings, write=True))
+    findings = findings_service(open_store(settings, write=True), settings)
     attach_bridge(settings, findings)  # a triaged finding archives its task
     rec = findings.triage(args.id, args.status, args.reason, expires_at=args.expires_at, actor="cli")
     _print_record(rec, args.json)
@@ -181,6 +183,7 @@ def _runs(args: argparse.Namespace) -> int:
             for_terminal(
                 f"{r.id:>5}  {r.kind:<6} {r.status.value:<9} {r.started_at}  {r.findings_total:>5} findings"
                 f"  {r.files_scanned}/{r.files_total} files  {r.root}"
+                + ("  (findings pruned: SECAUDIT_RUNS_KEPT)" if r.pruned else "")
             )
         )
     if page.next_cursor:
@@ -195,6 +198,8 @@ def _run(args: argparse.Namespace) -> int:
         emit_json(record)
     else:
         _print_coverage(record)
+        if record.pruned:
+            print(f"its findings and skipped files were pruned by {RUNS_KEPT_SETTING}; the record stays")
         for skip in record.skips[20:]:
             print(for_terminal(f"    - {skip.path}: {skip.reason}"))
     return 0

@@ -35,6 +35,20 @@ def test_flags_override_environment(tmp_path: Path) -> None:
     assert s.log_level == "DEBUG"
 
 
+def test_runs_kept_from_the_environment_and_the_flag(tmp_path: Path) -> None:
+    from secaudit.server.cli import parse_args
+    from secaudit.server.cli.common import settings_from_args
+
+    assert load_settings({}).runs_kept == 100
+    assert load_settings({"SECAUDIT_RUNS_KEPT": "0"}).runs_kept == 0
+    args = parse_args(["--runs-kept", "7", "findings", "runs"])
+    args.roots = [tmp_path]
+    assert settings_from_args(args).runs_kept == 7
+    later = parse_args(["findings", "runs", "--runs-kept", "3"])  # after the command too
+    later.roots = [tmp_path]
+    assert settings_from_args(later).runs_kept == 3
+
+
 def test_settings_are_frozen() -> None:
     s = load_settings({})
     with pytest.raises(ValidationError):
@@ -49,6 +63,7 @@ def test_settings_are_frozen() -> None:
         ("SECAUDIT_MAX_PROMPT_BYTES", "1.5", "whole number"),
         ("SECAUDIT_ALLOWED_ROOTS", "/definitely/not/here", "existing folders"),
         ("SECAUDIT_SCANNER_TIMEOUT", "-3", "above 0"),
+        ("SECAUDIT_RUNS_KEPT", "-1", "from 0 (keep all)"),
     ],
 )
 def test_invalid_values_name_the_variable(var: str, value: str, accepts: str) -> None:

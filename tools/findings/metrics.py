@@ -40,8 +40,8 @@ class Metrics:
 
     def compare_runs(self, base: int, head: int, *, limit: int = 200) -> Comparison:
         check_limit(limit)
-        a = self.runs.get_run(base, max_skips=0)
-        b = self.runs.get_run(head, max_skips=0)
+        a = self.runs.run_with_findings(base)
+        b = self.runs.run_with_findings(head)
         if a.root != b.root:
             raise InvalidInput("the two runs audited different roots; compare runs of the same repository")
         now = now_iso()

@@ -72,7 +72,7 @@ class FindingQueries:
         if text is not None and (len(text) > 500 or "\x00" in text):
             raise InvalidInput("text: at most 500 characters, no NUL")
         if run_id is not None:
-            self.runs.get_run(run_id, max_skips=0)
+            self.runs.run_with_findings(run_id)
         digest = query_digest(
             "findings", run_id, root, min_severity, scanners, statuses, rules, path_glob, text,
             include_suppressed,
@@ -152,6 +152,7 @@ class FindingQueries:
         automatic fix, by fix kind; empty without a classifier."""
         if self.classify is None:
             return {}
+        self.runs.run_with_findings(run_id)
         sql = (
             f"SELECT o.scanner, o.rule_id, o.path, o.properties, {EFFECTIVE_IN_RUN} AS status"  # noqa: S608 - constants and placeholders only
             " FROM finding_occurrences o JOIN findings f ON f.id = o.finding_id"
@@ -202,6 +203,8 @@ class FindingQueries:
                     "SELECT * FROM finding_occurrences WHERE finding_id = ? AND run_id = ?", (fid, occ_run)
                 ).fetchone()
                 if o is None:
+                    # Gone with its run's other rows: say so (and what to do), not "not reported".
+                    self.runs.run_with_findings(int(occ_run))
                     raise NotFound(f"finding {fid} was not reported by run {occ_run}")
                 t = conn.execute(
                     "SELECT * FROM finding_triage WHERE root = ? AND fingerprint = ?",
@@ -278,6 +281,7 @@ class FindingQueries:
 
     def run_findings(self, run_id: int) -> list[FindingRecord]:
         """Every finding of a run, full records (for SARIF export); bounded by the run's own size."""
+        self.runs.run_with_findings(run_id)
         rows = self.store.query(
             "SELECT finding_id FROM finding_occurrences WHERE run_id = ?"
             " ORDER BY -severity_rank, path, coalesce(start_line, 0), finding_id",

@@ -93,6 +93,7 @@ class RunRecord(BaseModel):
     error: str | None = None
     skips: list[RunSkip] = Field(default_factory=list, description="first skipped files, with reasons")
     skips_truncated: bool = False
+    pruned: bool = Field(default=False, description="findings deleted by retention (SECAUDIT_RUNS_KEPT)")
 
 
 class TriageEntry(BaseModel):

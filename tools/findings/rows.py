@@ -168,4 +168,5 @@ def run_from_row(row: sqlite3.Row, skips: Sequence[sqlite3.Row], max_skips: int)
         error=row["error"],
         skips=[RunSkip(scanner=s["scanner"], path=s["path"], reason=s["reason"]) for s in skips[:max_skips]],
         skips_truncated=len(skips) > max_skips,
+        pruned=row["pruned_at"] is not None,
     )

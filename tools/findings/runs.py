@@ -9,7 +9,8 @@ A verified fix marks its finding fixed too (with the fix's id); reverting that f
 `fixed_run` names the audit that proved a finding gone: the run that found it gone, or, for a
 finding a verified fix marked, the first later run that covered its file and did not report it.
 
-Observers (`observers.py`) are told of every run, in its transaction and after it commits.
+Observers (`observers.py`) are told of every run, in its transaction and after it commits. Then,
+in the same transaction, the run-history retention prunes old runs of the root (retention.py).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from secaudit.tools.findings.records import (
     RunStatus,
     ScannerCoverage,
 )
+from secaudit.tools.findings.retention import DEFAULT_RUNS_KEPT, RunPruned, prune_runs, pruned_message
 from secaudit.tools.findings.rows import finding_id, run_from_row
 from secaudit.tools.pagination import check_limit, decode_cursor, encode_cursor, query_digest
 from secaudit.tools.store import Store
@@ -108,9 +110,13 @@ def _baseline_notes(baseline: BaselineInput, sync: BaselineSync) -> list[str]:
 
 
 class Runs:
-    def __init__(self, store: Store, observers: Observers | None = None) -> None:
+    def __init__(
+        self, store: Store, observers: Observers | None = None, *, runs_kept: int = DEFAULT_RUNS_KEPT
+    ) -> None:
+        """`runs_kept`: the retention's N (retention.py); 0 keeps every run's findings."""
         self.store = store
         self.observers = observers if observers is not None else Observers()
+        self.runs_kept = runs_kept
 
     def start_run(
         self,
@@ -290,6 +296,8 @@ class Runs:
                     json.dumps(notes), error, run_id,
                 ),
             )  # fmt: skip
+            # After the status update: the run just recorded counts as one of the newest.
+            prune_runs(conn, root, keep=self.runs_kept, current=run_id, now=stamp)
         later = self.observers.after_commit(root, run_id)
         if later:
             with self.store.write() as conn:
@@ -316,6 +324,14 @@ class Runs:
             (run_id, max_skips + 1),
         )
         return run_from_row(rows[0], skips, max_skips)
+
+    def run_with_findings(self, run_id: int, *, max_skips: int = 0) -> RunRecord:
+        """The run, when its findings are still stored; RunPruned (naming the setting and a newer
+        run) when the retention pruned them."""
+        run = self.get_run(run_id, max_skips=max_skips)
+        if run.pruned:
+            raise RunPruned(pruned_message(run_id, self.latest_run(run.root), self.runs_kept))
+        return run
 
     def list_runs(self, *, root: str | None = None, limit: int = 50, cursor: str | None = None) -> RunPage:
         """Newest first, keyset-paginated on the run id (stable while new runs are recorded)."""

@@ -1,6 +1,7 @@
 """Tables of runs, findings, triage and the per-file scan cache (component `findings`).
 
-- `audit_runs`: one row per audit or SARIF import, with its status, counts and coverage.
+- `audit_runs`: one row per audit or SARIF import, with its status, counts and coverage; `pruned_at`
+  when the run-history retention deleted its occurrences (retention.py).
 - `audit_run_skips`: what a run did not examine, and why (never report clean what was not checked).
 - `findings`: one row per distinct problem of a repository root, keyed by fingerprint: when it was
   first and last seen, and when (if) a later run found it gone or a verified fix removed it
@@ -103,10 +104,19 @@ def _v5(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v6(conn: sqlite3.Connection) -> None:
+    # Run-history retention (retention.py): a pruned run keeps its row, marked, without its
+    # occurrences. The partial index holds only runs not pruned, so finding what to prune next reads
+    # about as many rows as are kept, however long the history.
+    conn.execute("ALTER TABLE audit_runs ADD COLUMN pruned_at TEXT")
+    conn.execute("CREATE INDEX audit_runs_unpruned ON audit_runs (root, id) WHERE pruned_at IS NULL")
+
+
 MIGRATIONS = (
     Migration("findings", 1, "runs, findings, occurrences, triage, scan cache", _v1),
     Migration("findings", 2, "findings.fixed_by_fix: the verified fix that fixed it", _v2),
     Migration("findings", 3, "audit_cache.stored_at index for retention", _v3),
     Migration("findings", 4, "finding_triage.source: decisions applied from the committed baseline", _v4),
     Migration("findings", 5, "audit_file_stats: stat-first re-audits", _v5),
+    Migration("findings", 6, "audit_runs.pruned_at: run-history retention", _v6),
 )

@@ -10,6 +10,7 @@ Each concern lives in its own module; this class keeps the one public API caller
     rows.py      rows to records and the shared SQL fragments (stored times: secaudit.tools.timefmt)
     states.py    the current state of given findings, and a run's still-open findings (task bridge)
     observers.py who is told when findings change (in the transaction, and after it commits)
+    retention.py which runs keep their findings (the newest N and the newest full audit of a root)
 
 Each method here only delegates; its docstring is on the method that implements it, in the module
 above, so that what it says cannot drift from what it does.
@@ -38,6 +39,7 @@ from secaudit.tools.findings.records import (
     SecuritySummary,
     TriageStatus,
 )
+from secaudit.tools.findings.retention import DEFAULT_RUNS_KEPT
 from secaudit.tools.findings.rows import FixClassifier, finding_id
 from secaudit.tools.findings.runs import BaselineInput, RunCoverage, Runs
 from secaudit.tools.findings.triage import Triage
@@ -47,12 +49,20 @@ __all__ = ["BaselineInput", "FindingsService", "RunCoverage", "finding_id"]
 
 
 class FindingsService:
-    def __init__(self, store: Store, *, classify: FixClassifier | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        classify: FixClassifier | None = None,
+        runs_kept: int = DEFAULT_RUNS_KEPT,
+    ) -> None:
         """`classify` tells each listed finding's `fixable` / `fix_kind` (the composition root
-        passes `secaudit.tools.fixes.catalog.fix_kind`); without it no finding is called fixable."""
+        passes `secaudit.tools.fixes.catalog.fix_kind`); without it no finding is called fixable.
+        `runs_kept`: the run-history retention's N (retention.py; the edge passes
+        SECAUDIT_RUNS_KEPT); 0 keeps every run's findings."""
         self.store = store
         self._observers = Observers()
-        self._runs = Runs(store, self._observers)
+        self._runs = Runs(store, self._observers, runs_kept=runs_kept)
         self._queries = FindingQueries(store, self._runs, classify)
         self._triage = Triage(store, self._queries, self._observers)
         self._metrics = Metrics(store, self._runs, classify)
@@ -116,6 +126,9 @@ class FindingsService:
 
     def get_run(self, run_id: int, *, max_skips: int = 200) -> RunRecord:
         return self._runs.get_run(run_id, max_skips=max_skips)
+
+    def run_with_findings(self, run_id: int, *, max_skips: int = 0) -> RunRecord:
+        return self._runs.run_with_findings(run_id, max_skips=max_skips)
 
     def list_runs(self, *, root: str | None = None, limit: int = 50, cursor: str | None = None) -> RunPage:
         return self._runs.list_runs(root=root, limit=limit, cursor=cursor)

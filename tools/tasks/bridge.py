@@ -354,7 +354,7 @@ class TaskBridge:
     # -- filing ---------------------------------------------------------------------------------
 
     def file(self, request: FileRequest) -> FileReport:
-        run = self.findings.get_run(request.run_id, max_skips=0)
+        run = self.findings.run_with_findings(request.run_id)
         if run.status not in (RunStatus.SUCCEEDED, RunStatus.PARTIAL):
             raise InvalidInput(
                 f"run {run.id} is {run.status.value}; file tasks from a finished audit run "
