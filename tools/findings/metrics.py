@@ -109,10 +109,13 @@ class Metrics:
         if root is not None:
             scope = " AND f.root = :root"
             params["root"] = root
+        # CROSS JOIN keeps `findings` the outer loop in SQLite: one row per finding, its last
+        # occurrence found by primary key. Left to choose, with a filter on `o` and none on the
+        # root, the planner scanned every kept run's occurrences instead.
         latest_sql = (
             f"SELECT o.scanner, o.severity, o.suppressed_in_code, {EFFECTIVE_LATEST} AS status,"  # noqa: S608 - constants and placeholders only
             " f.first_seen_at, f.fixed_at FROM findings f"
-            " JOIN finding_occurrences o ON o.run_id = f.last_seen_run AND o.finding_id = f.id"
+            " CROSS JOIN finding_occurrences o ON o.run_id = f.last_seen_run AND o.finding_id = f.id"
             " LEFT JOIN finding_triage t ON t.root = f.root AND t.fingerprint = f.fingerprint"
             f" WHERE 1 = 1{scope}"
         )

@@ -89,9 +89,12 @@ class FindingQueries:
             params["run"] = run_id
         else:
             effective = EFFECTIVE_LATEST
+            # CROSS JOIN keeps `findings` the outer loop in SQLite: one row per finding, its last
+            # occurrence found by primary key. Left to choose, with a filter on `o` and none on the
+            # root, the planner scanned every kept run's occurrences instead.
             base = (
                 f"SELECT {SUMMARY_COLUMNS}, {effective} AS status FROM findings f"  # noqa: S608 - constants and placeholders only
-                " JOIN finding_occurrences o ON o.run_id = f.last_seen_run AND o.finding_id = f.id"
+                " CROSS JOIN finding_occurrences o ON o.run_id = f.last_seen_run AND o.finding_id = f.id"
                 " LEFT JOIN finding_triage t ON t.root = f.root AND t.fingerprint = f.fingerprint"
                 " WHERE 1 = 1"
             )

@@ -208,7 +208,7 @@ def test_the_migration_applies_to_a_store_with_history_and_the_backlog_drains_a_
 ) -> None:
     db = _legacy_store(tmp_path / "old.db", runs=20)
     try:
-        assert db.migrate(MIGRATIONS) == [("findings", 6)]
+        assert db.migrate(MIGRATIONS) == [("findings", 6), ("findings", 7)]
         service = FindingsService(db, runs_kept=3)
         assert _pruned(service) == [] and service.get_run(1).findings_total == 10
         assert len(service.list_findings(run_id=1, limit=200).items) == 10
@@ -230,3 +230,21 @@ def test_the_migration_applies_to_a_store_with_history_and_the_backlog_drains_a_
         assert len(service.list_findings(root=ROOT, limit=200).items) == 10
     finally:
         db.close()
+
+
+def test_occurrence_lookups_use_the_primary_key_once_the_unused_index_is_gone(store: Store) -> None:
+    # Findings migration 7 dropped the (finding_id, run_id) index (it made every insert of a run
+    # dirty pages all over it); each occurrence query names its run, which the primary key serves.
+    indexes = {
+        r[0] for r in store.query("SELECT name FROM sqlite_master WHERE tbl_name = 'finding_occurrences'")
+    }
+    assert "finding_occurrences_finding" not in indexes
+    for sql in (
+        # The current-state listings' join (queries.py, metrics.py), with a filter on `o` only.
+        "SELECT o.* FROM findings f CROSS JOIN finding_occurrences o ON o.run_id = f.last_seen_run"
+        " AND o.finding_id = f.id WHERE o.severity_rank >= 1",
+        "SELECT * FROM finding_occurrences WHERE finding_id = 'x' AND run_id = 1",
+        "SELECT * FROM finding_occurrences WHERE run_id = 1",
+    ):
+        plan = " ".join(str(r[3]) for r in store.query("EXPLAIN QUERY PLAN " + sql))
+        assert "SCAN o" not in plan and "SCAN finding_occurrences" not in plan, (sql, plan)
