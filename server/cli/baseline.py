@@ -80,7 +80,9 @@ def _write(args: argparse.Namespace) -> int:
     if not args.include_open and (args.reason is not None or args.expires_at is not None):
         raise InvalidInput("--reason and --expires-at apply to --include-open only")
     existing = load_baseline(root)  # an invalid file stops here, naming the entry
-    findings = FindingsService(open_store(settings, write=False, schema=MIGRATIONS))
+    findings = FindingsService(
+        open_store(settings, write=False, schema=MIGRATIONS), runs_kept=settings.runs_kept
+    )
     stored = findings.stored_decisions(str(root))
     adopted = []
     if args.include_open:

@@ -113,7 +113,11 @@ def _with_sources(args: argparse.Namespace, tasks: TaskService, items: list[Task
 
     if not items:
         return items
-    findings = FindingsService(open_store(settings_from_args(args), write=False, schema=MIGRATIONS))
+    settings = settings_from_args(args)
+    # runs_kept: only for what a run_pruned message says (a read-only store prunes nothing).
+    findings = FindingsService(
+        open_store(settings, write=False, schema=MIGRATIONS), runs_kept=settings.runs_kept
+    )
     return list(TaskBridge(tasks, findings, autoclose=False).with_sources(items))
 
 
