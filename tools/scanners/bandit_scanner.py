@@ -686,7 +686,12 @@ class BanditScanner(Scanner):
                 else {"issues": [safe_issue(i) for i in message.get("issues", []) if isinstance(i, dict)]}
             )
             with lock:
+                found = len(result.findings)
                 self._record(result, job.file, job.content, value)
+                if value.get("issues"):
+                    # What a re-audit would build from this cached result: the first re-audit after
+                    # a cold audit in this process need not build all of them again (~70 ms on Django).
+                    _BUILT.put(job.key, result.findings[found:])
                 job.content = b""  # keep memory flat on big trees
             if ctx.cache is not None and "crashed" not in value.get("skip", ""):
                 ctx.cache.put(job.key, value)

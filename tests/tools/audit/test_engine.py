@@ -307,6 +307,28 @@ def test_the_collector_is_paused_during_a_run_and_restored_after(
             gc.disable()
 
 
+def test_a_re_audit_reuses_the_findings_the_cold_audit_built_in_this_process(
+    audit_app: AppContext, audit_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The cold scan keeps what it built per cache key, as a re-audit does for what it builds from
+    # the cache: the first re-audit after a cold one builds nothing again (~70 ms on Django).
+    from secaudit.tools.scanners import bandit_scanner
+
+    monkeypatch.setattr(bandit_scanner, "_BUILT", bandit_scanner._Built())  # nothing from other tests
+    cold = _audit(audit_app, audit_root, use_cache=False)
+    built: list[str] = []
+    real = bandit_scanner.findings_from_result
+    monkeypatch.setattr(
+        bandit_scanner,
+        "findings_from_result",
+        lambda rel, content, issues: (issues and built.append(rel)) or real(rel, content, issues),
+    )
+    warm = _audit(audit_app, audit_root)
+    assert warm.files_cached == warm.files_scanned > 0
+    assert built == []
+    assert _keys(_all(audit_app, warm.id)) == _keys(_all(audit_app, cold.id))
+
+
 def test_interrupted_runs_are_marked_failed(audit_app: AppContext, audit_root: Path) -> None:
     assert audit_app.findings is not None
     run_id = audit_app.findings.start_run(str(audit_root), kind="audit", scanners=["bandit"])
