@@ -25,7 +25,6 @@ from pydantic import (
 
 from secaudit.server.toolsets import TOOLSETS, parse_toolsets
 from secaudit.tools.errors import ConfigError
-from secaudit.tools.findings.retention import DEFAULT_RUNS_KEPT
 
 __all__ = [
     "ENV_VARS",
@@ -153,7 +152,9 @@ class Settings(BaseModel):
     event_retention_days: int = Field(default=90, ge=0, le=36_500)
     fix_backup_days: int = Field(default=30, ge=0, le=3650)
     cache_days: int = Field(default=30, ge=0, le=3650)
-    runs_kept: int = Field(default=DEFAULT_RUNS_KEPT, ge=0, le=1_000_000)
+    # The findings service's own default (tools/findings/retention.py DEFAULT_RUNS_KEPT, checked
+    # equal by a test): importing it would load the findings package into every light command.
+    runs_kept: int = Field(default=100, ge=0, le=1_000_000)
 
     @field_validator("allowed_roots")
     @classmethod

@@ -38,8 +38,9 @@ def test_flags_override_environment(tmp_path: Path) -> None:
 def test_runs_kept_from_the_environment_and_the_flag(tmp_path: Path) -> None:
     from secaudit.server.cli import parse_args
     from secaudit.server.cli.common import settings_from_args
+    from secaudit.tools.findings.retention import DEFAULT_RUNS_KEPT
 
-    assert load_settings({}).runs_kept == 100
+    assert load_settings({}).runs_kept == DEFAULT_RUNS_KEPT == 100  # the edge's default is the service's
     assert load_settings({"SECAUDIT_RUNS_KEPT": "0"}).runs_kept == 0
     args = parse_args(["--runs-kept", "7", "findings", "runs"])
     args.roots = [tmp_path]
