@@ -22,6 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 
 from secaudit.server.cli.common import emit_json, path_as_root, settings_from_args
+from secaudit.server.cli.console import PipeConsole
 from secaudit.server.cli.terminal import for_terminal
 from secaudit.server.context import open_audit
 from secaudit.server.version import package_version
@@ -206,11 +207,11 @@ def run(args: argparse.Namespace) -> int:
     token = CancelToken()
     outcome: dict[str, Any] = {}
     # Not wrapped to a width: in a CI log (no terminal) every line stays whole and greppable.
-    err = Console(stderr=True, soft_wrap=True)
+    err = PipeConsole(stderr=True, soft_wrap=True)
     show_bar = sys.stderr.isatty()
     bar = Progress(
         TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=Console(stderr=True), transient=True, disable=not show_bar,
+        TimeElapsedColumn(), console=PipeConsole(stderr=True), transient=True, disable=not show_bar,
     )  # fmt: skip
     task = bar.add_task("auditing", total=None)
 
@@ -251,7 +252,7 @@ def run(args: argparse.Namespace) -> int:
     scoped: DiffOutcome | None = outcome.get("diff")
     items = collect_findings(audit.findings, record.id) if scoped is None else scoped.findings
     verdict = gate(record.status, items, fail_on, fail_on_partial=args.fail_on_partial)
-    out = Console(soft_wrap=True)
+    out = PipeConsole(soft_wrap=True)
     if fmt == "json":
         steps = next_steps(
             record,

@@ -237,8 +237,7 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _print_coverage(record: RunRecord) -> None:
-    from rich.console import Console
-
     from secaudit.server.cli.audit import print_coverage
+    from secaudit.server.cli.console import PipeConsole
 
-    print_coverage(record, Console(soft_wrap=True))
+    print_coverage(record, PipeConsole(soft_wrap=True))

@@ -8,6 +8,9 @@ stdout that fails the way a closed pipe does in Python, and check what the CLI m
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -54,3 +57,29 @@ def test_output_still_buffered_at_exit_meets_the_closed_pipe_in_entry(
         entry()
     assert exited.value.code == EXIT_BROKEN_PIPE
     assert capsys.readouterr().err == ""
+
+
+def test_the_audit_table_into_a_closed_pipe_exits_141_not_1(settings: Settings) -> None:
+    # rich's own answer to a closed pipe is exit 1, which reads as "findings found"
+    # (server/cli/console.py). A real pipe whose reader stopped after one line, as `| head -1`.
+    root = settings.allowed_roots[0]
+    (root / "app.py").write_text("".join(f"eval(input({n}))\n" for n in range(2000)))  # > a pipe buffer
+    env = {**os.environ, **cli_env(settings)}
+    command = [
+        sys.executable,
+        "-m",
+        "secaudit.server",
+        "audit",
+        str(root),
+        "--scanners",
+        "bandit",
+        "--fail-on",
+        "none",
+    ]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()  # the reader is gone
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == EXIT_BROKEN_PIPE, err
+    assert "Traceback" not in err and "internal error" not in err
