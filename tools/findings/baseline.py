@@ -105,7 +105,14 @@ def sync_baseline(
             continue
         row = current.get(fp)
         if row is not None and row[6] is None and str(row[4]) >= d.at:
-            kept_local += 1  # a local decision made after the entry
+            # The store's own decision is as new as the entry or newer: it stands.
+            if (row[1], row[2], row[3]) == (d.status.value, d.reason, d.expires_at):
+                # The same decision (the entry was written from it by `baseline write`): it holds
+                # as the file says, and overrides nothing.
+                applied += 1
+                matched += fp in run_fingerprints
+            else:
+                kept_local += 1  # a different local decision, made after the entry
             continue
         applied += 1
         matched += fp in run_fingerprints

@@ -102,6 +102,10 @@ def test_baseline_written_on_one_machine_is_honoured_on_a_fresh_store(tmp_path: 
     b602 = next(f for f in _listing(first, run.id) if f.rule_id == "B602")
     first.findings.triage(b602.id, "accepted_risk", "commands come from our own config")
     _commit_baseline(first, repo)
+    # On the machine that wrote it, the file holds the store's own decision: nothing is overridden.
+    run1 = first.run(str(repo), scanners=["bandit"])
+    assert not any("overridden" in n for n in run1.notes), run1.notes
+    assert any("1 applied to known findings (1 reported by this run)" in n for n in run1.notes)
 
     other = _service(tmp_path / "b.db", tmp_path)  # another machine: nothing triaged there
     run2 = other.run(str(repo), scanners=["bandit"])
