@@ -50,6 +50,15 @@ class Authenticator:
                 "no HTTP authentication configured: set SECAUDIT_HTTP_TOKENS or SECAUDIT_HTTP_TOKEN_FILE "
                 "(create a token with `secaudit token new`); for local tests only, --no-auth on loopback"
             )
+        if not self.no_auth and not self.tokens.entries():
+            # A token file with no [[token]] in it: every request would be refused with 401 while
+            # the server said it was serving. Tokens added to the file later are still picked up
+            # (it is re-read when it changes), but starting with none is a mistake to report now.
+            raise ConfigError(
+                "SECAUDIT_HTTP_TOKEN_FILE holds no token: add a [[token]] entry to it (`secaudit token "
+                "new --name NAME --scopes read 2>>FILE` appends one and prints the token), or set "
+                "SECAUDIT_HTTP_TOKENS"
+            )
         self._throttle_logged: dict[str, float] = {}
 
     async def authenticate(self, scope: Scope, client: str | None) -> Principal:

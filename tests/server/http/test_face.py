@@ -525,6 +525,14 @@ def test_refuses_start_without_any_auth_configured(tmp_path: Path) -> None:
     assert out.returncode == 2 and "secaudit token new" in out.stderr
 
 
+def test_refuses_start_with_a_token_file_that_holds_no_token(tmp_path: Path) -> None:
+    # Starting would have said "serving" and answered every request 401.
+    empty = tmp_path / "tokens.toml"
+    empty.write_text("# tokens go here\n")
+    out = _serve(tmp_path, env={"SECAUDIT_HTTP_TOKEN_FILE": str(empty)})
+    assert out.returncode == 2 and "holds no token" in out.stderr and "secaudit token new" in out.stderr
+
+
 def test_bad_token_config_names_the_entry_not_the_value(tmp_path: Path) -> None:
     out = _serve(tmp_path, env={"SECAUDIT_HTTP_TOKENS": "ok:read:" + "k" * 40 + ";bad:read:short-secret"})
     assert out.returncode == 2
