@@ -90,7 +90,9 @@ def broad_roots_error(settings: Settings) -> ConfigError | None:
         return None
     message = _broad_roots_message(settings.allowed_roots)
     return (
-        None if message is None else ConfigError("invalid configuration: SECAUDIT_ALLOWED_ROOTS: " + message)
+        # No variable named: the root may come from --root, SECAUDIT_ALLOWED_ROOTS or the working
+        # folder, and the message says how to set each.
+        None if message is None else ConfigError("invalid configuration: " + message)
     )
 
 
@@ -352,6 +354,10 @@ def _convert(field: str, raw: str) -> Any:
     return raw.strip()
 
 
+# The command-line flag that sets a field, where an error must name it rather than the variable.
+_FLAGS = {"allowed_roots": "--root"}
+
+
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
     """Build the settings from the environment, then CLI overrides (which win).
 
@@ -376,6 +382,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
             field = str(err["loc"][0]) if err["loc"] else "?"
             var = _FIELD_TO_VAR.get(field, field)
             accepts = ENV_VARS.get(var, ("", "a valid value"))[1]
+            if field in overrides and overrides[field] is not None and field in _FLAGS:
+                var = _FLAGS[field]  # the value came from the command line, not the environment
             # pydantic prefixes a validator's own message with "Value error, ": noise to a reader.
             message = str(err["msg"]).removeprefix("Value error, ")
             reason = "" if field in _SECRET_FIELDS else f" ({message})"

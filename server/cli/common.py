@@ -77,6 +77,18 @@ class VersionAction(argparse.Action):
         parser.exit()
 
 
+def add_paging(parser: argparse.ArgumentParser, *, default: int) -> None:
+    """The paging flags of a keyset-paginated listing (tools/pagination.py), one wording everywhere."""
+    from secaudit.tools.pagination import MAX_LIMIT
+
+    parser.add_argument(
+        "--limit", type=int, default=default, help=f"items per page, 1 to {MAX_LIMIT} (default {default})"
+    )
+    parser.add_argument(
+        "--cursor", help="the next page: the value the previous page printed after `(more: --cursor`"
+    )
+
+
 def settings_from_args(args: argparse.Namespace, **extra: Any) -> Settings:
     """The settings, with logging to stderr and the redaction layer (this process's own secrets
     included) in place for whatever the command logs or reports."""

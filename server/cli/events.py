@@ -24,7 +24,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     p.add_argument("--kind", action="append", choices=EVENT_KINDS, help="keep this kind; repeatable")
     p.add_argument("--identity", help="keep events of this token name")
     p.add_argument("--since", help="ISO time, e.g. 2025-01-31T00:00:00Z")
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=int, default=50, help="how many events, newest first (default 50)")
     p.add_argument(
         "--prune", action="store_true", help="delete events older than SECAUDIT_EVENT_RETENTION_DAYS first"
     )

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from secaudit.server.cli.common import emit_json, settings_from_args
+from secaudit.server.cli.common import add_paging, emit_json, settings_from_args
 from secaudit.server.cli.terminal import for_terminal
 from secaudit.server.context import attach_bridge, findings_service, open_audit, open_store
 from secaudit.tools.findings import (
@@ -44,8 +44,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     ls.add_argument("--path", dest="path_glob", help="path glob, e.g. 'app/*.py'")
     ls.add_argument("--text", help="substring of title, message, path or rule")
     ls.add_argument("--hide-suppressed", action="store_true", help="hide `# nosec` findings")
-    ls.add_argument("--limit", type=int, default=50)
-    ls.add_argument("--cursor")
+    add_paging(ls, default=50)
     ls.set_defaults(handler=_list)
 
     show = fsub.add_parser("show", parents=parents, help="show one finding in full")
@@ -62,8 +61,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
 
     runs = fsub.add_parser("runs", parents=parents, help="list audit and import runs, newest first")
     runs.add_argument("--repo", help="only runs of this repository folder")
-    runs.add_argument("--limit", type=int, default=20)
-    runs.add_argument("--cursor")
+    add_paging(runs, default=20)
     runs.set_defaults(handler=_runs)
 
     runp = fsub.add_parser("run", parents=parents, help="show a run: coverage, skips and notes")

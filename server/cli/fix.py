@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from secaudit.server.cli.common import emit_json, settings_from_args
+from secaudit.server.cli.common import add_paging, emit_json, settings_from_args
 from secaudit.server.cli.terminal import for_terminal
 from secaudit.server.context import build_fix_service, fingerprint_key, open_audit, open_store
 from secaudit.tools.errors import InvalidInput
@@ -63,8 +63,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
 
     ls = fsub.add_parser("list", parents=parents, help="the fix history, newest first")
     ls.add_argument("--status", action="append", choices=[s.value for s in FixStatus])
-    ls.add_argument("--limit", type=int, default=50)
-    ls.add_argument("--cursor")
+    add_paging(ls, default=50)
     ls.set_defaults(handler=_list)
 
 

@@ -11,7 +11,7 @@ import argparse
 import sys
 from typing import Any
 
-from secaudit.server.cli.common import emit_json, settings_from_args
+from secaudit.server.cli.common import add_paging, emit_json, settings_from_args
 from secaudit.server.cli.terminal import for_terminal
 from secaudit.server.context import build_context, open_store, open_tasks
 from secaudit.tools.errors import InvalidInput
@@ -42,8 +42,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
 
     ls = tsub.add_parser("list", parents=parents, help="list tasks")
     ls.add_argument("--status", action="append", help="ready, complete, archived, backlogged or 0-3")
-    ls.add_argument("--limit", type=int, default=50)
-    ls.add_argument("--cursor")
+    add_paging(ls, default=50)
     ls.add_argument("--sort", choices=["id", "queue"], default="id")
     ls.set_defaults(handler=_list)
 
