@@ -16,6 +16,8 @@ from mcp import Client
 from secaudit.server.app import build_server
 from secaudit.server.context import AppContext, build_context
 from secaudit.server.settings import Settings, load_settings
+from secaudit.tools.schema import STORE_MIGRATIONS
+from secaudit.tools.store import Store
 from tests.support.audit import make_settings, make_vulnerable_tree
 
 
@@ -80,3 +82,12 @@ async def audit_client(audit_settings: Settings, audit_app: AppContext) -> Async
     server = build_server(audit_settings, context=audit_app)
     async with Client(server) as c:
         yield c
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """The store as the server makes it: a real SQLite file with every migration applied."""
+    s = Store(tmp_path / "secaudit.db")
+    s.migrate(STORE_MIGRATIONS)
+    yield s
+    s.close()

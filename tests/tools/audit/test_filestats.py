@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,6 @@ from secaudit.tools.masking import Redactor, get_redactor, install_redactor
 from secaudit.tools.scanners import bandit_scanner, interface
 from secaudit.tools.scanners.bandit_scanner import BanditScanner, end_idle_workers
 from secaudit.tools.scanners.secrets_scanner import SecretsScanner
-from secaudit.tools.schema import STORE_MIGRATIONS
 from secaudit.tools.store import Store
 from secaudit.tools.walker import FileRef, walk
 from tests.support.semgrep import FIXTURE_RULES, require_semgrep
@@ -29,14 +27,6 @@ _LATER = 60 * 1_000_000_000
 BAD = "import subprocess\n\n\ndef run(cmd):\n    return subprocess.call(cmd, shell=True)\n"
 GOOD = "import subprocess\n\n\ndef run(cmd):\n    return subprocess.call(cmd, shell=None)\n"
 assert len(BAD) == len(GOOD)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(tmp_path / "store.db")
-    s.migrate(STORE_MIGRATIONS)
-    yield s
-    s.close()
 
 
 @pytest.fixture

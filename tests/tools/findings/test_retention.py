@@ -4,7 +4,6 @@ others answer, and the migration that brings it to a store with history."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,14 +19,6 @@ from tests.support.history import finding, record_run
 
 ROOT = "/repo"
 TEN = [finding(i) for i in range(10)]
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    db = Store(tmp_path / "findings.db")
-    db.migrate(MIGRATIONS)
-    yield db
-    db.close()
 
 
 def _occurrences(store: Store, run_id: int) -> int:

@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from secaudit.tools.errors import InvalidInput
 from secaudit.tools.hooks.payloads import ClaudeInput, CursorInput, parse_payload
 from secaudit.tools.hooks.sessions import HookSessions
-from secaudit.tools.schema import STORE_MIGRATIONS
 from secaudit.tools.store import Store
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
-    s = Store(tmp_path / "secaudit.db")
-    s.migrate(STORE_MIGRATIONS)
-    return s
 
 
 def test_a_session_holds_at_most_max_files_and_keeps_each_baseline(store: Store) -> None:
