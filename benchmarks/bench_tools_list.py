@@ -28,7 +28,7 @@ from secaudit.server.app import build_server
 from secaudit.server.settings import Settings, load_settings
 from secaudit.server.toolsets import TOOLSETS
 
-TARGET_BYTES = 25 * 1024
+TARGET_BYTES = 25_000  # "25 KB" read strictly (decimal), not 25 KiB
 
 
 async def list_bytes(settings: Settings) -> tuple[int, int]:

@@ -28,6 +28,8 @@ from secaudit.server.summaries import text_content
 from secaudit.server.tool_schemas import lean_schema
 
 __all__ = [
+    "CURSOR_NOTE",
+    "NEXT_CURSOR_NOTE",
     "Cost",
     "LinksResources",
     "OutputSchemas",
@@ -46,6 +48,12 @@ log = logging.getLogger("secaudit.tools")
 Scope = Literal["read", "write", "fix", "admin"]
 Cost = Literal["read", "write", "audit"]
 OutputSchemas = Literal["lean", "full"]
+
+
+# The paging fields' descriptions, one wording in every listing tool (each byte of the tool list
+# is in every agent's context).
+CURSOR_NOTE = "a page's next_cursor"
+NEXT_CURSOR_NOTE = "next page's `cursor`; null at end"
 
 
 class StrictInput(BaseModel):

@@ -14,7 +14,14 @@ from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr
 
 from secaudit.server.context import AppContext, CallInfo
 from secaudit.server.handlers.resources import run_sarif_uri
-from secaudit.server.toolkit import LinksResources, StrictInput, ToolSpec, tool_spec
+from secaudit.server.toolkit import (
+    CURSOR_NOTE,
+    NEXT_CURSOR_NOTE,
+    LinksResources,
+    StrictInput,
+    ToolSpec,
+    tool_spec,
+)
 from secaudit.server.version import package_version
 from secaudit.tools.advisories import AdvisoryDB
 from secaudit.tools.audit import test_path_options
@@ -178,14 +185,12 @@ async def get_run(app: AppContext, args: GetRunInput, call: CallInfo) -> RunOutp
 class ListRunsInput(StrictInput):
     root: PathText | None = Field(default=None, description="only runs of this repository folder")
     limit: Annotated[StrictInt, Field(ge=1, le=200)] = 20
-    cursor: Annotated[StrictStr, Field(max_length=2048)] | None = Field(
-        default=None, description="next_cursor of the previous page"
-    )
+    cursor: Annotated[StrictStr, Field(max_length=2048)] | None = Field(default=None, description=CURSOR_NOTE)
 
 
 class ListRunsOutput(BaseModel):
-    runs: list[RunRecord] = Field(description="newest first; get_run gives a run's skipped files")
-    next_cursor: str | None = Field(description="the next page's `cursor`; null at the end")
+    runs: list[RunRecord] = Field(description="newest first; get_run has the skipped files")
+    next_cursor: str | None = Field(description=NEXT_CURSOR_NOTE)
 
 
 async def list_runs(app: AppContext, args: ListRunsInput, call: CallInfo) -> ListRunsOutput:
@@ -202,9 +207,7 @@ class ExportSarifInput(StrictInput):
     limit: Annotated[StrictInt, Field(ge=1, le=200)] | None = Field(
         default=None, description="results per page (every page has the rules)"
     )
-    cursor: Annotated[StrictStr, Field(max_length=2048)] | None = Field(
-        default=None, description="next_cursor of the previous page"
-    )
+    cursor: Annotated[StrictStr, Field(max_length=2048)] | None = Field(default=None, description=CURSOR_NOTE)
 
 
 class ExportSarifOutput(LinksResources):
@@ -212,7 +215,7 @@ class ExportSarifOutput(LinksResources):
     results: int = Field(description="in the whole run")
     returned: int
     offset: int
-    next_cursor: str | None = Field(description="the next page's `cursor`; null at the end")
+    next_cursor: str | None = Field(description=NEXT_CURSOR_NOTE)
     size_bytes: int
     too_large: bool = Field(description="sarif is null: page it, or read resource_uri")
     resource_uri: str
@@ -302,7 +305,7 @@ TOOLS: list[ToolSpec] = [
     tool_spec(
         "list_runs",
         "List runs",
-        "Runs, newest first, optionally of one folder; pages of up to 200.",
+        "Runs, newest first, optionally of one folder.",
         ListRunsInput,
         ListRunsOutput,
         list_runs,

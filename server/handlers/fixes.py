@@ -13,7 +13,7 @@ import anyio.to_thread
 from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr
 
 from secaudit.server.context import AppContext, CallInfo
-from secaudit.server.toolkit import StrictInput, ToolSpec
+from secaudit.server.toolkit import NEXT_CURSOR_NOTE, StrictInput, ToolSpec
 from secaudit.tools.findings.model import Finding
 from secaudit.tools.fixes.confirm import check_confirm_digest, confirmation_message, require_digest
 from secaudit.tools.fixes.model import FixPlan, FixRecord, FixStatus
@@ -52,7 +52,7 @@ class ApplyFixInput(StrictInput):
     dry_run: StrictBool = Field(default=True, description="false: write (confirmed)")
     confirm_digest: Digest | None = Field(
         default=None,
-        description="from plan_fix: with plan_id, confirms a write where the client cannot elicit",
+        description="from plan_fix, with plan_id: confirms a write without elicitation",
     )
 
 
@@ -118,7 +118,7 @@ async def revert_fix(app: AppContext, args: RevertFixInput, call: CallInfo) -> F
 
 
 class ListFixesInput(StrictInput):
-    status: list[FixStatus] | None = Field(default=None, max_length=8, description="keep these statuses")
+    status: list[FixStatus] | None = Field(default=None, max_length=8)
     finding_fingerprint: Annotated[StrictStr, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
     limit: Annotated[StrictInt, Field(ge=1, le=200)] = 50
     cursor: Annotated[StrictStr, Field(max_length=2048)] | None = None
@@ -126,7 +126,7 @@ class ListFixesInput(StrictInput):
 
 class FixListOutput(BaseModel):
     items: list[FixRecord]
-    next_cursor: str | None = Field(description="the next page's `cursor`; null at the end")
+    next_cursor: str | None = Field(description=NEXT_CURSOR_NOTE)
 
 
 async def list_fixes(app: AppContext, args: ListFixesInput, call: CallInfo) -> FixListOutput:
@@ -182,7 +182,7 @@ TOOLS: list[ToolSpec] = [
     ToolSpec(
         name="list_fixes",
         title="List fixes",
-        description="The fix history, newest first, with status and verification; pages of up to 200.",
+        description="The fix history, newest first, with status and verification.",
         input_model=ListFixesInput,
         output_model=FixListOutput,
         handler=list_fixes,

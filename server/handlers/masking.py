@@ -22,7 +22,7 @@ class MaskInput(StrictInput):
         StrictStr, Field(max_length=MAX_MASK_CHARS, description="any text, up to 2 Mi characters")
     ]
     entropy: StrictBool = Field(
-        default=True, description="also mask long random-looking strings (may mask some ids and hashes)"
+        default=True, description="also mask random-looking strings (may catch ids, hashes)"
     )
 
 
@@ -59,7 +59,7 @@ TOOLS = [
         title="Mask secrets",
         description=(
             "Replace every secret in a text (keys, tokens, credentials, high-entropy strings) with "
-            "[MASKED:kind]; returns the text and the spans."
+            "[MASKED:kind]; returns text and spans."
         ),
         input_model=MaskInput,
         output_model=MaskOutput,

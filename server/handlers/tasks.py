@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr, field_v
 
 from secaudit.server.context import AppContext, CallInfo
 from secaudit.server.handlers.audit import RunId, ScannerName
-from secaudit.server.toolkit import StrictInput, ToolSpec, tool_spec
+from secaudit.server.toolkit import NEXT_CURSOR_NOTE, StrictInput, ToolSpec, tool_spec
 from secaudit.tools.errors import ConfigError
 from secaudit.tools.findings import Severity
 from secaudit.tools.tasks import Task, TaskStatus, parse_status
@@ -83,7 +83,7 @@ async def get_task(app: AppContext, args: GetTaskInput, call: CallInfo) -> TaskO
 
 
 class ListTasksInput(StrictInput):
-    status: list[StatusValue] | None = Field(default=None, max_length=4, description="keep these statuses")
+    status: list[StatusValue] | None = Field(default=None, max_length=4)
     limit: Annotated[StrictInt, Field(ge=1, le=200)] = 50
     cursor: Annotated[StrictStr, Field(max_length=2048)] | None = None
     sort: Literal["id", "queue"] = Field(default="id", description="id: creation order; queue: next first")
@@ -98,7 +98,7 @@ class ListTasksInput(StrictInput):
 
 class TaskListOutput(BaseModel):
     items: list[Task]
-    next_cursor: str | None = Field(description="the next page's `cursor`; null at the end")
+    next_cursor: str | None = Field(description=NEXT_CURSOR_NOTE)
 
 
 async def list_tasks(app: AppContext, args: ListTasksInput, call: CallInfo) -> TaskListOutput:
@@ -116,7 +116,7 @@ class UpdateTaskInput(StrictInput):
     prompt: StrictStr | None = None
     order: Order | None = None
     status: StatusValue | None = None
-    expected_version: Version = Field(description="`version` last read; conflict if changed")
+    expected_version: Version = Field(description="the `version` you read")
 
     @field_validator("status")
     @classmethod
@@ -159,14 +159,12 @@ async def claim_next_task(app: AppContext, args: ClaimInput, call: CallInfo) -> 
 
 class MoveInput(StrictInput):
     id: TaskId
-    expected_version: Version | None = Field(
-        default=None, description="`version` last read; conflict if changed"
-    )
+    expected_version: Version | None = Field(default=None, description="the `version` you read")
     lease_id: LeaseId | None = Field(
         default=None,
         description="from claim_next_task",
     )
-    worker: Worker | None = Field(default=None, description="the worker you claimed as")
+    worker: Worker | None = Field(default=None, description="as claimed")
 
 
 def _mover(status: TaskStatus) -> object:
@@ -190,9 +188,9 @@ class FileFixTasksInput(StrictInput):
     min_severity: Literal["critical", "high", "medium", "low", "info"] = Field(
         default="medium", description="only findings at or above this severity"
     )
-    scanner: list[ScannerName] | None = Field(default=None, max_length=20, description="only these scanners")
+    scanner: list[ScannerName] | None = Field(default=None, max_length=20)
     rule: list[Annotated[StrictStr, Field(min_length=1, max_length=200)]] | None = Field(
-        default=None, max_length=50, description="only these rule ids"
+        default=None, max_length=50
     )
     path_glob: Annotated[StrictStr, Field(min_length=1, max_length=500)] | None = Field(
         default=None, description="e.g. 'src/*.js' ('*' also crosses folders)"
@@ -206,7 +204,7 @@ class FileFixTasksInput(StrictInput):
     dry_run: StrictBool = Field(default=True, description="false: file them")
     refile_dismissed: StrictBool = Field(
         default=False,
-        description="also refile findings whose task was deleted or archived",
+        description="also refile findings whose task was deleted/archived",
     )
     plan_fixes: StrictBool = Field(
         default=True,
@@ -254,7 +252,7 @@ TOOLS: list[ToolSpec] = [
     tool_spec(
         "list_tasks",
         "List tasks",
-        "List tasks, optionally by status; pages of up to 200.",
+        "List tasks, optionally by status.",
         ListTasksInput,
         TaskListOutput,
         list_tasks,

@@ -21,7 +21,7 @@ from secaudit.tools.errors import ConfigError
 from tests.support.mcp import call
 
 # The budget of the default list on the wire (docs/tools.md, "Size of the tool list").
-MAX_LIST_BYTES = 25 * 1024
+MAX_LIST_BYTES = 25_000  # "25 KB" read strictly (decimal), not 25 KiB
 pytestmark = pytest.mark.anyio
 
 

@@ -122,7 +122,7 @@ class FileReport(BaseModel):
     tasks_filed: int
     findings_filed: int
     findings_existing: int = Field(description="already linked to a task")
-    findings_dismissed: int = Field(description="their task was deleted or archived")
+    findings_dismissed: int = Field(description="task deleted/archived")
     groups_over_max: int
     filed: list[FiledTask]
     existing: list[ExistingTask]
