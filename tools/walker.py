@@ -190,6 +190,19 @@ def _fault(exc: OSError) -> str:
     return f"{exc.strerror or type(exc).__name__}; not audited"
 
 
+def _holds_venv_marker(entries: list[os.DirEntry[str]]) -> bool:
+    """Whether a folder's listing has a `pyvenv.cfg` that is a file (a link only if it leads to
+    one): a dangling link, a folder or a pipe by that name does not make the folder a virtualenv,
+    so it cannot hide the code beside it from the audit."""
+    for entry in entries:
+        if entry.name == "pyvenv.cfg":
+            try:
+                return entry.is_file()  # follows a link (one stat); a plain file costs nothing
+            except OSError:
+                return False
+    return False
+
+
 def is_excluded_dir(name: str) -> bool:
     """Whether a folder of this name is left out by default (VCS, virtualenvs, build output, caches)."""
     return name in DEFAULT_EXCLUDED_DIRS or name.endswith(".egg-info")
@@ -311,7 +324,7 @@ def walk(
             continue
         # A virtualenv under any name is known by its pyvenv.cfg: looked for in the folder's own
         # listing, where a probe from its parent would cost a stat per folder of the tree.
-        if rel_dir and "pyvenv.cfg" in map(_name_of, entries):
+        if rel_dir and _holds_venv_marker(entries):
             result.excluded_dirs.append(rel_dir)
             continue
         # The listing says whether the folder has a .gitignore: no read is tried where it has none.

@@ -193,10 +193,17 @@ def _exit_without_teardown(code: int) -> NoReturn:
     ended, logs flushed; output flushed), but without its teardown of every module and object: an
     agent hook runs once per edit against a half-second budget, and tearing down the SDKs it
     imported took 60 ms of it. Every store write is committed before this point."""
-    main_thread = threading.main_thread()
-    for thread in threading.enumerate():
-        if thread is not main_thread and not thread.daemon:
-            thread.join()
+    # What the interpreter's own exit does first: threading's shutdown also runs the hooks
+    # registered with threading._register_atexit (concurrent.futures ends its executors' worker
+    # threads there; a plain join of those would wait forever).
+    shutdown = getattr(threading, "_shutdown", None)
+    if callable(shutdown):
+        shutdown()
+    else:  # another implementation: join what is left, as its exit would
+        main_thread = threading.main_thread()
+        for thread in threading.enumerate():
+            if thread is not main_thread and not thread.daemon:
+                thread.join()
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         try:

@@ -75,3 +75,26 @@ def test_overlapping_pauses_in_threads_end_with_the_last(collector_on: None) -> 
         t.join(10)
     assert seen == {"after A ended": False}
     assert gc.isenabled()
+
+
+def test_overlapping_pauses_collect_once_the_collector_was_off_too_long(
+    collector_on: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Audits that keep overlapping in the server would keep the collector off indefinitely.
+    from secaudit.tools import gcpause
+
+    now = [1000.0]
+    collected: list[float] = []
+    monkeypatch.setattr(gcpause, "_clock", lambda: now[0])
+    monkeypatch.setattr(gc, "collect", lambda *a: collected.append(now[0]) or 0)
+    with paused_gc():
+        with paused_gc():  # a second audit starts while the first runs
+            pass
+        assert collected == []  # off for less than LONGEST_OFF: nothing to do
+        now[0] += gcpause.LONGEST_OFF + 1
+        with paused_gc():
+            assert collected == [now[0]]  # starting a pause after too long a stretch: one collection
+            now[0] += 1
+        assert collected == [now[0] - 1]  # and the stretch starts again from it
+        assert not gc.isenabled()
+    assert gc.isenabled()

@@ -41,6 +41,24 @@ def test_virtualenvs_are_known_by_their_listing_at_any_depth_but_the_root_is_wal
     assert not any(rel.startswith("a/b/venv-x/") for rel in result.seen)
 
 
+def test_only_a_real_pyvenv_cfg_file_makes_a_virtualenv(tmp_path: Path) -> None:
+    # A dangling link, a folder or a pipe named pyvenv.cfg cannot hide the code beside it.
+    write(tmp_path, "dangling/m.py")
+    (tmp_path / "dangling" / "pyvenv.cfg").symlink_to(tmp_path / "nowhere")
+    write(tmp_path, "dir/m.py")
+    (tmp_path / "dir" / "pyvenv.cfg").mkdir()
+    write(tmp_path, "fifo/m.py")
+    os.mkfifo(tmp_path / "fifo" / "pyvenv.cfg")
+    write(tmp_path, "linked/m.py")
+    write(tmp_path, "real.cfg")
+    (tmp_path / "linked" / "pyvenv.cfg").symlink_to(tmp_path / "real.cfg")  # a link to a file counts
+    result = walk(tmp_path, max_files=1000, max_file_bytes=1 << 20)
+    assert sorted(f.rel for f in result.files if f.rel.endswith("m.py")) == [
+        "dangling/m.py", "dir/m.py", "fifo/m.py",
+    ]  # fmt: skip
+    assert result.excluded_dirs == ["linked"]
+
+
 def test_gitignore_beats_info_exclude_and_deeper_beats_shallower(tmp_path: Path) -> None:
     write(tmp_path, ".git/info/exclude", "*.log\n")
     write(tmp_path, "sub/.gitignore", "!deep.tmp\n")

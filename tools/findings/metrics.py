@@ -8,6 +8,7 @@ from typing import Any
 from secaudit.tools.errors import InvalidInput
 from secaudit.tools.findings.coverage import run_coverage_note
 from secaudit.tools.findings.model import Severity
+from secaudit.tools.findings.queries import one_snapshot
 from secaudit.tools.findings.records import (
     EFFECTIVE_STATUSES,
     Comparison,
@@ -38,6 +39,7 @@ class Metrics:
         self.runs = runs
         self.classify = classify
 
+    @one_snapshot
     def compare_runs(self, base: int, head: int, *, limit: int = 200) -> Comparison:
         check_limit(limit)
         a = self.runs.run_with_findings(base)
@@ -123,7 +125,8 @@ class Metrics:
         with self.store.read() as conn:
             rows = conn.execute(latest_sql, params).fetchall()
             runs = conn.execute(
-                f"SELECT id, kind, status, started_at, findings_total, findings_new, findings_fixed"  # noqa: S608 - constants and placeholders only
+                f"SELECT id, kind, status, started_at, findings_total, findings_new, findings_fixed,"  # noqa: S608 - constants and placeholders only
+                " pruned_at IS NOT NULL"
                 f" FROM audit_runs{run_where} ORDER BY id DESC LIMIT :recent",
                 {**params, "recent": recent},
             ).fetchall()
@@ -160,7 +163,10 @@ class Metrics:
                 findings_total=int(r[4]),
                 findings_new=int(r[5]),
                 findings_fixed=int(r[6]),
-                by_severity=sev_map.get(int(r[0]), {}),
+                # A pruned run keeps only the rows some finding was last seen in: a count from
+                # them would be a fraction of what it reported.
+                by_severity={} if r[7] else sev_map.get(int(r[0]), {}),
+                pruned=bool(r[7]),
             )
             for r in reversed(runs)
         ]

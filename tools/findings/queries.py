@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from secaudit.tools.errors import InvalidInput, NotFound
 from secaudit.tools.findings.model import Finding, Severity
@@ -33,7 +34,24 @@ from secaudit.tools.pagination import check_limit, decode_cursor, encode_cursor,
 from secaudit.tools.store import Store
 from secaudit.tools.timefmt import now_ms as now_iso
 
-__all__ = ["FindingQueries"]
+__all__ = ["FindingQueries", "one_snapshot"]
+
+
+_M = TypeVar("_M", bound=Callable[..., Any])
+
+
+def one_snapshot(method: _M) -> _M:
+    """Run a method that reads a run's findings in one read transaction: the check that the run
+    was not pruned (retention.py) and the rows read see the same state of the store, never a
+    concurrent run's pruning in between (a silently partial list)."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with self.store.read():
+            return method(self, *args, **kwargs)
+
+    return cast(_M, wrapper)
+
 
 _MAX_FILTER_ITEMS = 50
 
@@ -44,6 +62,7 @@ class FindingQueries:
         self.runs = runs
         self.classify = classify
 
+    @one_snapshot
     def list_findings(
         self,
         *,
@@ -150,6 +169,7 @@ class FindingQueries:
             )
         return FindingPage(items=items, next_cursor=next_cursor)
 
+    @one_snapshot
     def fix_kinds(self, run_id: int) -> dict[str, int]:
         """How many of a run's findings still open (new or open, not triaged away) have an
         automatic fix, by fix kind; empty without a classifier."""
@@ -282,6 +302,7 @@ class FindingQueries:
         )
         return finding, Path(record.root)
 
+    @one_snapshot
     def run_findings(self, run_id: int) -> list[FindingRecord]:
         """Every finding of a run, full records (for SARIF export); bounded by the run's own size."""
         self.runs.run_with_findings(run_id)

@@ -194,7 +194,8 @@ class TrendPoint(BaseModel):
     findings_total: int
     findings_new: int
     findings_fixed: int
-    by_severity: dict[str, int]
+    by_severity: dict[str, int]  # empty for a pruned run: its per-finding rows are gone
+    pruned: bool = False  # the run-history retention deleted its findings (its counts remain)
 
 
 class SecuritySummary(BaseModel):

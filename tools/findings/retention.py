@@ -9,6 +9,9 @@ run is recorded (in `finish_run`'s transaction):
 - so do the newest whole-tree audit (kind `audit`, no `paths` or diff restriction, succeeded or
   partial: a session of one-file hook runs never prunes the last full audit) and the newest
   succeeded or partial run of any scope (what `latest_run` answers, e.g. `baseline adopt`);
+- so does every run that finished in the last `GRACE` (ten minutes): whoever recorded it is about
+  to read its findings (the audit's first page, a hook's stop decision), and a concurrent writer
+  pruning it in between would hand them a partial list, or none;
 - any other run is pruned: its occurrence rows go, except each finding's occurrence in its
   `last_seen_run` (every listing of the current state joins on it), and so do its skip rows; its
   `audit_runs` row stays (status, counts, coverage, notes) with `pruned_at` set, so the history
@@ -24,12 +27,15 @@ more than it adds).
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 
 from secaudit.tools.errors import NotFound
+from secaudit.tools.timefmt import iso_ms, parse_time
 
 __all__ = [
     "DEFAULT_RUNS_KEPT",
+    "GRACE",
     "PRUNE_BATCH",
     "RUNS_KEPT_SETTING",
     "RunPruned",
@@ -39,6 +45,7 @@ __all__ = [
 
 DEFAULT_RUNS_KEPT = 100
 PRUNE_BATCH = 4
+GRACE = dt.timedelta(minutes=10)
 # Named in messages only: the edge (server/settings.py) reads it, never this package.
 RUNS_KEPT_SETTING = "SECAUDIT_RUNS_KEPT"
 
@@ -77,18 +84,19 @@ def prune_runs(
     # Only runs not pruned yet (a partial index): the window is bounded by `keep`, not by history.
     # Runs still running are neither counted nor pruned; the slack covers them and the protected.
     rows = conn.execute(
-        "SELECT id, status, kind = 'audit' AND paths IS NULL FROM audit_runs"
+        "SELECT id, status, kind = 'audit' AND paths IS NULL, finished_at FROM audit_runs"
         " WHERE root = ? AND pruned_at IS NULL ORDER BY id DESC LIMIT ?",
         (root, keep + batch + 8),
     ).fetchall()
+    recent = iso_ms(parse_time(now) - GRACE)  # the stored times' own shape: compared as text
     finished = 0
     full_seen = ok_seen = False
     victims: list[int] = []
-    for run_id, status, whole_tree in rows:
+    for run_id, status, whole_tree, finished_at in rows:
         if status == "running":
             continue
         finished += 1
-        protected = run_id == current
+        protected = run_id == current or (finished_at is not None and str(finished_at) > recent)
         if status in _FINISHED_OK:
             if not ok_seen:
                 ok_seen = protected = True

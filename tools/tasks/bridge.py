@@ -364,6 +364,8 @@ class TaskBridge:
         if not request.dry_run and self.autoclose:
             self.reconcile(root)
         with self.findings.store.read() as sconn:
+            # Again in this snapshot: a concurrent run's retention may have pruned it since.
+            self.findings.run_with_findings(run.id)
             records = open_findings_of_run(
                 sconn,
                 run.id,

@@ -31,6 +31,20 @@ def test_threads_exit_handlers_and_output_survive(tmp_path: Path) -> None:
     assert (tmp_path / "atexit").read_text() == "ran"
 
 
+def test_a_live_executor_does_not_hang_the_exit(tmp_path: Path) -> None:
+    # concurrent.futures ends its (non-daemon) worker threads from a threading exit hook, not from
+    # atexit: joining them before that hook ran would wait forever.
+    program = (
+        "from concurrent.futures import ThreadPoolExecutor\n"
+        "from secaudit.server.cli import _exit_without_teardown\n"
+        "pool = ThreadPoolExecutor(1)\n"
+        "assert pool.submit(lambda: 41 + 1).result() == 42\n"
+        "_exit_without_teardown(5)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 5, proc.stderr
+
+
 def test_only_the_hook_commands_skip_the_teardown() -> None:
     from secaudit.server.cli import parse_args
 

@@ -12,6 +12,7 @@ from mcp import Client, MCPError
 from secaudit.server.app import build_server
 from secaudit.server.context import build_context
 from secaudit.server.settings import Settings, load_settings
+from tests.support.history import age_runs
 from tests.support.mcp import call, error_text
 
 pytestmark = pytest.mark.anyio
@@ -37,7 +38,9 @@ async def pruning(kept_one: Settings, workspace: Path) -> AsyncIterator[tuple[Cl
         assert app.audit is not None
         # The whole tree, then two one-file runs: the first is the newest full audit and stays.
         runs = [app.audit.run(str(workspace), scanners=["bandit"]).id]
-        runs += [app.audit.run(str(workspace), scanners=["bandit"], paths=["web.py"]).id for _ in range(2)]
+        for _ in range(2):
+            age_runs(app.store)  # as if the runs so far were an hour old: past the retention's grace
+            runs.append(app.audit.run(str(workspace), scanners=["bandit"], paths=["web.py"]).id)
         async with Client(build_server(kept_one, context=app)) as client:
             yield client, runs
     finally:

@@ -3,19 +3,21 @@ others answer, and the migration that brings it to a store with history."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from secaudit.tools.errors import NotFound
 from secaudit.tools.findings import MIGRATIONS, FindingsService, RunStatus, TriageStatus
 from secaudit.tools.findings.records import RunSkip
-from secaudit.tools.findings.retention import PRUNE_BATCH, RUNS_KEPT_SETTING, RunPruned
+from secaudit.tools.findings.retention import GRACE, PRUNE_BATCH, RUNS_KEPT_SETTING, RunPruned
 from secaudit.tools.findings.rows import finding_id
 from secaudit.tools.findings.sarif import export_sarif
 from secaudit.tools.store import Store
-from tests.support.history import finding, record_run
+from tests.support.history import age_runs, finding, record_run
 
 ROOT = "/repo"
 TEN = [finding(i) for i in range(10)]
@@ -49,6 +51,20 @@ def test_keeps_the_newest_n_runs_and_the_newest_full_audit_through_a_session_of_
     assert not service.get_run(newer_full).pruned
     # Finding 1 was last seen by the newest full audit; the old one's rows all went.
     assert _occurrences(store, full) == 0
+
+
+def test_a_run_is_spared_for_the_grace_after_it_finished(store: Store) -> None:
+    # Whoever recorded a run is about to read it (the audit's first page, a hook's stop): a
+    # concurrent writer must not prune it in between, whatever SECAUDIT_RUNS_KEPT says.
+    service = FindingsService(store, runs_kept=1)
+    fresh = [record_run(service, ROOT, TEN, paths=["pkg/mod1.py"], aged=False).id for _ in range(3)]
+    assert _pruned(service) == []
+    age_runs(store, by=GRACE - dt.timedelta(minutes=1))  # still within the grace
+    record_run(service, ROOT, TEN, paths=["pkg/mod1.py"], aged=False)
+    assert _pruned(service) == []
+    age_runs(store, by=dt.timedelta(minutes=2))  # the first three are now past it
+    record_run(service, ROOT, TEN, paths=["pkg/mod1.py"], aged=False)
+    assert _pruned(service) == fresh  # the fourth finished two minutes ago: still spared
 
 
 def test_other_roots_are_not_counted_or_pruned(store: Store) -> None:
@@ -239,3 +255,41 @@ def test_occurrence_lookups_use_the_primary_key_once_the_unused_index_is_gone(st
     ):
         plan = " ".join(str(r[3]) for r in store.query("EXPLAIN QUERY PLAN " + sql))
         assert "SCAN o" not in plan and "SCAN finding_occurrences" not in plan, (sql, plan)
+
+
+def test_a_run_pruned_while_its_findings_are_read_is_read_whole(store: Store, tmp_path: Path) -> None:
+    # The not-pruned check and the rows are read in one snapshot (queries.one_snapshot): a
+    # concurrent writer's retention pruning the run in between must not hand back a partial list.
+    keep_all = FindingsService(store, runs_kept=0)
+    old = record_run(keep_all, ROOT, TEN).id
+    record_run(keep_all, ROOT, TEN[:5])  # findings 5-9 are last seen by `old`: their rows stay
+    record_run(keep_all, ROOT, TEN[:5])
+    reader = FindingsService(store, runs_kept=1)
+    other = Store(store.path)  # another connection, as another process would have
+    try:
+        check = reader._runs.run_with_findings
+        pruned_meanwhile: list[int] = []
+
+        def check_then_prune(run_id: int, **kw: Any) -> Any:
+            run = check(run_id, **kw)
+            if not pruned_meanwhile:  # a run recorded elsewhere prunes `old` right after the check
+                pruned_meanwhile.append(record_run(FindingsService(other, runs_kept=1), ROOT, TEN[:5]).id)
+            return run
+
+        reader._runs.run_with_findings = check_then_prune  # type: ignore[method-assign]
+        assert len(reader.run_findings(old)) == 10  # the snapshot before the pruning
+        assert pruned_meanwhile and FindingsService(other).get_run(old).pruned
+        with pytest.raises(RunPruned):
+            reader.run_findings(old)  # asked again, after it: refused, never partial
+    finally:
+        other.close()
+
+
+def test_the_summary_trend_marks_pruned_runs_and_counts_no_severity_for_them(store: Store) -> None:
+    service = FindingsService(store, runs_kept=1)
+    old = record_run(service, ROOT, TEN).id
+    record_run(service, ROOT, TEN[:5])  # findings 5-9 stay last seen in `old`: 5 of its rows remain
+    newest = record_run(service, ROOT, TEN[:5]).id
+    trend = {p.run_id: p for p in service.summary(root=ROOT, recent=10).trend}
+    assert trend[old].pruned and trend[old].by_severity == {} and trend[old].findings_total == 10
+    assert not trend[newest].pruned and sum(trend[newest].by_severity.values()) == 5

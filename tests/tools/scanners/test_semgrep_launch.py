@@ -33,8 +33,11 @@ def _no_leftovers() -> Iterator[None]:
 
 
 def _ref(root: Path, rel: str) -> FileRef:
-    st = (root / rel).stat()
-    return FileRef(path=root / rel, rel=rel, size=st.st_size, mode=st.st_mode)
+    st = (root / rel).lstat()  # as the walker records it
+    return FileRef(
+        path=root / rel, rel=rel, size=st.st_size, mode=st.st_mode, mtime_ns=st.st_mtime_ns,
+        ctime_ns=st.st_ctime_ns, ino=st.st_ino, dev=st.st_dev,
+    )  # fmt: skip
 
 
 def _ctx(root: Path, options: SemgrepOptions) -> ScanContext:
@@ -111,6 +114,19 @@ def test_an_early_semgrep_for_other_content_or_options_is_discarded(tmp_path: Pa
     assert pids and stale.proc.pid not in pids
     assert [rule for rule, _, _ in found] and all(path == "src/app.ts" for _, path, _ in found)
     assert stale.proc.returncode is not None and not stale.scratch.exists()
+
+    # Edited and edited back: the same content, so the same digest, but not the stat the early
+    # read saw (a rewrite moves ctime; the mtime is set apart here so the check does not depend on
+    # the clock's tick): a fresh semgrep.
+    assert SemgrepScanner.start_early(tmp_path, "src/app.ts", options, workers=1)
+    [aba] = list(early_runs._runs.values())
+    _write(tmp_path, "src/app.ts", "const b = 2;\n")
+    _write(tmp_path, "src/app.ts", EVAL)
+    st = (tmp_path / "src/app.ts").stat()
+    os.utime(tmp_path / "src/app.ts", ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    again, pids = _scan(tmp_path, options, "src/app.ts")
+    assert pids and aba.proc.pid not in pids and again == found
+    assert aba.proc.returncode is not None and not aba.scratch.exists()
 
     # Other options (here the per-rule timeout, part of the command line): a fresh semgrep too.
     assert SemgrepScanner.start_early(tmp_path, "src/app.ts", options, workers=1)

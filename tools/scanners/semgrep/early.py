@@ -4,7 +4,8 @@ An agent hook scans one just-edited file in a fresh process, and most of that pr
 to importing Python modules and opening the store; semgrep is a separate program that needs none of
 it. So the hook starts semgrep on that file first, and the scan, when its turn comes, takes the
 running process instead of starting its own, but only when it would have run the very same
-command line over the very same content (the file's sha256 as read before the start): anything
+command line over the very same content (the file's sha256 as read before the start, and the
+file's stat then equal to the one the scan's walk took): anything
 else (the file edited again, other options, the Python command line) discards it and the scan
 starts semgrep as usual. What was started and never taken is killed at exit.
 """
@@ -12,6 +13,7 @@ starts semgrep as usual. What was started and never taken is killed at exit.
 from __future__ import annotations
 
 import atexit
+import os
 import shutil
 import subprocess
 import threading
@@ -28,6 +30,10 @@ class EarlyRun:
     root: str  # the audited root, as the scan's context names it
     rel: str  # the one target
     digest: str  # sha256 of the target's content when semgrep was started
+    # The target's lstat right after that read. The scan's walk must have seen the very same one:
+    # any write since moves ctime, so content that changed and changed back (the digest alone would
+    # match) is not taken for the content semgrep read.
+    stat: os.stat_result
     argv: list[str]  # the command line as the scanner builds it (before Engine.launch)
     proc: subprocess.Popen[bytes]
     scratch: Path  # its private HOME and output files, removed with it

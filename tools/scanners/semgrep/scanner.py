@@ -397,7 +397,9 @@ class SemgrepScanner(Scanner):
         argv = [a for a in base if a != _FAST_CLI] if self._legacy_cli else base
         full = [*argv, "--", *targets]
         early = take_early(str(ctx.root), chunk[0].file.rel) if len(chunk) == 1 else None
-        if early is not None and (early.argv != full or early.digest != chunk[0].digest):
+        if early is not None and (
+            early.argv != full or early.digest != chunk[0].digest or not chunk[0].file.same_stat(early.stat)
+        ):
             early.discard()  # started for another command line or another content: not this scan's
             early = None
         if early is not None:
@@ -490,6 +492,7 @@ class SemgrepScanner(Scanner):
                 return False
             engine = discover(explicit=options.executable, engines_dir=options.engines_dir)
             content = read_bytes(root, rel, options.max_target_bytes, follow_links=False)
+            stat = os.lstat(root / rel)
         except (RulesError, EngineUnavailable, SecauditError, OSError):
             return False
         configs = rules.files_for(js_ts_targets=rel.endswith(JS_TS_EXTENSIONS))
@@ -507,7 +510,7 @@ class SemgrepScanner(Scanner):
             shutil.rmtree(scratch, ignore_errors=True)
             return False
         digest = hashlib.sha256(content).hexdigest()
-        register_early(EarlyRun(str(root), rel, digest, argv, proc, scratch, out, err))
+        register_early(EarlyRun(str(root), rel, digest, stat, argv, proc, scratch, out, err))
         return True
 
     @staticmethod
