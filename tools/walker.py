@@ -194,6 +194,8 @@ def _holds_venv_marker(entries: list[os.DirEntry[str]]) -> bool:
     """Whether a folder's listing has a `pyvenv.cfg` that is a file (a link only if it leads to
     one): a dangling link, a folder or a pipe by that name does not make the folder a virtualenv,
     so it cannot hide the code beside it from the audit."""
+    if "pyvenv.cfg" not in map(_name_of, entries):  # nearly every folder: answered in C
+        return False
     for entry in entries:
         if entry.name == "pyvenv.cfg":
             try:
