@@ -28,8 +28,8 @@ from secaudit.tools.findings import (
     RunCoverage,
     RunStatus,
     Severity,
+    retention,
 )
-from secaudit.tools.findings import retention
 from secaudit.tools.findings.retention import DEFAULT_RUNS_KEPT
 from secaudit.tools.schema import STORE_MIGRATIONS
 from secaudit.tools.store import Store
