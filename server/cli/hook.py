@@ -165,7 +165,7 @@ def _dispatch(args: argparse.Namespace, payload: ClaudeInput | CursorInput) -> i
         if decision.block:
             _emit({"decision": "block", "reason": decision.message})
         elif decision.new_findings or any("could not" in n for n in decision.notes):
-            _emit({"systemMessage": "secaudit: " + " ".join(decision.notes)[:1000]})
+            _emit({"systemMessage": "secaudit: " + "; ".join(decision.notes)[:1000]})
     else:
         _emit({"followup_message": decision.message} if decision.block else {})
     return 0

@@ -138,8 +138,8 @@ class HookService:
         except Exception as exc:  # noqa: BLE001 - turned into the configured fail-open/closed answer
             return self._scan_failed(client, session_id, f"the re-scan failed: {type(exc).__name__}")
         broken = [c for c in run.coverage if c.error is not None and c.selected]
-        if run.status is RunStatus.FAILED or broken:
-            what = "; ".join(f"{c.scanner} {c.error}" for c in broken) or (run.error or "the audit failed")
+        what = "; ".join(f"{c.scanner} {c.error}" for c in broken) or (run.error or "the audit failed")
+        if run.status is RunStatus.FAILED:
             return self._scan_failed(client, session_id, clean_line(what, 300))
         baseline = {f.path: f.baseline for f in files}
         rank = self.policy.min_severity.rank
@@ -153,7 +153,18 @@ class HookService:
             # A file the session removed again holds nothing (a path-scoped run cannot mark it fixed).
             and (root / f.path).is_file()
         ]
+        if broken and not new:
+            # Nothing from the scanners that ran; what the others would have found is unknown, so
+            # the configured fail-open / fail-closed answer decides.
+            return self._scan_failed(client, session_id, clean_line(what, 300))
         notes = [f"run {run.id} re-checked {len(files)} file(s) the session edited"]
+        if broken:
+            # Failing open is about what could not be checked: what the scanners that ran found
+            # still blocks, as without the broken one.
+            notes.append(
+                f"could not run every scanner on the edited files ({clean_line(what, 300)}); the new "
+                "findings come from the scanners that ran"
+            )
         # Never report clean what was not checked: a file too large, unreadable or not parsable.
         skipped = sorted({s.path for s in run.skips if s.path in baseline})
         if skipped or run.status is RunStatus.PARTIAL:
@@ -181,7 +192,7 @@ class HookService:
         return StopDecision(True, self._message(new, session.blocks + 1), new, notes)
 
     def _scan_failed(self, client: str, session_id: str, what: str) -> StopDecision:
-        note = f"secaudit could not check the edited files: {what}"
+        note = f"could not check the edited files: {what}"
         if self.policy.on_error == "closed":
             session = self.sessions.get(client, session_id)
             if session is not None and session.blocks < self.policy.max_blocks:

@@ -148,16 +148,22 @@ def check_command(command: str, db: AdvisoryDB, *, on_error: str = "open") -> Sh
             {pa.advisory.id for pa in advisories for e in pa.entries if is_affected(e, spec.version).affected}
         )
         if hits:
+            upgrade = db.upgrade_for(spec.ecosystem, advisories, spec.version)
+            fixed = (
+                f" (the smallest version no listed advisory affects: {clean_line(upgrade.version, 60)})"
+                if upgrade.version and upgrade.version != spec.version
+                else ""
+            )
             denied.append(
                 f"{shown} {clean_line(spec.version, 60)} is affected by {', '.join(hits[:5])}"
                 + (f" and {len(hits) - 5} more" if len(hits) > 5 else "")
+                + fixed
             )
     if denied:
         text = (
             "secaudit: refused, the offline advisory database lists known vulnerabilities: "
             + "; ".join(denied)
-            + ". Install a fixed version instead (`secaudit audit .` after installing shows the smallest "
-            "safe upgrade for a pinned dependency)."
+            + ". Install a version no advisory affects instead."
         )
         return ShellVerdict("deny", agent_message=text, user_message=text, notes=notes)
     if uncovered and on_error == "closed":

@@ -223,6 +223,8 @@ def test_cursor_shell_check_denies_a_pinned_vulnerable_install(bench: HookBench,
 
     denied = verdict("cd app && pip install requests==2.19.0 flask")
     assert denied["permission"] == "deny" and "PYSEC-TEST-REQ" in denied["agent_message"]
+    # The way out is named: the smallest version no listed advisory affects.
+    assert "the smallest version no listed advisory affects: 2.20.0" in denied["agent_message"]
     assert verdict("pip install requests==2.31.0")["permission"] == "allow"
     unpinned = verdict("python -m pip install requests")
     assert unpinned["permission"] == "allow" and "not pinned" in unpinned["agent_message"]
@@ -248,6 +250,25 @@ def test_a_scanner_that_cannot_run_fails_open_or_closed_as_installed(bench: Hook
         assert out["decision"] == "block" and "fail closed" in out["reason"]
     else:
         assert "decision" not in out and "fail open" in out["systemMessage"]
+
+
+def test_failing_open_still_blocks_on_what_the_scanners_that_ran_found(bench: HookBench) -> None:
+    # semgrep cannot run, but the secrets scanner ran and found a key the session added: failing
+    # open is about what could not be checked, not a pass for what was.
+    bench.install("claude", "--scanners", "semgrep,secrets", "--on-error", "open")
+    missing = {"SECAUDIT_ENGINES_DIR": str(bench.home / "no-engines"), "PATH": "/usr/bin:/bin"}
+    (bench.repo / "web.js").write_text("export const run = (x) => x;\n")
+    for event in ("PreToolUse", "PostToolUse"):
+        if event == "PostToolUse":
+            key = "AKIA" + "J7Q3Z5XK2LMNOP4Q"
+            (bench.repo / "web.js").write_text(f'export const k = "{key}";\n')
+        proc = bench.run_hook("claude", event, bench.claude(event, "s-open", "web.js"), **missing)
+        assert proc.returncode == 0, proc.stderr
+    proc = bench.run_hook("claude", "Stop", bench.claude("Stop", "s-open"), **missing)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["decision"] == "block" and "aws-access-key" in out["reason"], out
+    assert "could not run every scanner" in proc.stderr and "semgrep" in proc.stderr
 
 
 def test_a_session_keeps_its_root_when_the_agent_changes_folder(bench: HookBench) -> None:
