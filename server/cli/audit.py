@@ -130,9 +130,11 @@ def print_coverage(run: RunRecord, console: Console) -> None:
     console.print(
         for_terminal(
             f"Run {run.id} [{run.status.value}] {run.root}: {run.files_total} files walked, "
-            f"{run.files_scanned} examined ({run.files_cached} from cache), {run.files_skipped} skipped; "
-            f"{run.findings_total} findings ({run.findings_new} new, {run.findings_fixed} fixed since "
-            "last run)"
+            # "first seen", not "new": a diff-scoped run's "new" means new against the diff's base.
+            # Cache hits are counted per scanner, so they can outnumber the files.
+            f"{run.files_scanned} examined ({run.files_cached} scanner results from cache), "
+            f"{run.files_skipped} skipped; {run.findings_total} findings ({run.findings_new} first seen, "
+            f"{run.findings_fixed} fixed since last run)"
         ),
         markup=False,
         highlight=False,
