@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from secaudit.server.cli.common import emit_json, path_as_root, settings_from_args
+from secaudit.server.cli.common import add_sarif_options, emit_json, path_as_root, settings_from_args
 from secaudit.server.cli.console import PipeConsole
 from secaudit.server.cli.terminal import for_terminal
 from secaudit.server.context import open_audit
@@ -30,9 +30,10 @@ from secaudit.tools.advisories import AdvisoryDB
 from secaudit.tools.audit import AuditService, test_path_options
 from secaudit.tools.audit.diff import DiffAudit, DiffOutcome, diff_request, scope_sarif
 from secaudit.tools.audit.next_steps import next_steps
+from secaudit.tools.errors import InvalidInput
 from secaudit.tools.findings import FindingsService, FindingSummary, RunRecord, RunStatus
 from secaudit.tools.findings.gate import EXIT_ERROR, FAIL_ON_CHOICES, gate
-from secaudit.tools.findings.sarif import export_sarif
+from secaudit.tools.findings.sarif import check_sarif_root, export_sarif
 from secaudit.tools.scanners import CancelToken
 
 __all__ = ["collect_findings", "print_coverage", "register"]
@@ -107,6 +108,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         help="exit 3 when the run is partial (something selected was not checked) and no finding "
         "fails it; default on when the CI variable is true (1, true, yes, on), else off",
     )
+    add_sarif_options(p)
     p.set_defaults(handler=run)
 
 
@@ -201,6 +203,10 @@ def run(args: argparse.Namespace) -> int:
     request = diff_request(
         changed=changed, since=args.since, changed_lines=args.changed_lines, paths=args.paths
     )
+    if (args.sarif_category is not None or args.sarif_root is not None) and fmt != "sarif":
+        raise InvalidInput("--sarif-category and --sarif-root apply to --format sarif only")
+    if args.sarif_root is not None:
+        check_sarif_root(args.sarif_root, args.path)
     audit = _audit(args, args.path)
     scanners = [s.strip() for s in args.scanners.split(",") if s.strip()] if args.scanners else None
     # The project's configuration, read once: its fail_on is the gate unless --fail-on is given.
@@ -273,7 +279,13 @@ def run(args: argparse.Namespace) -> int:
             payload["diff"] = scoped.summary.model_dump(mode="json")
         emit_json(payload)
     elif fmt == "sarif":
-        doc = export_sarif(audit.findings, record.id, tool_version=package_version())
+        doc = export_sarif(
+            audit.findings,
+            record.id,
+            tool_version=package_version(),
+            category=args.sarif_category,
+            source_root=args.sarif_root,
+        )
         if scoped is not None:
             doc = scope_sarif(doc, scoped)
         sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")

@@ -16,7 +16,13 @@ if TYPE_CHECKING:
 
     from secaudit.server.settings import Settings
 
-__all__ = ["VersionAction", "emit_json", "global_options", "settings_from_args"]
+__all__ = [
+    "VersionAction",
+    "add_sarif_options",
+    "emit_json",
+    "global_options",
+    "settings_from_args",
+]
 
 
 def global_options(*, suppress: bool = False) -> argparse.ArgumentParser:
@@ -123,6 +129,36 @@ def path_as_root(args: argparse.Namespace, path: str) -> None:
         if not target.is_dir():
             raise InvalidInput(f"the path {path} is not a folder; give the repository folder")
         args.roots = [target]
+
+
+def _sarif_category(text: str) -> str:
+    from secaudit.tools.errors import InvalidInput
+    from secaudit.tools.findings.sarif import check_sarif_category
+
+    try:
+        return check_sarif_category(text)
+    except InvalidInput as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_sarif_options(parser: argparse.ArgumentParser) -> None:
+    """`--sarif-category` and `--sarif-root`, for the commands that write SARIF."""
+    group = parser.add_argument_group("SARIF output")
+    group.add_argument(
+        "--sarif-category",
+        metavar="CATEGORY",
+        type=_sarif_category,
+        help="code scanning category: automationDetails.id becomes CATEGORY/<run id> (default "
+        "secaudit/run/<run id>, i.e. category secaudit/run); letters, digits, '.', '_', '-', '/'. "
+        "GitHub's upload-sarif ignores its own category input when the log has one",
+    )
+    group.add_argument(
+        "--sarif-root",
+        metavar="DIR",
+        help="make URIs relative to DIR (a folder holding the audited one, e.g. the repository's top "
+        "folder: `git rev-parse --show-toplevel`) instead of the audited folder; %%SRCROOT%% becomes "
+        "DIR. GitHub code scanning needs repository-relative paths when a subfolder is audited",
+    )
 
 
 def emit_json(data: BaseModel | dict[str, Any] | list[Any]) -> None:

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from secaudit.server.cli.common import add_paging, emit_json, settings_from_args
+from secaudit.server.cli.common import add_paging, add_sarif_options, emit_json, settings_from_args
 from secaudit.server.cli.terminal import for_terminal
 from secaudit.server.context import attach_bridge, findings_service, open_audit, open_store
 from secaudit.tools.findings import (
@@ -71,6 +71,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
 
     exp = fsub.add_parser("export", parents=parents, help="write a run as SARIF 2.1.0 to stdout")
     exp.add_argument("run_id", type=int)
+    add_sarif_options(exp)
     exp.set_defaults(handler=_export)
 
     imp = fsub.add_parser("import", parents=parents, help="import a SARIF file as a run")
@@ -208,7 +209,13 @@ def _export(args: argparse.Namespace) -> int:
     from secaudit.tools.findings.sarif import export_sarif
 
     findings, _roots = _reader(args)
-    doc = export_sarif(findings, args.run_id, tool_version=package_version())
+    doc = export_sarif(
+        findings,
+        args.run_id,
+        tool_version=package_version(),
+        category=args.sarif_category,
+        source_root=args.sarif_root,
+    )
     sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     return 0
 

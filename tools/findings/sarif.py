@@ -17,6 +17,7 @@ import json
 import os
 import re
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,9 +35,12 @@ from secaudit.tools.severity import severity_from_sarif_level, severity_from_sco
 from secaudit.tools.text import clean_line
 
 __all__ = [
+    "DEFAULT_SARIF_CATEGORY",
     "SARIF_INLINE_MAX_BYTES",
     "SARIF_SCHEMA_URI",
     "SarifPage",
+    "check_sarif_category",
+    "check_sarif_root",
     "export_sarif",
     "import_sarif",
     "page_sarif",
@@ -68,12 +72,72 @@ _LEVEL = {
 }
 
 
+# `automationDetails.id` is `<category>/<run id>`: GitHub code scanning takes everything before the
+# last `/` as the analysis category (and then ignores upload-sarif's `category` input).
+DEFAULT_SARIF_CATEGORY = "secaudit/run"
+SARIF_CATEGORY_MAX_CHARS = 100
+_CATEGORY = re.compile(r"[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)*")
+
+
+def check_sarif_category(text: str) -> str:
+    """A code scanning category for `automationDetails.id`: 1 to 100 characters of letters, digits,
+    `.`, `_`, `-` and `/` (between names; a trailing `/` is dropped). Raises InvalidInput."""
+    value = text.strip().rstrip("/")
+    if not value or len(value) > SARIF_CATEGORY_MAX_CHARS or not _CATEGORY.fullmatch(value):
+        raise InvalidInput(
+            f"the SARIF category must be 1 to {SARIF_CATEGORY_MAX_CHARS} characters of letters, digits, "
+            "'.', '_', '-' and '/' between names (e.g. secaudit or secaudit/backend), got "
+            f"{clean_line(text, 120)!r}"
+        )
+    return value
+
+
+def check_sarif_root(
+    source_root: str | os.PathLike[str], audited: str | os.PathLike[str]
+) -> tuple[Path, str]:
+    """The real `source_root` and the audited folder's path under it (`""` or `"sub/dir/"`).
+    Raises InvalidInput when `source_root` is not a folder holding `audited`."""
+    base = Path(os.path.realpath(source_root))
+    root = Path(os.path.realpath(audited))
+    if not base.is_dir() or not is_within(root, base):
+        raise InvalidInput(
+            f"the SARIF root {clean_line(str(source_root), 300)} is not a folder holding the audited "
+            f"folder {clean_line(str(root), 300)}: give the repository's top folder (git rev-parse "
+            "--show-toplevel) or another folder that contains the audited one"
+        )
+    rel = root.relative_to(base).as_posix()
+    return base, ("" if rel == "." else rel + "/")
+
+
 def _uri(path: str) -> str:
     return quote(path, safe="/-._~")
 
 
-def export_sarif(service: FindingsService, run_id: int, *, tool_version: str) -> dict[str, Any]:
+def export_sarif(
+    service: FindingsService,
+    run_id: int,
+    *,
+    tool_version: str,
+    category: str | None = None,
+    source_root: str | os.PathLike[str] | None = None,
+) -> dict[str, Any]:
+    """The run as a SARIF 2.1.0 log.
+
+    `category` (checked by `check_sarif_category`) makes `automationDetails.id`
+    `<category>/<run id>` instead of `secaudit/run/<run id>`. `source_root`, a folder holding the
+    run's root (e.g. the git work tree's top), makes `%SRCROOT%` that folder and every URI relative
+    to it (the audited folder's path is prefixed), as GitHub code scanning expects of a subfolder
+    audit. Raises InvalidInput for a bad category or a `source_root` that does not hold the root."""
+    category = DEFAULT_SARIF_CATEGORY if category is None else check_sarif_category(category)
     run = service.get_run(run_id, max_skips=_MAX_NOTIFICATIONS)
+    base = Path(run.root)
+    prefix = ""
+    if source_root is not None:
+        base, prefix = check_sarif_root(source_root, run.root)
+
+    def uri(path: str) -> str:
+        return _uri(prefix + path)
+
     records = service.run_findings(run_id)
     rules: dict[str, dict[str, Any]] = {}
     results: list[dict[str, Any]] = []
@@ -82,8 +146,8 @@ def export_sarif(service: FindingsService, run_id: int, *, tool_version: str) ->
         if rule_key not in rules:
             rules[rule_key] = _rule(rule_key, rec)
         rule_index = list(rules).index(rule_key)
-        results.append(_result(rec, rule_key, rule_index))
-    root_uri = Path(run.root).as_uri().rstrip("/") + "/"
+        results.append(_result(rec, rule_key, rule_index, uri))
+    root_uri = base.as_uri().rstrip("/") + "/"
     invocation: dict[str, Any] = {
         # Only a run that checked everything it selected succeeded: a partial run is not reported
         # as a successful execution (its results are not the whole picture).
@@ -95,11 +159,7 @@ def export_sarif(service: FindingsService, run_id: int, *, tool_version: str) ->
                 "level": "note",
                 "message": {"text": f"not examined ({s.scanner}): {s.reason}"},
                 "locations": [
-                    {
-                        "physicalLocation": {
-                            "artifactLocation": {"uri": _uri(s.path), "uriBaseId": "%SRCROOT%"}
-                        }
-                    }
+                    {"physicalLocation": {"artifactLocation": {"uri": uri(s.path), "uriBaseId": "%SRCROOT%"}}}
                 ],
             }
             for s in run.skips
@@ -120,7 +180,7 @@ def export_sarif(service: FindingsService, run_id: int, *, tool_version: str) ->
                         "rules": list(rules.values()),
                     }
                 },
-                "automationDetails": {"id": f"secaudit/run/{run.id}"},
+                "automationDetails": {"id": f"{category}/{run.id}"},
                 "originalUriBaseIds": {"%SRCROOT%": {"uri": root_uri}},
                 "invocations": [invocation],
                 "results": results,
@@ -249,9 +309,15 @@ def _rule(rule_key: str, rec: FindingRecord) -> dict[str, Any]:
     return rule
 
 
-def _result(rec: FindingRecord, rule_key: str, rule_index: int) -> dict[str, Any]:
+# Kept from a project configuration rule that re-rated the finding (tools/project/config.py).
+_RERATE_KEYS = ("original_severity", "severity_rule")
+
+
+def _result(
+    rec: FindingRecord, rule_key: str, rule_index: int, uri: Callable[[str], str] = _uri
+) -> dict[str, Any]:
     location: dict[str, Any] = {
-        "physicalLocation": {"artifactLocation": {"uri": _uri(rec.path), "uriBaseId": "%SRCROOT%"}}
+        "physicalLocation": {"artifactLocation": {"uri": uri(rec.path), "uriBaseId": "%SRCROOT%"}}
     }
     if rec.start_line:
         region: dict[str, Any] = {
@@ -283,6 +349,10 @@ def _result(rec: FindingRecord, rule_key: str, rule_index: int) -> dict[str, Any
             "security-severity": _SECURITY_SEVERITY[rec.severity],
         },
     }
+    for key in _RERATE_KEYS:
+        value = rec.properties.get(key)
+        if isinstance(value, str) and value:
+            result["properties"]["secaudit"][key] = value
     suppressions = []
     if rec.suppressed_in_code:
         suppressions.append(

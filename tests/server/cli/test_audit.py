@@ -123,3 +123,72 @@ def test_item12_include_tests_flag(settings: Settings, workspace: Path) -> None:
     included = secaudit(settings, "audit", str(workspace), "--scanners", "secrets", "--include-tests")
     assert included.returncode == 1 and "secrets/secrets.keyword" in included.stdout
     assert value not in included.stdout  # masked
+
+
+@pytest.mark.shared
+def test_sarif_category_root_and_rerated_severity(settings: Settings, workspace: Path) -> None:
+    """`--sarif-category` sets `automationDetails.id` (GitHub's category is what precedes its last
+    `/`); `--sarif-root` makes a subfolder's URIs relative to the top folder; a finding re-rated by
+    the project configuration keeps its original severity and rule in `properties.secaudit`. The log
+    validates against the official SARIF 2.1.0 schema."""
+    import jsonschema
+
+    from tests.support.shared import require_shared
+
+    schema = json.loads(require_shared("schemas/sarif-schema-2.1.0.json").read_text())
+    sub = workspace / "services" / "api"
+    sub.mkdir(parents=True)
+    (sub / "app.py").write_bytes(VULNERABLE)
+    (sub / ".secaudit.toml").write_text(
+        '[[tool.secaudit.rules]]\npaths = ["app.py"]\nids = ["B307"]\nseverity = "low"\n'
+    )
+    proc = secaudit(
+        settings, "audit", str(sub), "--scanners", "bandit", "--format", "sarif",
+        "--sarif-category", "secaudit/backend/", "--sarif-root", str(workspace),
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    doc = json.loads(proc.stdout)
+    jsonschema.Draft4Validator(schema).validate(doc)
+    run = doc["runs"][0]
+    run_id = run["properties"]["secaudit"]["run_id"]
+    assert run["automationDetails"]["id"] == f"secaudit/backend/{run_id}"
+    assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == workspace.resolve().as_uri() + "/"
+    uris = {
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in doc["runs"][0]["results"]
+    }
+    assert uris == {"services/api/app.py"}
+    by_rule = {r["properties"]["secaudit"]["rule_id"]: r for r in run["results"]}
+    rerated = by_rule["B307"]["properties"]["secaudit"]
+    assert rerated["severity"] == "low" and rerated["original_severity"] == "medium"
+    assert rerated["severity_rule"] == "rules[0]"
+    assert "original_severity" not in by_rule["B602"]["properties"]["secaudit"]
+
+    # The default is unchanged; `findings export` takes the same options.
+    plain = json.loads(
+        secaudit(settings, "audit", str(sub), "--scanners", "bandit", "--format", "sarif").stdout
+    )
+    plain_run = plain["runs"][0]
+    assert (
+        plain_run["automationDetails"]["id"]
+        == f"secaudit/run/{plain_run['properties']['secaudit']['run_id']}"
+    )
+    assert {
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in plain_run["results"]
+    } == {"app.py"}
+    exported = secaudit(settings, "findings", "export", str(run_id), "--sarif-category", "sec.audit-2")
+    assert json.loads(exported.stdout)["runs"][0]["automationDetails"]["id"] == f"sec.audit-2/{run_id}"
+
+
+@pytest.mark.parametrize("category", ["", "a b", "x\ny", "/lead", "a//b", "é", "x" * 101])
+def test_bad_sarif_category_is_a_usage_error(settings: Settings, repo: Path, category: str) -> None:
+    proc = secaudit(settings, "audit", str(repo), "--format", "sarif", "--sarif-category", category)
+    assert proc.returncode == 2 and "SARIF category" in proc.stderr, proc.stderr
+
+
+def test_sarif_root_must_hold_the_audited_folder(settings: Settings, repo: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    proc = secaudit(settings, "audit", str(repo), "--format", "sarif", "--sarif-root", str(elsewhere))
+    assert proc.returncode == 2 and "is not a folder holding the audited folder" in proc.stderr, proc.stderr
+    proc = secaudit(settings, "audit", str(repo), "--sarif-category", "x")
+    assert proc.returncode == 2 and "--format sarif only" in proc.stderr, proc.stderr
