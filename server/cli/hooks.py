@@ -82,15 +82,19 @@ def add_policy_options(p: argparse.ArgumentParser) -> None:
 
 def _where(p: argparse.ArgumentParser) -> None:
     p.add_argument("--user", action="store_true", help="the settings in the home folder, for every project")
+    p.add_argument(
+        "--local",
+        action="store_true",
+        help="Claude Code: the project's personal .claude/settings.local.json, not the committed "
+        "settings.json (the entries hold this machine's paths)",
+    )
     p.add_argument("--path", type=Path, help="the project folder (default: the current folder)")
 
 
 def _base(args: argparse.Namespace) -> Path:
     if args.user:
-        if args.path is not None:
-            raise InvalidInput(
-                "--user and --path exclude each other: --user writes the home folder's settings"
-            )
+        if args.path is not None or args.local:
+            raise InvalidInput("--user excludes --path and --local: --user writes the home folder's settings")
         return Path.home()
     base = Path(os.path.abspath(args.path or Path.cwd()))
     if not base.is_dir():
@@ -131,7 +135,7 @@ def _install(args: argparse.Namespace) -> int:
     from secaudit.tools.hooks.install import install
 
     base = _base(args)
-    report = install(args.client, base, _program(), _options(args, base))
+    report = install(args.client, base, _program(), _options(args, base), local=args.local)
     if args.json:
         emit_json({"client": report.client, "file": str(report.file), "changed": report.changed,
                    "entries": report.entries})  # fmt: skip
@@ -146,7 +150,7 @@ def _install(args: argparse.Namespace) -> int:
 def _uninstall(args: argparse.Namespace) -> int:
     from secaudit.tools.hooks.install import uninstall
 
-    report = uninstall(args.client, _base(args))
+    report = uninstall(args.client, _base(args), local=args.local)
     if args.json:
         emit_json({"client": report.client, "file": str(report.file), "changed": report.changed,
                    "removed_file": report.removed_file})  # fmt: skip
@@ -161,18 +165,26 @@ def _uninstall(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from secaudit.tools.hooks.install import entries_in, settings_file
+    from secaudit.tools.hooks.install import CLIENTS, entries_in, settings_file
 
-    places = [Path.home()] if args.user else [_base(args), Path.home()]
+    base = _base(args)
+    # (scope, folder, the project's personal file): every place a client reads hooks from.
+    places = [("user", Path.home(), False)] if args.user else [("project", base, False)]
     rows = []
     for client in [args.client] if args.client else list(_CLIENTS):
-        for base in dict.fromkeys(places):
+        wanted = list(places)
+        if not args.user:
+            if CLIENTS[client].local_rel is not None:
+                wanted.append(("project-local", base, True))
+            if base != Path.home():
+                wanted.append(("user", Path.home(), False))
+        for scope, folder, local in wanted:
             rows.append(
                 {
                     "client": client,
-                    "scope": "user" if base == Path.home() else "project",
-                    "file": str(settings_file(client, base)),
-                    "entries": entries_in(client, base),
+                    "scope": scope,
+                    "file": str(settings_file(client, folder, local=local)),
+                    "entries": entries_in(client, folder, local=local),
                 }
             )
     if args.json:

@@ -53,6 +53,9 @@ class ClientLayout:
     name: str
     rel: str  # the settings file, relative to the project or the home folder
     hooks: tuple[Hook, ...]
+    # The project's personal settings file (not committed), where the client has one: the entries
+    # name this machine's paths, so a team that commits `rel` installs here instead.
+    local_rel: str | None = None
 
 
 CLIENTS: dict[str, ClientLayout] = {
@@ -64,6 +67,7 @@ CLIENTS: dict[str, ClientLayout] = {
             Hook("PostToolUse", "post-tool-use", _EDIT_TOOLS, 30),
             Hook("Stop", "stop", None, 120),
         ),
+        ".claude/settings.local.json",
     ),
     "cursor": ClientLayout(
         "cursor",
@@ -86,8 +90,17 @@ class InstallReport:
     removed_file: bool = False
 
 
-def settings_file(client: str, base: Path) -> Path:
-    return base / CLIENTS[client].rel
+def _rel(client: str, local: bool) -> str:
+    layout = CLIENTS[client]
+    if not local:
+        return layout.rel
+    if layout.local_rel is None:
+        raise InvalidInput(f"{client} has no personal project settings file; install without --local")
+    return layout.local_rel
+
+
+def settings_file(client: str, base: Path, *, local: bool = False) -> Path:
+    return base / _rel(client, local)
 
 
 def is_our_command(command: object, client: str) -> bool:
@@ -202,18 +215,22 @@ def _entry(client: str, hook: Hook, command: str) -> dict[str, Any]:
     return {**({"matcher": hook.matcher} if hook.matcher else {}), "hooks": [inner]}
 
 
-def install(client: str, base: Path, program: Sequence[str], options: Sequence[str]) -> InstallReport:
+def install(
+    client: str, base: Path, program: Sequence[str], options: Sequence[str], *, local: bool = False
+) -> InstallReport:
     """Merge our entries into the client's settings file under `base` (a project or the home
-    folder). `program` runs secaudit; `options` follow the action on every command line."""
+    folder; `local`: the project's personal file). `program` runs secaudit; `options` follow the
+    action on every command line."""
     layout = CLIENTS[client]
-    doc, before, indent = _load(base, layout.rel)
-    hooks = dict(_hooks_of(doc, layout.rel))
-    report = InstallReport(client, base / layout.rel, changed=False)
+    rel = _rel(client, local)
+    doc, before, indent = _load(base, rel)
+    hooks = dict(_hooks_of(doc, rel))
+    report = InstallReport(client, base / rel, changed=False)
     for hook in layout.hooks:
         command = shlex.join([*program, "hook", client, hook.action, *options])
         existing = hooks.get(hook.event, [])
         if not isinstance(existing, list):
-            raise InvalidInput(f"{layout.rel}: hooks.{hook.event} is not a list; nothing was written")
+            raise InvalidInput(f"{rel}: hooks.{hook.event} is not a list; nothing was written")
         hooks[hook.event] = [*_strip(client, existing), _entry(client, hook, command)]
         report.entries.append(f"{hook.event}: {command}")
     new = dict(doc)
@@ -221,19 +238,19 @@ def install(client: str, base: Path, program: Sequence[str], options: Sequence[s
         new["version"] = 1
     new["hooks"] = hooks
     if new != doc or before is None:
-        _save(base, layout.rel, new, before, indent)
+        _save(base, rel, new, before, indent)
         report.changed = True
     return report
 
 
-def uninstall(client: str, base: Path) -> InstallReport:
+def uninstall(client: str, base: Path, *, local: bool = False) -> InstallReport:
     """Remove our entries (only them) from the client's settings file under `base`."""
-    layout = CLIENTS[client]
-    doc, before, indent = _load(base, layout.rel)
-    report = InstallReport(client, base / layout.rel, changed=False)
+    rel = _rel(client, local)
+    doc, before, indent = _load(base, rel)
+    report = InstallReport(client, base / rel, changed=False)
     if before is None:
         return report
-    hooks = _hooks_of(doc, layout.rel)
+    hooks = _hooks_of(doc, rel)
     if not hooks:
         return report
     new_hooks: dict[str, Any] = {}
@@ -256,18 +273,18 @@ def uninstall(client: str, base: Path) -> InstallReport:
     else:
         del new["hooks"]
     empty = not new or (client == "cursor" and new == {"version": 1})
-    _save(base, layout.rel, None if empty else new, before, indent)
+    _save(base, rel, None if empty else new, before, indent)
     report.changed = True
     report.removed_file = empty
     return report
 
 
-def entries_in(client: str, base: Path) -> list[str]:
+def entries_in(client: str, base: Path, *, local: bool = False) -> list[str]:
     """Our entries found in the client's settings file under `base`, as "event: command"."""
-    layout = CLIENTS[client]
+    rel = _rel(client, local)
     try:
-        doc, _before, _indent = _load(base, layout.rel)
-        hooks = _hooks_of(doc, layout.rel)
+        doc, _before, _indent = _load(base, rel)
+        hooks = _hooks_of(doc, rel)
     except InvalidInput as exc:
         return [f"(unreadable: {exc})"]
     found: list[str] = []

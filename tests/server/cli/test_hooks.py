@@ -124,7 +124,12 @@ def test_install_is_idempotent_keeps_the_users_hooks_and_uninstall_restores(benc
     assert first.startswith('{\n    "')  # the file's own indentation is kept
     status = bench.secaudit("hooks", "status", "--client", "claude", "--json")
     rows = json.loads(status.stdout)
-    assert [len(r["entries"]) for r in rows] == [3, 0]
+    # The project file, the project's personal file (settings.local.json), the user's file.
+    assert [(r["scope"], len(r["entries"])) for r in rows] == [
+        ("project", 3),
+        ("project-local", 0),
+        ("user", 0),
+    ]
     proc = bench.secaudit("hooks", "uninstall", "--client", "claude")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(path.read_text()) == mine
@@ -344,3 +349,17 @@ def test_an_edit_hook_starts_bandits_worker_and_semgrep_only_for_scanners_that_w
         hook._warm_scanners(argparse.Namespace(scanners=scanners), settings, tmp_path, rel)
         assert len(started) == expected, (rel, scanners)
         assert early == [(tmp_path, rel, settings.audit_workers)] * semgrep, (rel, scanners)
+
+
+def test_a_local_install_is_listed_by_status_and_runs_like_the_project_one(bench: HookBench) -> None:
+    done = bench.install("claude", "--local")
+    assert done.returncode == 0, done.stderr
+    assert not (bench.repo / ".claude" / "settings.json").exists()
+    local = json.loads((bench.repo / ".claude" / "settings.local.json").read_text())
+    status = bench.secaudit("hooks", "status", "--client", "claude", cwd=bench.repo)
+    assert status.returncode == 0
+    assert "claude (project-local)" in status.stdout and "3 entries" in status.stdout
+    refused = bench.secaudit("hooks", "install", "--client", "claude", "--user", "--local", cwd=bench.repo)
+    assert refused.returncode == 2 and "--user excludes --path and --local" in refused.stderr
+    stop = [h["command"] for g in local["hooks"]["Stop"] for h in g["hooks"] if " hook " in h["command"]]
+    assert stop and "--root" in stop[0]

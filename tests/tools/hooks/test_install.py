@@ -80,3 +80,22 @@ def test_a_settings_folder_that_is_a_link_out_is_not_written_through(tmp_path: P
     with pytest.raises(InvalidInput):
         install("claude", project, PROGRAM, [])
     assert list(elsewhere.iterdir()) == []
+
+
+def test_a_local_claude_install_goes_to_the_personal_file_and_leaves_the_team_file_alone(
+    tmp_path: Path,
+) -> None:
+    # The entries hold this machine's paths: a team that commits .claude/settings.json installs
+    # into the personal settings.local.json instead.
+    team = tmp_path / ".claude" / "settings.json"
+    team.parent.mkdir()
+    team.write_text('{"permissions": {"allow": ["Bash(npm test)"]}}\n')
+    before = team.read_bytes()
+    report = install("claude", tmp_path, PROGRAM, ["--on-error", "open"], local=True)
+    assert report.file == tmp_path / ".claude" / "settings.local.json" and report.changed
+    assert team.read_bytes() == before
+    assert len(entries_in("claude", tmp_path, local=True)) == 3 and entries_in("claude", tmp_path) == []
+    assert uninstall("claude", tmp_path, local=True).removed_file
+    assert not (tmp_path / ".claude" / "settings.local.json").exists() and team.read_bytes() == before
+    with pytest.raises(InvalidInput, match="cursor has no personal project settings file"):
+        install("cursor", tmp_path, PROGRAM, [], local=True)
