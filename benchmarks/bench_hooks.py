@@ -5,14 +5,15 @@ the Claude Code hooks into it with `secaudit hooks install`, then, per round, ch
 runs the installed PostToolUse command (a real subprocess of the installed console script, the
 JSON Claude Code sends on stdin) and, for reference, the PreToolUse snapshot and the Stop re-check.
 Prints the median wall time of `--runs` rounds and its ratio to the target (issue 13: PostToolUse
-for a one-file edit <= 0.5 s), once with every available scanner and once with `--scanners`
-leaving semgrep out (a semgrep process per scan). HOME and the store are private.
+for a one-file edit <= 0.5 s): for an edited Python file and an edited JavaScript file with every
+available scanner, and for the Python file with `--scanners` leaving semgrep out (a semgrep
+process per scan). HOME and the store are private.
 
 The hooks run with Python's bytecode cache on, as an installed package has it (pip compiles `.pyc`
 files at install time); `PYTHONDONTWRITEBYTECODE` in the environment would make every run compile
 secaudit's modules from source again. `--no-bytecode` keeps the environment as it is.
 
-    .venv/bin/python benchmarks/bench_hooks.py [--runs 3] [--files 300] [--no-bytecode]
+    .venv/bin/python benchmarks/bench_hooks.py [--runs 3] [--files 300] [--no-bytecode] [--edit py|js|both]
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def _time(argv: list[str], payload: dict[str, object], env: dict[str, str], cwd:
 
 
 def measure(
-    runs: int, files: int, scanners: str | None, *, bytecode: bool = True
+    runs: int, files: int, scanners: str | None, *, bytecode: bool = True, edit: str = "py"
 ) -> dict[str, tuple[float, float]]:
     """Per event, the median (wall, CPU) seconds."""
     secaudit = shutil.which("secaudit", path=str(Path(sys.executable).parent))
@@ -106,7 +107,9 @@ def measure(
             install += ["--scanners", scanners]
         subprocess.run(install, cwd=repo, env=env, check=True, capture_output=True, timeout=_TIMEOUT)
         commands = _commands(repo)
-        target = repo / "pkg1" / "sub1" / "mod1.py"
+        # A Python file (bandit, secrets, semgrep's Python rules) or a JavaScript one (the whole
+        # JavaScript/TypeScript pack, 29 rules, no bandit).
+        target = repo / "pkg1" / "sub1" / "mod1.py" if edit == "py" else repo / "pkg0" / "sub0" / "mod0.js"
         times: dict[str, list[tuple[float, float]]] = {"PreToolUse": [], "PostToolUse": [], "Stop": []}
         for n in range(runs):
             session = f"bench-{n}"
@@ -119,7 +122,8 @@ def measure(
             times["PreToolUse"].append(
                 _time(commands["PreToolUse"], {**edit, "hook_event_name": "PreToolUse"}, env, repo)
             )
-            target.write_text(target.read_text() + f"\nVALUE_{n} = {n}\n")
+            line = f"VALUE_{n} = {n}" if edit == "py" else f"export const VALUE_{n} = {n};"
+            target.write_text(target.read_text() + f"\n{line}\n")
             times["PostToolUse"].append(
                 _time(commands["PostToolUse"], {**edit, "hook_event_name": "PostToolUse"}, env, repo)
             )
@@ -142,14 +146,23 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--files", type=int, default=300)
     parser.add_argument("--no-bytecode", action="store_true", help="keep PYTHONDONTWRITEBYTECODE if set")
+    parser.add_argument(
+        "--edit",
+        choices=["py", "js", "both"],
+        default="both",
+        help="the edited file's language (default both)",
+    )
     args = parser.parse_args()
     print(f"tree: {args.files} files; median of {args.runs} rounds; target PostToolUse <= {TARGET_SECONDS} s")
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
-    for label, scanners in (("all scanners", None), (f"--scanners {_FAST}", _FAST)):
-        result = measure(args.runs, args.files, scanners, bytecode=not args.no_bytecode)
+    edits = ["py", "js"] if args.edit == "both" else [args.edit]
+    cases = [(f"{edit} edit, all scanners", None, edit) for edit in edits]
+    cases += [(f"py edit, --scanners {_FAST}", _FAST, "py")] * ("py" in edits)
+    for label, scanners, edit in cases:
+        result = measure(args.runs, args.files, scanners, bytecode=not args.no_bytecode, edit=edit)
         wall, cpu = result["PostToolUse"]
         print(
-            f"{label:<38} PostToolUse wall {wall:.3f} s ({wall / TARGET_SECONDS:.2f}x target), "
+            f"{label:<46} PostToolUse wall {wall:.3f} s ({wall / TARGET_SECONDS:.2f}x target), "
             f"CPU {cpu:.3f} s ({cpu / TARGET_SECONDS:.2f}x)  |  PreToolUse wall {result['PreToolUse'][0]:.3f} s"
             f"  Stop wall {result['Stop'][0]:.3f} s"
         )
