@@ -94,8 +94,11 @@ class HookService:
             baseline: set[str] = set()
         else:
             run = self._scan(root, [rel])
-            if run.status is RunStatus.FAILED:
-                return "the snapshot scan could not run; the baseline falls back to git HEAD"
+            broken = any(c.error is not None and c.selected for c in run.coverage)
+            if run.status is RunStatus.FAILED or broken:
+                # A snapshot missing a scanner's findings would make them "new" at the stop once
+                # that scanner runs (installed mid-session): git HEAD and the store decide instead.
+                return "the snapshot scan could not run every scanner; the baseline falls back to git HEAD"
             baseline = {f.fingerprint for f in self.findings.run_findings(run.id) if f.path == rel}
         if not self.sessions.add_file(client, session_id, rel, baseline, "snapshot"):
             return "the session already tracks the maximum number of files; not tracked"
@@ -185,7 +188,10 @@ class HookService:
                 f"{session.blocks} time(s) (the limit); letting it stop"
             )
             return StopDecision(False, new_findings=new, notes=notes)
-        if repeat_ok and digest == session.last_block:
+        # Failing closed means blocking up to the limit while a scanner cannot run, whatever the
+        # others found: the same list is not let through on the client's repeat.
+        closed_failure = bool(broken) and self.policy.on_error == "closed"
+        if repeat_ok and digest == session.last_block and not closed_failure:
             notes.append(f"{len(new)} new finding(s) unchanged since the last block; not blocking again")
             return StopDecision(False, new_findings=new, notes=notes)
         self.sessions.record_block(client, session_id, digest)
@@ -199,7 +205,7 @@ class HookService:
                 self.sessions.record_block(client, session_id, "scan-failed")
                 return StopDecision(
                     True,
-                    note + ". The hook is set to fail closed: make the scanners runnable "
+                    "secaudit " + note + ". The hook is set to fail closed: make the scanners runnable "
                     f"(`{self.program} audit . --format json` shows what fails) before finishing.",
                     notes=[note],
                 )

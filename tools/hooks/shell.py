@@ -150,7 +150,7 @@ def check_command(command: str, db: AdvisoryDB, *, on_error: str = "open") -> Sh
         if hits:
             upgrade = db.upgrade_for(spec.ecosystem, advisories, spec.version)
             fixed = (
-                f" (the smallest version no listed advisory affects: {clean_line(upgrade.version, 60)})"
+                f" (the smallest upgrade no listed advisory affects: {clean_line(upgrade.version, 60)})"
                 if upgrade.version and upgrade.version != spec.version
                 else ""
             )

@@ -229,7 +229,7 @@ def test_cursor_shell_check_denies_a_pinned_vulnerable_install(bench: HookBench,
     denied = verdict("cd app && pip install requests==2.19.0 flask")
     assert denied["permission"] == "deny" and "PYSEC-TEST-REQ" in denied["agent_message"]
     # The way out is named: the smallest version no listed advisory affects.
-    assert "the smallest version no listed advisory affects: 2.20.0" in denied["agent_message"]
+    assert "the smallest upgrade no listed advisory affects: 2.20.0" in denied["agent_message"]
     assert verdict("pip install requests==2.31.0")["permission"] == "allow"
     unpinned = verdict("python -m pip install requests")
     assert unpinned["permission"] == "allow" and "not pinned" in unpinned["agent_message"]
@@ -274,6 +274,28 @@ def test_failing_open_still_blocks_on_what_the_scanners_that_ran_found(bench: Ho
     out = json.loads(proc.stdout)
     assert out["decision"] == "block" and "aws-access-key" in out["reason"], out
     assert "could not run every scanner" in proc.stderr and "semgrep" in proc.stderr
+
+
+def test_failing_closed_keeps_blocking_up_to_the_limit_when_something_was_found(bench: HookBench) -> None:
+    # With a scanner that cannot run and --on-error closed, finding something must not make the
+    # stop easier than finding nothing: the repeat is blocked again, up to --max-blocks.
+    bench.install("claude", "--scanners", "semgrep,secrets", "--on-error", "closed", "--max-blocks", "2")
+    missing = {"SECAUDIT_ENGINES_DIR": str(bench.home / "no-engines"), "PATH": "/usr/bin:/bin"}
+    (bench.repo / "web.js").write_text("export const run = (x) => x;\n")
+    proc = bench.run_hook("claude", "PreToolUse", bench.claude("PreToolUse", "s-closed", "web.js"), **missing)
+    assert proc.returncode == 0, proc.stderr
+    (bench.repo / "web.js").write_text('export const k = "AKIA' + 'J7Q3Z5XK2LMNOP4Q";\n')
+    proc = bench.run_hook(
+        "claude", "PostToolUse", bench.claude("PostToolUse", "s-closed", "web.js"), **missing
+    )
+    assert proc.returncode == 0, proc.stderr
+    outcomes = []
+    for active in (False, True, True):
+        stop = {**bench.claude("Stop", "s-closed"), "stop_hook_active": active}
+        proc = bench.run_hook("claude", "Stop", stop, **missing)
+        assert proc.returncode == 0, proc.stderr
+        outcomes.append(json.loads(proc.stdout).get("decision"))
+    assert outcomes == ["block", "block", None]  # the repeat blocks again; the limit (2) ends it
 
 
 def test_a_session_keeps_its_root_when_the_agent_changes_folder(bench: HookBench) -> None:
