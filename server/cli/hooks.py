@@ -132,18 +132,21 @@ def _options(args: argparse.Namespace, base: Path) -> list[str]:
 
 
 def _install(args: argparse.Namespace) -> int:
-    from secaudit.tools.hooks.install import install
+    from secaudit.tools.hooks.install import ensure_git_ignored, install
 
     base = _base(args)
     report = install(args.client, base, _program(), _options(args, base), local=args.local)
+    ignored = ensure_git_ignored(base, str(report.file.relative_to(base))) if args.local else None
     if args.json:
         emit_json({"client": report.client, "file": str(report.file), "changed": report.changed,
-                   "entries": report.entries})  # fmt: skip
+                   "entries": report.entries, "git_ignore": ignored})  # fmt: skip
         return 0
     state = "installed into" if report.changed else "already installed in"
     print(for_terminal(f"secaudit hooks for {args.client} {state} {report.file}"))
     for entry in report.entries:
         print(for_terminal(f"  {entry}"))
+    if ignored:
+        print(for_terminal(f"  {ignored}"))
     return 0
 
 
@@ -168,16 +171,16 @@ def _status(args: argparse.Namespace) -> int:
     from secaudit.tools.hooks.install import CLIENTS, entries_in, settings_file
 
     base = _base(args)
+    user_only = args.user or base == Path.home()  # run from the home folder: its files are the user's
     # (scope, folder, the project's personal file): every place a client reads hooks from.
-    places = [("user", Path.home(), False)] if args.user else [("project", base, False)]
+    places = [("user", Path.home(), False)] if user_only else [("project", base, False)]
     rows = []
     for client in [args.client] if args.client else list(_CLIENTS):
         wanted = list(places)
-        if not args.user:
+        if not user_only:
             if CLIENTS[client].local_rel is not None:
                 wanted.append(("project-local", base, True))
-            if base != Path.home():
-                wanted.append(("user", Path.home(), False))
+            wanted.append(("user", Path.home(), False))
         for scope, folder, local in wanted:
             rows.append(
                 {

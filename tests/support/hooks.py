@@ -50,15 +50,17 @@ class HookBench:
         assert proc.returncode == 0, proc.stderr
         return proc
 
-    def settings(self, client: str, *, user: bool = False) -> dict[str, Any]:
+    def settings(self, client: str, *, user: bool = False, local: bool = False) -> dict[str, Any]:
         base = self.home if user else self.repo
         rel = ".claude/settings.json" if client == "claude" else ".cursor/hooks.json"
+        if local:
+            rel = ".claude/settings.local.json"
         data: dict[str, Any] = json.loads((base / rel).read_text())
         return data
 
-    def command(self, client: str, event: str, *, user: bool = False) -> str:
+    def command(self, client: str, event: str, *, user: bool = False, local: bool = False) -> str:
         """The command `install` wrote for `event` (the client's own event name)."""
-        entries = self.settings(client, user=user)["hooks"][event]
+        entries = self.settings(client, user=user, local=local)["hooks"][event]
         for entry in entries:
             commands = [entry["command"]] if client == "cursor" else [h["command"] for h in entry["hooks"]]
             for command in commands:
@@ -67,12 +69,13 @@ class HookBench:
         raise AssertionError(f"no secaudit command for {event}")
 
     def run_hook(
-        self, client: str, event: str, payload: dict[str, Any] | bytes, **env: str
+        self, client: str, event: str, payload: dict[str, Any] | bytes, *, local: bool = False, **env: str
     ) -> subprocess.CompletedProcess[str]:
-        """Run the installed command as the client would: its words, the JSON on stdin."""
+        """Run the installed command as the client would: its words, the JSON on stdin (`local`:
+        the entry in Claude Code's personal settings.local.json)."""
         data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         proc = subprocess.run(
-            shlex.split(self.command(client, event)),
+            shlex.split(self.command(client, event, local=local)),
             input=data,
             cwd=self.repo,
             env=self.env(**env),

@@ -15,6 +15,7 @@ import itertools
 import json
 import os
 import shlex
+import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ __all__ = [
     "CLIENTS",
     "ClientLayout",
     "InstallReport",
+    "ensure_git_ignored",
     "entries_in",
     "install",
     "is_our_command",
@@ -301,3 +303,46 @@ def entries_in(client: str, base: Path, *, local: bool = False) -> list[str]:
             )
             found.extend(f"{event}: {c}" for c in commands if is_our_command(c, client))
     return found
+
+
+_GIT_TIMEOUT = 10.0
+
+
+def _git(base: Path, *args: str) -> subprocess.CompletedProcess[str] | None:
+    try:
+        return subprocess.run(
+            ["git", "-C", str(base), *args], capture_output=True, text=True, timeout=_GIT_TIMEOUT, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+
+
+def ensure_git_ignored(base: Path, rel: str) -> str | None:
+    """Make git ignore the personal settings file `rel` under `base` (what Claude Code does when it
+    creates one itself): a line in the repository's `info/exclude`, never in a committed
+    `.gitignore`. What was done, or None when nothing was needed or possible (not a git work tree,
+    already ignored, git missing)."""
+    check = _git(base, "check-ignore", "-q", "--", rel)
+    if check is None or check.returncode != 1:  # 0: ignored already; 128: not a work tree
+        return None
+    top = _git(base, "rev-parse", "--show-toplevel")
+    where = _git(base, "rev-parse", "--path-format=absolute", "--git-path", "info/exclude")
+    if top is None or where is None or top.returncode or where.returncode:
+        return None
+    try:
+        pattern = "/" + (base / rel).resolve().relative_to(Path(top.stdout.strip()).resolve()).as_posix()
+    except ValueError:
+        return None
+    exclude = Path(where.stdout.strip())
+    try:
+        exclude.parent.mkdir(parents=True, exist_ok=True)
+        # O_APPEND: one short write, never a rewrite of the user's lines; O_NOFOLLOW: not through a link.
+        fd = os.open(exclude, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        try:
+            lead = b"" if exclude.stat().st_size == 0 or exclude.read_bytes().endswith(b"\n") else b"\n"
+            os.write(fd, lead + pattern.encode() + b"\n")
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        return f"could not make git ignore {rel} ({exc.strerror or type(exc).__name__}); do not commit it"
+    return f"added {pattern} to {exclude} so that git ignores it"

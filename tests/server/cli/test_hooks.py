@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 import string
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -385,3 +386,23 @@ def test_a_local_install_is_listed_by_status_and_runs_like_the_project_one(bench
     assert refused.returncode == 2 and "--user excludes --path and --local" in refused.stderr
     stop = [h["command"] for g in local["hooks"]["Stop"] for h in g["hooks"] if " hook " in h["command"]]
     assert stop and "--root" in stop[0]
+    # Personal: git ignores it (a line in the repository's info/exclude, as Claude Code itself does),
+    # once, whatever the re-installs.
+    assert "so that git ignores it" in done.stdout
+    ignored = subprocess.run(
+        ["git", "check-ignore", "-q", ".claude/settings.local.json"], cwd=bench.repo, timeout=30, check=False
+    )
+    assert ignored.returncode == 0
+    again = bench.install("claude", "--local", "--max-blocks", "5")
+    assert again.returncode == 0 and "git ignores" not in again.stdout
+    exclude = (bench.repo / ".git" / "info" / "exclude").read_text()
+    assert exclude.count("/.claude/settings.local.json") == 1
+    # And the installed commands run: a session's edit and stop through the personal file's entries.
+    (bench.repo / "local.py").write_text("x = 1\n")
+    proc = bench.run_hook(
+        "claude", "PostToolUse", bench.claude("PostToolUse", "s-local", "local.py"), local=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    proc = bench.run_hook("claude", "Stop", bench.claude("Stop", "s-local"), local=True)
+    assert proc.returncode == 0 and '"decision"' not in proc.stdout, proc.stderr
+    assert "re-checked 1 file(s)" in proc.stderr  # the session's file, recorded by the local entry
