@@ -227,6 +227,18 @@ def test_action_installs_semgrep_into_the_tool_cache(tmp_path: Path) -> None:
     # A failed install does not stop the job: the audit reports semgrep unavailable (partial).
     proc, _, _ = _run_step("Install the semgrep engine", tmp_path, env | {"FAKE_EXIT": "2"})
     assert proc.returncode == 0 and "::warning::" in proc.stdout
+    # The folder is named after the minor release (a cache key can say it; a patch upgrade's
+    # dangling venv is rebuilt by the install itself).
+    assert f"/engines/py{sys.version_info[0]}.{sys.version_info[1]}\n" in genv
+    # Scanners that leave semgrep out: nothing is installed.
+    proc, argv, _ = _run_step("Install the semgrep engine", tmp_path, env | {"SCANNERS": "bandit, secrets"})
+    assert proc.returncode == 0 and argv == [] and "not installing" in proc.stdout
+    proc, argv, _ = _run_step("Install the semgrep engine", tmp_path, env | {"SCANNERS": "secrets,semgrep"})
+    assert proc.returncode == 0 and argv == ["engines install semgrep"]
+
+
+def test_the_action_exit_code_output_says_could_not_run_when_an_earlier_step_failed() -> None:
+    assert _action()["outputs"]["exit-code"]["value"] == "${{ steps.audit.outputs.exit-code || '2' }}"
 
 
 def _origin_and_shallow_clone(tmp_path: Path) -> tuple[Repo, Repo, str]:
@@ -269,8 +281,13 @@ def test_action_base_branch_is_fetched_and_passed_as_a_sha(tmp_path: Path) -> No
 
 @needs_git
 @pytest.mark.parametrize(
-    "base", ["no-such-branch", "0123456789abcdef0123456789abcdef01234567", "--upload-pack=x"]
-)
+    "base",
+    [
+        "no-such-branch", "0123456789abcdef0123456789abcdef01234567", "--upload-pack=x",
+        # A refspec would write a local ref (`main:refs/heads/evil`), a forced one overwrite it.
+        "main:refs/heads/evil", "+main", "two..dots",
+    ],
+)  # fmt: skip
 def test_action_unfetchable_base_is_exit_2_with_an_error(tmp_path: Path, base: str) -> None:
     _origin, clone, _ = _origin_and_shallow_clone(tmp_path)
     env = clone.env | _step_env(
@@ -281,6 +298,7 @@ def test_action_unfetchable_base_is_exit_2_with_an_error(tmp_path: Path, base: s
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert outputs == {"exit-code": "2"} and argv == []  # secaudit never ran, no SARIF to upload
     assert "::error::secaudit:" in proc.stdout and "base" in proc.stdout
+    assert "refs/heads/evil" not in clone.git("for-each-ref", "--format=%(refname)")
 
 
 def test_action_gate_and_upload_follow_the_exit_code() -> None:

@@ -358,6 +358,12 @@ def _manifest_problem(manifest: Manifest, engines_dir: Path) -> str | None:
         return "its manifest points outside the engines folder"
     if not (exe.is_file() and os.access(exe, os.X_OK)):
         return "its semgrep executable is missing"
+    # The virtualenv's interpreter is a link to the Python that made it: gone when that Python was
+    # upgraded or removed (a CI runner's tool cache moves to a new patch release), which leaves
+    # a venv whose scripts cannot start. `install` then makes a new one.
+    python = _bin(venv, "python")
+    if not (python.exists() and os.access(python, os.X_OK)):
+        return "the Python its virtualenv was made with is gone"
     if not _at_least(manifest.version):
         return f"semgrep {manifest.version} is older than {MIN_VERSION}"
     return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,7 @@ def _fake(path: Path, version: str) -> Path:
 def _private(engines: Path, version: str = PINNED_VERSION) -> Path:
     venv = engines / "semgrep" / f"venv-{version}"
     exe = _fake(venv / "bin" / "semgrep", version)
+    (venv / "bin" / "python").symlink_to(sys.executable)  # a virtualenv's interpreter link
     manifest = {
         "engine": "semgrep", "version": version, "path": str(venv), "executable": str(exe),
         "installed_at": "2026-01-01T00:00:00.000Z", "python": "3.11.7", "requirements_sha256": "x",
@@ -96,6 +98,19 @@ def test_a_broken_private_install_falls_through_to_path(tmp_path: Path) -> None:
     assert (engine.source, engine.version) == ("PATH", "1.120.3")
     status = engine_status(explicit=None, engines_dir=tmp_path / "engines")
     assert status.manifest_problem == "its semgrep executable is missing"
+
+
+def test_a_private_install_whose_python_is_gone_is_not_intact(tmp_path: Path) -> None:
+    # A CI runner's tool cache moved to a new Python patch release: the cached venv's interpreter
+    # link dangles, its scripts cannot start, and `install` must rebuild it rather than reuse it.
+    exe = _private(tmp_path / "engines")
+    (exe.parent / "python").unlink()
+    (exe.parent / "python").symlink_to(tmp_path / "python3.12.7-removed")
+    status = engine_status(explicit=None, engines_dir=tmp_path / "engines")
+    assert status.manifest_problem == "the Python its virtualenv was made with is gone"
+    on_path = _fake(tmp_path / "path" / "semgrep", "1.185.0")
+    engine = discover(explicit=None, engines_dir=tmp_path / "engines", which=lambda _n: str(on_path))
+    assert engine.source == "PATH"
 
 
 def test_path_needs_the_minimum_version(tmp_path: Path) -> None:
