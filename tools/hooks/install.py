@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from secaudit.tools import boundedjson
-from secaudit.tools.confined_io import open_parent, read_current, write_atomic
+from secaudit.tools.confined_io import LinkRefused, open_parent, read_current, write_atomic
 from secaudit.tools.errors import InvalidInput
 from secaudit.tools.hooks.payloads import MAX_JSON_DEPTH
 
@@ -128,6 +128,8 @@ def _load(base: Path, rel: str) -> tuple[dict[str, Any], bytes | None, int | str
     try:
         with open_parent(base, rel) as (dir_fd, name):
             current = read_current(dir_fd, name, rel)
+    except LinkRefused:
+        raise  # a settings file or folder that is a link: said so, never "not installed"
     except InvalidInput:
         current = None  # the folder does not exist yet: nothing installed
     content = current.content if current is not None else None
@@ -158,7 +160,13 @@ def _indent_of(content: bytes) -> int | str:
 
 
 def _save(base: Path, rel: str, doc: dict[str, Any] | None, before: bytes | None, indent: int | str) -> None:
-    (base / rel).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        (base / rel).parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        # A dangling link, or a file, where the settings folder should be.
+        raise InvalidInput(
+            f"{Path(rel).parent} is not a folder (a file or a dangling link); nothing was written"
+        ) from None
     data = None if doc is None else (json.dumps(doc, indent=indent, ensure_ascii=False) + "\n").encode()
     with open_parent(base, rel) as (dir_fd, name):
         current = read_current(dir_fd, name, rel)

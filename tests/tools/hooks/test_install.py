@@ -80,6 +80,20 @@ def test_a_settings_folder_that_is_a_link_out_is_not_written_through(tmp_path: P
     with pytest.raises(InvalidInput):
         install("claude", project, PROGRAM, [])
     assert list(elsewhere.iterdir()) == []
+    # Status and uninstall say it is a link, never "not installed" / "nothing to remove".
+    [unreadable] = entries_in("claude", project)
+    assert unreadable.startswith("(unreadable:")
+    with pytest.raises(InvalidInput):
+        uninstall("claude", project)
+    # A dangling link, or a file, where the settings folder goes: a clear refusal, not a traceback.
+    (project / ".claude").unlink()
+    (project / ".claude").symlink_to(tmp_path / "gone")
+    with pytest.raises(InvalidInput, match="symbolic link"):
+        install("claude", project, PROGRAM, [])
+    (project / ".claude").unlink()
+    (project / ".claude").write_text("not a folder\n")
+    with pytest.raises(InvalidInput, match="not a folder|not a plain folder"):
+        install("claude", project, PROGRAM, [])
 
 
 def test_a_local_claude_install_goes_to_the_personal_file_and_leaves_the_team_file_alone(
