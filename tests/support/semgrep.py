@@ -7,8 +7,10 @@ none is found the tests fail; elsewhere they skip with the reason.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -63,3 +65,25 @@ class DictCache:
 
     def put(self, key: str, value: Any) -> None:
         self.data[key] = value
+
+
+def fake_semgrep(path: Path, version: str) -> Path:
+    """A stand-in semgrep that only answers --version (a real executable, run as a subprocess)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"#!/bin/sh\necho '{version}'\n", encoding="utf-8")
+    path.chmod(0o755)
+    return path
+
+
+def fake_private_install(engines: Path, version: str) -> Path:
+    """A private install's layout under `engines` (what `secaudit engines install` makes): the
+    virtualenv with its interpreter link and a stand-in semgrep, and the manifest. The semgrep."""
+    venv = engines / "semgrep" / f"venv-{version}"
+    exe = fake_semgrep(venv / "bin" / "semgrep", version)
+    (venv / "bin" / "python").symlink_to(sys.executable)
+    manifest = {
+        "engine": "semgrep", "version": version, "path": str(venv), "executable": str(exe),
+        "installed_at": "2026-01-01T00:00:00.000Z", "python": "3.11.7", "requirements_sha256": "x",
+    }  # fmt: skip
+    (engines / "semgrep" / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return exe

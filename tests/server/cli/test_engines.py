@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from secaudit.tools.engines import PINNED_VERSION
+from tests.support.semgrep import fake_private_install
 
 SECAUDIT = [sys.executable, "-m", "secaudit.server"]
 
@@ -32,17 +33,7 @@ def _secaudit(tmp_path: Path, *args: str, **extra: str) -> subprocess.CompletedP
 
 
 def _fake_private(engines: Path) -> Path:
-    venv = engines / "semgrep" / f"venv-{PINNED_VERSION}"
-    exe = venv / "bin" / "semgrep"
-    exe.parent.mkdir(parents=True)
-    exe.write_text(f"#!/bin/sh\necho {PINNED_VERSION}\n", encoding="utf-8")
-    exe.chmod(0o755)
-    manifest = {
-        "engine": "semgrep", "version": PINNED_VERSION, "path": str(venv), "executable": str(exe),
-        "installed_at": "2026-01-01T00:00:00.000Z", "python": "3.11.7", "requirements_sha256": "x",
-    }  # fmt: skip
-    (engines / "semgrep" / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-    return exe
+    return fake_private_install(engines, PINNED_VERSION)
 
 
 def test_status_without_any_semgrep(tmp_path: Path) -> None:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,26 +19,15 @@ from secaudit.tools.engines import (
     read_manifest,
 )
 from secaudit.tools.engines.semgrep import REQUIREMENTS_FILE, engine_environment
+from tests.support.semgrep import fake_private_install, fake_semgrep
 
 
 def _fake(path: Path, version: str) -> Path:
-    """A stand-in semgrep that only answers --version (a real executable, run as a subprocess)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"#!/bin/sh\necho '{version}'\n", encoding="utf-8")
-    path.chmod(0o755)
-    return path
+    return fake_semgrep(path, version)
 
 
 def _private(engines: Path, version: str = PINNED_VERSION) -> Path:
-    venv = engines / "semgrep" / f"venv-{version}"
-    exe = _fake(venv / "bin" / "semgrep", version)
-    (venv / "bin" / "python").symlink_to(sys.executable)  # a virtualenv's interpreter link
-    manifest = {
-        "engine": "semgrep", "version": version, "path": str(venv), "executable": str(exe),
-        "installed_at": "2026-01-01T00:00:00.000Z", "python": "3.11.7", "requirements_sha256": "x",
-    }  # fmt: skip
-    (engines / "semgrep" / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-    return exe
+    return fake_private_install(engines, version)
 
 
 def test_explicit_path_comes_first(tmp_path: Path) -> None:
