@@ -155,6 +155,19 @@ def _chunks(jobs: list[_Job], budget: int) -> list[list[_Job]]:
     return chunks
 
 
+def _start(
+    engine: Engine | None, argv: list[str], env: dict[str, str], cwd: Path, out_path: Path, err_path: Path
+) -> subprocess.Popen[bytes]:
+    """Start semgrep for `argv` in `cwd`, in its own process group, its output in the two files:
+    directly on the engine's OCaml binary when it has one (Engine.launch). Raises OSError."""
+    executable, argv, env = engine.launch(argv, env) if engine else (None, argv, env)
+    with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        return subprocess.Popen(
+            argv, executable=executable, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=cwd,
+            env=env, start_new_session=True,
+        )  # fmt: skip
+
+
 class SemgrepScanner(Scanner):
     name = "semgrep"
     Options = SemgrepOptions
@@ -445,30 +458,23 @@ class SemgrepScanner(Scanner):
     def _spawn(
         self, ctx: ScanContext, argv: list[str], env: dict[str, str], out_path: Path, err_path: Path
     ) -> int | None:
-        executable, argv, env = self.engine.launch(argv, env) if self.engine else (None, argv, env)
-        with open(out_path, "wb") as out, open(err_path, "wb") as err:
-            try:
-                proc = subprocess.Popen(
-                    argv, executable=executable, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                    cwd=ctx.root, env=env, start_new_session=True,
-                )  # fmt: skip
-            except OSError as exc:
-                raise ScannerUnavailable(f"cannot start semgrep: {exc.strerror or exc}") from None
-            if self.on_start is not None:
-                self.on_start(proc.pid)
-            return wait_group(
-                proc, deadline=ctx.deadline, stop=ctx.cancel.is_cancelled, pause=ctx.cancel.wait
-            )
+        try:
+            proc = _start(self.engine, argv, env, ctx.root, out_path, err_path)
+        except OSError as exc:
+            raise ScannerUnavailable(f"cannot start semgrep: {exc.strerror or exc}") from None
+        return self._wait(ctx, proc)
+
+    def _wait(self, ctx: ScanContext, proc: subprocess.Popen[bytes]) -> int | None:
+        """Wait for a semgrep of this scan (its exit code; None when stopped: cancel, deadline)."""
+        if self.on_start is not None:
+            self.on_start(proc.pid)
+        return wait_group(proc, deadline=ctx.deadline, stop=ctx.cancel.is_cancelled, pause=ctx.cancel.wait)
 
     def _finish_early(self, ctx: ScanContext, early: EarlyRun, out_path: Path, err_path: Path) -> int | None:
         """Wait for a semgrep started ahead (start_early) as for one started now; its output moved
         to where `_invoke` reads it."""
         try:
-            if self.on_start is not None:
-                self.on_start(early.proc.pid)
-            code = wait_group(
-                early.proc, deadline=ctx.deadline, stop=ctx.cancel.is_cancelled, pause=ctx.cancel.wait
-            )
+            code = self._wait(ctx, early.proc)
             if code is not None:
                 shutil.move(early.out, out_path)
                 shutil.move(early.err, err_path)
@@ -499,13 +505,8 @@ class SemgrepScanner(Scanner):
         argv = [*cls._base_argv(engine, configs, [], options, workers), "--", _target(rel)]
         scratch = Path(tempfile.mkdtemp(prefix="secaudit-semgrep-early-"))
         out, err = scratch / "out.json", scratch / "err.txt"
-        executable, launched, env = engine.launch(argv, engine_environment(scratch))
         try:
-            with open(out, "wb") as out_fh, open(err, "wb") as err_fh:
-                proc = subprocess.Popen(
-                    launched, executable=executable, stdin=subprocess.DEVNULL, stdout=out_fh,
-                    stderr=err_fh, cwd=root, env=env, start_new_session=True,
-                )  # fmt: skip
+            proc = _start(engine, argv, engine_environment(scratch), root, out, err)
         except OSError:
             shutil.rmtree(scratch, ignore_errors=True)
             return False
