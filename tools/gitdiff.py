@@ -165,11 +165,14 @@ class GitRepo:
         what: str,
         stdin: bytes | None = None,
         ok: Sequence[int] = (0,),
+        literal: bool = True,
     ) -> bytes:
+        """`literal`: paths are never pathspec patterns (`--literal-pathspecs`); off only for a
+        command that takes plain paths and refuses the flag (check-ignore)."""
         argv = [
             self.exe,
             "--no-pager",
-            "--literal-pathspecs",
+            *(["--literal-pathspecs"] if literal else []),
             "-c", "core.quotepath=off",
             "-c", "core.fsmonitor=false",
             "-c", "diff.noprefix=false",
@@ -213,6 +216,25 @@ class GitRepo:
         """HEAD's commit, None in a repository without a commit yet."""
         out = self._git("rev-parse", "--verify", "--quiet", "HEAD^{commit}", what="read HEAD", ok=(0, 1))
         return out.strip().decode("ascii") or None
+
+    def is_ignored(self, rel: str) -> bool:
+        """Whether git ignores `rel` (relative to the audit root), by any of its ignore rules."""
+        return bool(
+            self._git(
+                "check-ignore",
+                "--",
+                self.prefix + rel,
+                what=f"check whether {rel!r} is ignored",
+                ok=(0, 1),
+                literal=False,
+            )
+        )
+
+    def git_path(self, name: str) -> Path:
+        """The absolute path of `name` inside the repository's git folder (`info/exclude`: a
+        worktree's may lie outside the work tree)."""
+        out = self._git("rev-parse", "--path-format=absolute", "--git-path", name, what=f"locate {name}")
+        return Path(os.fsdecode(out.strip()))
 
     def _empty_tree(self) -> str:
         return self._git("hash-object", "-t", "tree", "--stdin", what="name the empty tree").strip().decode()

@@ -130,3 +130,12 @@ def test_parse_hunks_quoted_and_deletions() -> None:
         b"diff --git a/gone b/gone\n--- a/gone\n+++ /dev/null\n@@ -1 +0,0 @@\n-z\n"
     )
     assert parse_hunks(patch) == {"t\tab.py": [(4, 6)]}
+
+
+def test_ignore_rules_and_git_paths_are_read_from_the_audit_roots_repository(repo: Repo) -> None:
+    # check-ignore refuses --literal-pathspecs, which every other command here gets.
+    sub = GitRepo(repo.path / "sub")
+    assert not sub.is_ignored("local.json")
+    repo.write(".gitignore", "sub/local.json\n")
+    assert sub.is_ignored("local.json") and not sub.is_ignored("old name.py")
+    assert sub.git_path("info/exclude") == (repo.path / ".git" / "info" / "exclude").resolve()

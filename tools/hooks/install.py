@@ -15,7 +15,6 @@ import itertools
 import json
 import os
 import shlex
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -316,32 +315,21 @@ def entries_in(client: str, base: Path, *, local: bool = False) -> list[str]:
 _GIT_TIMEOUT = 10.0
 
 
-def _git(base: Path, *args: str) -> subprocess.CompletedProcess[str] | None:
-    try:
-        return subprocess.run(
-            ["git", "-C", str(base), *args], capture_output=True, text=True, timeout=_GIT_TIMEOUT, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-
-
 def ensure_git_ignored(base: Path, rel: str) -> str | None:
     """Make git ignore the personal settings file `rel` under `base` (what Claude Code does when it
     creates one itself): a line in the repository's `info/exclude`, never in a committed
     `.gitignore`. What was done, or None when nothing was needed or possible (not a git work tree,
     already ignored, git missing)."""
-    check = _git(base, "check-ignore", "-q", "--", rel)
-    if check is None or check.returncode != 1:  # 0: ignored already; 128: not a work tree
-        return None
-    top = _git(base, "rev-parse", "--show-toplevel")
-    where = _git(base, "rev-parse", "--path-format=absolute", "--git-path", "info/exclude")
-    if top is None or where is None or top.returncode or where.returncode:
-        return None
+    from secaudit.tools.gitdiff import GitError, GitRepo
+
     try:
-        pattern = "/" + (base / rel).resolve().relative_to(Path(top.stdout.strip()).resolve()).as_posix()
-    except ValueError:
+        repo = GitRepo(base, timeout=_GIT_TIMEOUT)
+        if repo.is_ignored(rel):
+            return None
+        exclude = repo.git_path("info/exclude")
+    except GitError:
         return None
-    exclude = Path(where.stdout.strip())
+    pattern = "/" + repo.prefix + Path(rel).as_posix()
     try:
         exclude.parent.mkdir(parents=True, exist_ok=True)
         # O_APPEND: one short write, never a rewrite of the user's lines; O_NOFOLLOW: not through a link.
