@@ -1,9 +1,9 @@
 """Run-history retention: the occurrence rows of old runs are deleted, the runs themselves stay.
 
 Every run stores one `finding_occurrences` row per finding it reported; kept forever, they made the
-store grow by about a megabyte per re-audit of a large tree and `finish_run` slower with history
-(its two indexes grow and each run dirties pages all over them). So, per audited root, after each
-run is recorded (in `finish_run`'s transaction):
+store grow by about a megabyte per re-audit of a large tree (and, until findings migration 7 dropped
+an index no query used, `finish_run` slower with history). So, per audited root, after each run is
+recorded (in `finish_run`'s transaction):
 
 - the newest `keep` finished runs keep their findings (SECAUDIT_RUNS_KEPT; 0 keeps everything);
 - so do the newest whole-tree audit (kind `audit`, no `paths` or diff restriction, succeeded or
