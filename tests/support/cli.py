@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
 
 from secaudit.server.settings import Settings
+from tests.support import REPO_ROOT
 
-__all__ = ["cli_env"]
+__all__ = ["cli_env", "secaudit", "secaudit_in"]
 
 
 def cli_env(settings: Settings, **extra: str) -> dict[str, str]:
@@ -18,3 +23,28 @@ def cli_env(settings: Settings, **extra: str) -> dict[str, str]:
     env["SECAUDIT_ALLOWED_ROOTS"] = os.pathsep.join(str(r) for r in settings.allowed_roots)
     env.update(extra)
     return env
+
+
+def secaudit(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    """`secaudit ARGS` as a subprocess against the test's store and roots (text output)."""
+    return subprocess.run(
+        [sys.executable, "-m", "secaudit.server", *args],
+        env=cli_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def secaudit_in(env: Mapping[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`secaudit ARGS` run from `cwd` with `env`; the package is found through PYTHONPATH, not the
+    working folder."""
+    env = {**env, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), env.get("PYTHONPATH", "")])}
+    return subprocess.run(
+        [sys.executable, "-m", "secaudit.server", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )

@@ -3,28 +3,16 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from secaudit.server.settings import Settings
-from tests.support.cli import cli_env
+from tests.support.cli import secaudit
 
 pytestmark = pytest.mark.slow
 
 VULNERABLE = b"import subprocess\n\n\ndef run(cmd):\n    return subprocess.call(cmd, shell=True)\n\n\nresult = eval(input())\n"
-
-
-def secaudit(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "secaudit.server", *args],
-        env=cli_env(settings),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 @pytest.fixture

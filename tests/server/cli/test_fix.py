@@ -4,29 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 from secaudit.server.settings import Settings
-from tests.support import REPO_ROOT
-from tests.support.cli import cli_env
+from tests.support.cli import cli_env, secaudit_in
 from tests.support.fixes import finding
 
 WEB = b"app.run(debug=True)\n"
-
-
-def _secaudit(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    # Run from `cwd`; the package is found through PYTHONPATH, not the working folder.
-    env = {**env, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), env.get("PYTHONPATH", "")])}
-    return subprocess.run(
-        [sys.executable, "-m", "secaudit.server", *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def test_item22_relative_repo_is_read_against_the_current_folder(settings: Settings, tmp_path: Path) -> None:
@@ -40,7 +24,7 @@ def test_item22_relative_repo_is_read_against_the_current_folder(settings: Setti
     found.write_text(finding("bandit", "B201", "web.py", 1).model_dump_json())
     env = cli_env(settings)
     env["SECAUDIT_ALLOWED_ROOTS"] = os.pathsep.join([str(first), str(second)])
-    proc = _secaudit(env, second, "fix", "plan", "--finding-json", str(found), "--repo", ".", "--json")
+    proc = secaudit_in(env, second, "fix", "plan", "--finding-json", str(found), "--repo", ".", "--json")
     assert proc.returncode == 0, proc.stderr
     plan = json.loads(proc.stdout)
     assert plan["root"] == str(second.resolve()) and "+app.run(debug=False)" in plan["diff"]
@@ -54,13 +38,13 @@ def test_item22_fix_plan_from_a_subfolder_says_what_to_pass(settings: Settings, 
     (repo / "pkg" / "web.py").write_bytes(b"from flask import Flask\napp = Flask(__name__)\n" + WEB)
     env = cli_env(settings)
     del env["SECAUDIT_ALLOWED_ROOTS"]
-    audited = _secaudit(env, repo, "audit", ".", "--scanners", "bandit", "--format", "json")
+    audited = secaudit_in(env, repo, "audit", ".", "--scanners", "bandit", "--format", "json")
     assert audited.returncode == 1, audited.stderr
     [target] = [f["id"] for f in json.loads(audited.stdout)["findings"] if f["rule_id"] == "B201"]
-    proc = _secaudit(env, repo / "pkg", "fix", "plan", target)
+    proc = secaudit_in(env, repo / "pkg", "fix", "plan", target)
     assert proc.returncode == 2
     assert "path_not_allowed" in proc.stderr and "1 folder(s) above the allowed root" in proc.stderr
     assert f"--root {(repo / 'pkg').resolve()}/.." in proc.stderr, proc.stderr
-    again = _secaudit(env, repo / "pkg", "fix", "plan", target, "--root", "..")
+    again = secaudit_in(env, repo / "pkg", "fix", "plan", target, "--root", "..")
     assert again.returncode == 0, again.stderr
     assert "+app.run(debug=False)" in again.stdout

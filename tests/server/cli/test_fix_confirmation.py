@@ -4,29 +4,13 @@ confirm_digest is in its JSON (the digest an MCP client without elicitation pass
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from secaudit.server.settings import Settings
-from tests.support import REPO_ROOT
-from tests.support.cli import cli_env
+from tests.support.cli import cli_env, secaudit_in
 from tests.support.fixes import finding
 
 WEB = b"app.run(debug=True)\n"
-
-
-def _secaudit(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**env, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), env.get("PYTHONPATH", "")])}
-    return subprocess.run(
-        [sys.executable, "-m", "secaudit.server", *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def test_write_is_the_operators_confirmation(settings: Settings, workspace: Path, tmp_path: Path) -> None:
@@ -35,19 +19,19 @@ def test_write_is_the_operators_confirmation(settings: Settings, workspace: Path
     found.write_text(finding("bandit", "B201", "web.py", 1).model_dump_json())
     env = cli_env(settings)
     base = ("--finding-json", str(found), "--repo", ".", "--json")
-    planned = _secaudit(env, workspace, "fix", "plan", *base)
+    planned = secaudit_in(env, workspace, "fix", "plan", *base)
     assert planned.returncode == 0, planned.stderr
     digest = json.loads(planned.stdout)["confirm_digest"]
     assert len(digest) == 64
 
-    dry = _secaudit(env, workspace, "fix", "apply", *base)
+    dry = secaudit_in(env, workspace, "fix", "apply", *base)
     assert dry.returncode == 0, dry.stderr
     shown = json.loads(dry.stdout)
     assert shown["dry_run"] is True and shown["confirmation"] is None
     assert shown["plan"]["confirm_digest"] == digest  # the same content, planned again
     assert (workspace / "web.py").read_bytes() == WEB
 
-    written = _secaudit(env, workspace, "fix", "apply", *base, "--write")
+    written = secaudit_in(env, workspace, "fix", "apply", *base, "--write")
     assert written.returncode == 0, written.stderr
     result = json.loads(written.stdout)
     assert result["confirmation"] == "operator" and result["fix"]["status"] in ("verified", "applied")

@@ -3,29 +3,17 @@ the starter file, the pytest rule, fail_on versus --fail-on, an invalid file is 
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from secaudit.server.settings import Settings
-from tests.support.cli import cli_env
+from tests.support.cli import secaudit
 
 pytestmark = pytest.mark.slow
 
 APP = "result = eval(input())\n"  # bandit B307, medium
 TEST = "def test_it():\n    assert 1 + 1 == 2\n    assert [] == []\n"
-
-
-def secaudit(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "secaudit.server", *args],
-        env=cli_env(settings),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 @pytest.fixture
