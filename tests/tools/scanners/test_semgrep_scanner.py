@@ -176,7 +176,8 @@ def test_selects_js_ts_and_leaves_out_build_output(tmp_path: Path) -> None:
         assert not sel(rel), rel
 
 
-def test_mts_cts_are_scanned_beside_rules_for_other_languages(tmp_path: Path, semgrep: Path) -> None:
+def _rules_with_a_python_one(tmp_path: Path) -> Path:
+    """The fixture rules plus a Python rule, in a folder of the test's own."""
     rules = tmp_path / "rules"
     shutil.copytree(FIXTURE_RULES, rules)
     _write(
@@ -185,6 +186,11 @@ def test_mts_cts_are_scanned_beside_rules_for_other_languages(tmp_path: Path, se
         "rules:\n  - id: fixture-py-eval\n    languages: [python]\n    severity: WARNING\n"
         "    message: py eval\n    pattern: eval(...)\n",
     )
+    return rules
+
+
+def test_mts_cts_are_scanned_beside_rules_for_other_languages(tmp_path: Path, semgrep: Path) -> None:
+    rules = _rules_with_a_python_one(tmp_path)
     repo = tmp_path / "repo"
     _write(repo, "a.mts", "const v: string = eval(req.body.code);\n")
     _write(repo, "b.cts", EVAL_LINE)
@@ -413,14 +419,7 @@ def test_a_timeout_is_a_skip_kept_in_the_cache_and_the_scanner_stays_incomplete(
 def test_rule_files_for_javascript_only_are_left_out_when_no_target_is_one(
     tmp_path: Path, semgrep: Path
 ) -> None:
-    rules = tmp_path / "rules"
-    shutil.copytree(FIXTURE_RULES, rules)
-    _write(
-        rules,
-        "py.yaml",
-        "rules:\n  - id: fixture-py-eval\n    languages: [python]\n    severity: WARNING\n"
-        "    message: py eval\n    pattern: eval(...)\n",
-    )
+    rules = _rules_with_a_python_one(tmp_path)
     repo = tmp_path / "repo"
     _write(repo, "a.py", "x = eval(input())\n")
     _write(repo, "c.ts", EVAL_LINE)
