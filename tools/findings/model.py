@@ -18,7 +18,20 @@ from secaudit.tools.masking import get_redactor
 from secaudit.tools.severity import Severity
 from secaudit.tools.text import clean_line, clean_text
 
-__all__ = ["Confidence", "Finding", "Severity", "fingerprint", "normalise_context"]
+__all__ = [
+    "ORIGINAL_SEVERITY",
+    "SEVERITY_RULE",
+    "Confidence",
+    "Finding",
+    "Severity",
+    "fingerprint",
+    "normalise_context",
+]
+
+# The properties a project rule that re-rated a finding leaves on it (tools/project/config.py):
+# the severity the scanner gave, and which rule changed it. SARIF carries them (sarif.py).
+ORIGINAL_SEVERITY = "original_severity"
+SEVERITY_RULE = "severity_rule"
 
 MAX_TITLE = 300
 MAX_MESSAGE = 4000

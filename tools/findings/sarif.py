@@ -25,7 +25,14 @@ from urllib.parse import quote, unquote, urlparse
 
 from secaudit.tools.confined_io import read_bytes
 from secaudit.tools.errors import InvalidInput
-from secaudit.tools.findings.model import Confidence, Finding, Severity, fingerprint
+from secaudit.tools.findings.model import (
+    ORIGINAL_SEVERITY,
+    SEVERITY_RULE,
+    Confidence,
+    Finding,
+    Severity,
+    fingerprint,
+)
 from secaudit.tools.findings.records import FindingRecord, RunRecord, RunSkip, RunStatus, ScannerCoverage
 from secaudit.tools.findings.service import FindingsService, RunCoverage
 from secaudit.tools.masking import get_redactor
@@ -310,7 +317,7 @@ def _rule(rule_key: str, rec: FindingRecord) -> dict[str, Any]:
 
 
 # Kept from a project configuration rule that re-rated the finding (tools/project/config.py).
-_RERATE_KEYS = ("original_severity", "severity_rule")
+_RERATE_KEYS = (ORIGINAL_SEVERITY, SEVERITY_RULE)
 
 
 def _result(

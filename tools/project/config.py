@@ -40,7 +40,7 @@ from pydantic import (
 from secaudit.tools.confined_io import FileRefused, read_bytes
 from secaudit.tools.errors import ConfigError
 from secaudit.tools.findings.gate import FAIL_ON_CHOICES
-from secaudit.tools.findings.model import Finding
+from secaudit.tools.findings.model import ORIGINAL_SEVERITY, SEVERITY_RULE, Finding
 from secaudit.tools.severity import Severity
 from secaudit.tools.walker import PathGlobs
 
@@ -181,11 +181,11 @@ class ProjectPolicy:
                 continue
             assert rule.severity is not None
             if rule.severity is not finding.severity:
-                props = {**finding.properties, "original_severity": finding.severity.value}
+                props = {**finding.properties, ORIGINAL_SEVERITY: finding.severity.value}
                 finding = finding.model_copy(
                     update={
                         "severity": rule.severity,
-                        "properties": props | {"severity_rule": f"rules[{index}]"},
+                        "properties": props | {SEVERITY_RULE: f"rules[{index}]"},
                     }
                 )
                 rerated[index] = rerated.get(index, 0) + 1
