@@ -302,10 +302,12 @@ def _cookie_spans(text: str, low: _Lowered) -> Iterator[RawSpan]:
 _KEYWORDS = ("pass", "pwd", "secret", "token", "key", "auth", "cred")
 _KEY_RUN_RE = re.compile(r"[A-Za-z0-9_.-]{0,64}+")
 _KEYED_TAIL_RE = re.compile(
-    r"(?P<kq>[\"'`]?+)[ \t]{0,8}+"
-    r"(?P<op>:=|=>|==?|:(?![:/\\]))"
+    r"(?P<kq>(?:\\?+[\"'`])?+)[ \t]{0,8}+"
+    r"(?P<op>:=|=>|==?|:(?![:/]|\\(?!\")))"
     r"[ \t]{0,8}+"
-    r"(?P<val>\"(?:[^\"\\\r\n]|\\.){0,4096}+\"?+"
+    # JSON-escaped first: `{\"password\": \"v\"}` in a log line or a serialized result.
+    r"(?P<val>\\\"(?:[^\"\\\r\n]|\\[^\"\r\n]){0,4096}+(?:\\\")?+"
+    r"|\"(?:[^\"\\\r\n]|\\.){0,4096}+\"?+"
     r"|'(?:[^'\\\r\n]|\\.){0,4096}+'?+"
     r"|`[^`\r\n]{0,4096}+`?+"
     r"|[^\s\"'`,;&(){}\[\]<>]{1,4096}+)?+"
@@ -377,7 +379,8 @@ _PLACEHOLDER_PREFIXES = (
 _ENV_REF_RE = re.compile(r"\$[A-Za-z_][A-Za-z0-9_]{0,127}+|%[A-Za-z_][A-Za-z0-9_]{0,127}+%")
 _IDENTIFIER_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,255}+")
 _PLAIN_IDENT_RE = re.compile(r"[A-Za-z_]{1,64}+")
-_CONCAT_RE = re.compile(r"^\s{0,8}+[+%.,)]|[+(,]\s{0,8}+$")
+# A bare (dotted) name between two operators: the `key` of `'a='+key+'/'`.
+_CONCAT_EXPR_RE = re.compile(r"[$A-Za-z_][$\w]{0,64}+(?:\.[$A-Za-z_][$\w]{0,64}+){0,8}+")
 _SNAKE_RE = re.compile(r"[a-z][a-z0-9]{0,30}+(?:_[a-z0-9]{1,30}+){1,16}+")
 _SCHEME_PREFIX_RE = re.compile(r"(?i:bearer|basic|token)[ \t]{1,8}+")
 # Values that are never credentials: colours, dunder names.
@@ -387,6 +390,9 @@ _CONSTANT_RE = re.compile(r"[A-Z][A-Z_]{1,63}+")
 _KEBAB_WORDS_RE = re.compile(r"[a-z][a-z0-9]{0,30}+(?:[-_.][a-z][a-z0-9]{0,30}+){1,16}+")
 _SQUASH_RE = re.compile(r"[^a-z0-9]")
 _NUMBER_RE = re.compile(r"[+-]?[0-9]{1,64}+(?:\.[0-9]{1,64}+)?+[a-zA-Z%]{0,3}+")
+_PRINTF_RE = re.compile(
+    r"%(?:\([^)\n]{0,64}+\))?+[-#0 +]{0,4}+[0-9]{0,4}+(?:\.[0-9]{1,4}+)?+[sdifrxXeEgGcouaAb]"
+)
 _AWS_SECRET_RE = re.compile(r"[A-Za-z0-9/+=]{40}")
 _LINE_PREFIXES = frozenset(
     {"", "export", "env", "arg", "set", "setenv", "declare", "declare -x", "local", "readonly", "-"}
@@ -438,7 +444,7 @@ def is_placeholder(value: str) -> bool:
     """True for values that stand for a secret instead of being one.
 
     Empty, `changeme`, `xxx`, `***`, `<your-token>`, `${VAR}`, `$VAR`, `{{ var }}`, `%(x)s`,
-    `os.environ[...]`, `process.env.X`, one character repeated, a value already masked by us.
+    `os.environ[...]`, `process.env.X`, `%s:%s`, one character repeated, a value already masked by us.
     """
     v = value.strip().strip("\"'`[]").strip()
     low = v.lower()
@@ -454,6 +460,8 @@ def is_placeholder(value: str) -> bool:
         return True  # a template: f"{token}", "{0}", "${...}" inside a longer string
     if v.startswith(("$", "%")) and _ENV_REF_RE.fullmatch(v) is not None:
         return True
+    if "%" in v and not any(c.isalnum() for c in _PRINTF_RE.sub("", v)) and _PRINTF_RE.search(v):
+        return True  # a format string of placeholders only: '%s:%s' % (user, password)
     if _PREVIEW_RE.fullmatch(v) is not None:
         return True  # our own preview (`abcd...wxyz`): masking it again would hide which secret it was
     return False
@@ -493,7 +501,13 @@ def _keyed_spans(text: str, low: _Lowered) -> Iterator[RawSpan]:
             # the same place, so skip the whole run (this keeps "passpasspass..." linear).
             pos = max(run_end, at + 1)
             continue
-        span = _judge_keyed(text, at, m)
+        raw = m.group("val")
+        quotes = 4 if raw.startswith('\\"') else 2 if raw[0] in "\"'`" else 0
+        # A quoted value too short even with both quotes needs no look at its key: a JSON-escaped
+        # `\"token\":\"\"` repeated would otherwise cost a full judgement per keyword. (Unquoted
+        # YAML values run past the match to the end of the line: they are always judged.)
+        too_short = quotes and len(raw) - quotes < _MIN_KEYED_VALUE_LENGTH
+        span = None if too_short else _judge_keyed(text, at, m)
         if span is not None:
             yield span
             pos = max(m.end(), span[1])
@@ -511,19 +525,20 @@ def _judge_keyed(text: str, at: int, m: re.Match[str]) -> RawSpan | None:
         return None
     op = m.group("op")
     kq = m.group("kq")
-    quoted_key = bool(kq) and key_start > 0 and text[key_start - 1] == kq
-    prefix = _line_prefix(text, key_start - (1 if quoted_key else 0))
+    quoted_key = bool(kq) and key_start >= len(kq) and text[key_start - len(kq) : key_start] == kq
+    prefix = _line_prefix(text, key_start - (len(kq) if quoted_key else 0))
     line_start = prefix is not None and prefix.strip().lower() in _LINE_PREFIXES
-    if op == "==" and raw[0] not in "\"'`":
+    quote = '\\"' if raw.startswith('\\"') else raw[0] if raw[0] in "\"'`" else ""
+    quoted = bool(quote)
+    if op == "==" and not quoted:
         return None  # comparison with a variable
 
     val_start, val_end = m.start("val"), m.end("val")
-    quoted = raw[0] in "\"'`"
     if quoted:
-        val_start += 1
-        if val_end <= val_start or text[val_end - 1] != raw[0]:
+        val_start += len(quote)
+        if val_end - len(quote) < val_start or text[val_end - len(quote) : val_end] != quote:
             return None  # no closing quote on the line: likely the END of a string, not a value
-        val_end -= 1
+        val_end -= len(quote)
     elif line_start and op == ":":
         # YAML / HTTP header: the value runs to the end of the line, minus a trailing comment.
         eol = text.find("\n", val_end, val_end + 4096)
@@ -547,7 +562,7 @@ def _judge_keyed(text: str, at: int, m: re.Match[str]) -> RawSpan | None:
         return None  # `pass :data:` in prose; YAML and code put no space before the colon
     # A line-start `key: value` / `KEY=value` is a config literal, unless a comma after the value
     # shows a dict or an argument list in code.
-    after_value = text[val_end + (1 if quoted else 0) : val_end + (2 if quoted else 1)]
+    after_value = text[val_end + len(quote) : val_end + len(quote) + 1]
     literal_line = line_start and op in (":", "=") and not quoted_key and after_value != ","
     if (
         quoted
@@ -557,7 +572,7 @@ def _judge_keyed(text: str, at: int, m: re.Match[str]) -> RawSpan | None:
         return None  # a message or a constant in code: {"MISSING_TOKEN": "Missing or invalid token"}
     if op == "==" and _PLAIN_IDENT_RE.fullmatch(value) is not None:
         return None  # comparing with a word: if token == "async"
-    if quoted and _CONCAT_RE.search(value) is not None:
+    if quoted and _is_concatenation(value):
         return None  # between two literals: 'Credential=' + access_key + '/'
 
     spaced = text[m.end("kq") : m.start("op")] != "" or text[m.end("op") : m.start("val")] != ""
@@ -605,6 +620,18 @@ _TYPE_WORDS = frozenset(
 )  # fmt: skip
 _CODE_LINE_RE = re.compile(r"\s=\s|\s\|\s|\s->\s|[\[({,]\s{0,8}+$|\)\s{0,8}+:|^\w{1,64}+\[")
 _PLAIN_WORD_RE = re.compile(r"[(\"']?+[A-Za-z][a-z]{0,30}+(?:'[a-z]{1,3}+)?+[,.;:)\"']{0,2}+")
+
+
+def _is_concatenation(value: str) -> bool:
+    """The code between two literals, read as a quoted value: in `'Credential=' + access_key + '/'`
+    the "value" of `Credential` is ` + access_key + `. Operators at both ends and code between them
+    (spaced, or a bare dotted name); a base64 credential that only starts or ends with `+` or `/` is
+    not this."""
+    inner = value.strip()
+    if len(inner) < 3 or inner[0] not in "+%.,)" or inner[-1] not in "+(,":
+        return False
+    expr = inner[1:-1].strip()
+    return bool(expr) and (inner != value or " " in inner or _CONCAT_EXPR_RE.fullmatch(expr) is not None)
 
 
 def _looks_like_prose(value: str) -> bool:

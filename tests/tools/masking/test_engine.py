@@ -363,6 +363,32 @@ def test_aws_secret_next_to_an_aws_key_name() -> None:
     assert_masked(f'AWS_SECRET="{value}"', value, "aws_secret_access_key")
 
 
+@pytest.mark.parametrize("shape", ["+{r}", "{r}+", "/{r}", "{r}/", "+{r}+", "/{r}+", "{r}==", ",{r}", "){r}"])
+@pytest.mark.parametrize(
+    "template",
+    ['AWS_SECRET_ACCESS_KEY = "{v}"', "api_secret = '{v}'", '{{"password": "{v}"}}', 'x(token="{v}")'],
+)
+def test_base64_values_that_start_or_end_like_an_operator_are_masked(template: str, shape: str) -> None:
+    # One base64 credential in 64 starts with `+`, one in 64 with `/`: they once read as the code
+    # between two string literals (`'a=' + key + '/'`) and went unmasked.
+    value = shape.format(r=rand(38, ALNUM))
+    result = mask_text(template.format(v=value))
+    assert value not in result.masked, result.matches
+
+
+@pytest.mark.parametrize(
+    ("template", "kind"),
+    [
+        (' AWS_SECRET_ACCESS_KEY = \\"{v}\\"\\n', "aws_secret_access_key"),
+        ('{{\\"password\\": \\"{v}\\", \\"user\\": \\"bob\\"}}', "json_secret_value"),
+        ('log: {{"body": "{{\\"api_key\\":\\"{v}\\"}}"}}', "json_secret_value"),
+    ],
+)
+def test_json_escaped_quotes_around_a_keyed_value(template: str, kind: str) -> None:
+    value = rand(40, ALNUM) if kind == "aws_secret_access_key" else rand(18, ALNUM)
+    assert_masked(template.format(v=value), value, kind)
+
+
 def test_yaml_value_runs_to_end_of_line_without_comment() -> None:
     text = "password: c0rrect h0rse b4ttery st4ple  # from vault\nuser: bob"
     result = mask_text(text)
@@ -440,6 +466,12 @@ def test_quoted_passphrase_of_plain_words_is_masked_but_unquoted_prose_is_not() 
         "    private_key: x25519.X25519PrivateKey",
         "spdx_license_key: LicenseRef-scancode-3com-microcode",
         "pass_context = jinja2.pass_context",
+        "        user_pass = '%s:%s' % (unquote(user),",
+        '    token_range = "%d,%d-%d,%d:" % (token.start + token.end)',
+        "url = 'token=' + token + '&x=1'",
+        "url = 'token='+session.token+'&x=1'",
+        'auth = "Basic " + encode(user, password)',
+        '{\\"password\\": \\"\\", \\"token\\": \\"${TOKEN}\\"}',
     ],
 )
 def test_keyed_negatives(text: str) -> None:
