@@ -94,7 +94,7 @@ def adversarial_inputs(size: int) -> dict[str, str]:
     inputs["'-----BEGIN ' repeated"] = ("-----BEGIN " * (size // 11 + 1))[:size]
     inputs["BEGIN PRIVATE KEY lines, no END"] = ("-----BEGIN PRIVATE KEY-----\n" * (size // 28 + 1))[:size]
     inputs["'password=' repeated"] = ("password=" * (size // 9 + 1))[:size]
-    inputs["'\\\"token\\\":\\\"' repeated (JSON-escaped)"] = ('\\"token\\":\\"' * (size // 11 + 1))[:size]
+    inputs['\'\\"token\\":\\"\' repeated (JSON-escaped)'] = ('\\"token\\":\\"' * (size // 11 + 1))[:size]
     inputs["'pass' repeated"] = ("pass" * (size // 4 + 1))[:size]
     inputs["'a://' repeated"] = ("a://b:" * (size // 6 + 1))[:size]
     inputs["'Authorization: ' repeated"] = ("Authorization: " * (size // 15 + 1))[:size]
