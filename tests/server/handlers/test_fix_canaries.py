@@ -27,7 +27,7 @@ def _plant(workspace: Path, c: Canaries) -> None:
     (workspace / "web.py").write_text(
         "from flask import Flask\n"
         f'SIGNING_KEY = """{pem.strip()}"""\n'
-        f'AWS_SECRET_ACCESS_KEY = "{c.aws_secret("web")}"\n'
+        f'AWS_SECRET_ACCESS_KEY = "{c.aws_secret("web", first="+")}"\n'
         "app = Flask(__name__)\n"
         "app.run(debug=True)\n"
         f'GITHUB_TOKEN = "{c.github("web")}"\n'
