@@ -393,6 +393,8 @@ _NUMBER_RE = re.compile(r"[+-]?[0-9]{1,64}+(?:\.[0-9]{1,64}+)?+[a-zA-Z%]{0,3}+")
 _PRINTF_RE = re.compile(
     r"%(?:\([^)\n]{0,64}+\))?+[-#0 +]{0,4}+[0-9]{0,4}+(?:\.[0-9]{1,4}+)?+[sdifrxXeEgGcouaAb]"
 )
+_NONSPACE_RUN_RE = re.compile(r"[^\s\"'`]{0,4096}+")
+_DOTENV_GLUE = frozenset("&;<>")
 _AWS_SECRET_RE = re.compile(r"[A-Za-z0-9/+=]{40}")
 _LINE_PREFIXES = frozenset(
     {"", "export", "env", "arg", "set", "setenv", "declare", "declare -x", "local", "readonly", "-"}
@@ -458,8 +460,10 @@ def is_placeholder(value: str) -> bool:
         return True
     if "{" in v and "}" in v:
         return True  # a template: f"{token}", "{0}", "${...}" inside a longer string
-    if v.startswith(("$", "%")) and _ENV_REF_RE.fullmatch(v) is not None:
-        return True
+    if v.startswith(("$", "%")):
+        ref = _ENV_REF_RE.match(v)
+        if ref is not None and (ref.end() == len(v) or v[ref.end()] in "/\\"):
+            return True  # `$TOKEN`, or a path under one: `%HOMEPATH%\\`, `$HOME/.netrc`
     if "%" in v and not any(c.isalnum() for c in _PRINTF_RE.sub("", v)) and _PRINTF_RE.search(v):
         return True  # a format string of placeholders only: '%s:%s' % (user, password)
     if _PREVIEW_RE.fullmatch(v) is not None:
@@ -534,6 +538,7 @@ def _judge_keyed(text: str, at: int, m: re.Match[str]) -> RawSpan | None:
         return None  # comparison with a variable
 
     val_start, val_end = m.start("val"), m.end("val")
+    spaced = text[m.end("kq") : m.start("op")] != "" or text[m.end("op") : m.start("val")] != ""
     if quoted:
         val_start += len(quote)
         if val_end - len(quote) < val_start or text[val_end - len(quote) : val_end] != quote:
@@ -548,6 +553,13 @@ def _judge_keyed(text: str, at: int, m: re.Match[str]) -> RawSpan | None:
         if hash_at >= 0:
             line_rest = line_rest[:hash_at]
         val_end = val_start + len(line_rest.rstrip())
+    elif line_start and op == "=" and not spaced and text[val_end : val_end + 1] in _DOTENV_GLUE:
+        # dotenv: an unquoted value is the whole word, `&` and `;` included (generated passwords
+        # hold them); a shell's `;` after it is not part of it.
+        run = _NONSPACE_RUN_RE.match(text, val_start)  # matches always (it may be empty)
+        val_end = run.end() if run is not None else val_end
+        while val_end > val_start and text[val_end - 1] == ";":
+            val_end -= 1
     scheme = _SCHEME_PREFIX_RE.match(text, val_start, val_end)
     if scheme is not None:
         val_start = scheme.end()  # "Bearer <token>" under an auth key: the scheme is not secret
@@ -575,7 +587,6 @@ def _judge_keyed(text: str, at: int, m: re.Match[str]) -> RawSpan | None:
     if quoted and _is_concatenation(value):
         return None  # between two literals: 'Credential=' + access_key + '/'
 
-    spaced = text[m.end("kq") : m.start("op")] != "" or text[m.end("op") : m.start("val")] != ""
     if not quoted:
         after = text[val_end : val_end + 1]
         if after == "(":
@@ -656,7 +667,7 @@ def _looks_like_annotation(value: str) -> bool:
     if _looks_like_prose(value):
         return True
     if " " not in value and _IDENTIFIER_RE.fullmatch(value):
-        if "." in value and any(part[:1].isupper() for part in value.split(".")):
+        if "." in value and any(part[:1].isupper() for part in value.split(".")) and _names_only(value):
             return True  # module.ClassName
         if not any(c.isdigit() for c in value):
             return value[0].isupper() or "." in value  # a class name or a dotted reference
@@ -667,6 +678,19 @@ def _squash(value: str) -> str:
     return _SQUASH_RE.sub("", value.lower())
 
 
+def _names_only(dotted: str) -> bool:
+    """Every part of `a.b.c` reads as a name: short (`db`, `io`), a constant (`DB_PASSWORD`), a word
+    and a number (`ed25519`, `sha256`), or holding a run of 3+ lower-case letters. The parts of a
+    random `TGnhj.y9hGvL` mostly do not."""
+    return all(
+        len(part) <= 3
+        or not any(c.islower() for c in part)
+        or _WORDLIKE_RE.search(part) is not None
+        or _WORD_NUMBER_RE.fullmatch(part) is not None
+        for part in dotted.split(".")
+    )
+
+
 def _looks_like_code_value(value: str) -> bool:
     """A bare value in code or a log that is a variable, an attribute or a number, not a secret."""
     if _NUMBER_RE.fullmatch(value) is not None:
@@ -674,8 +698,10 @@ def _looks_like_code_value(value: str) -> bool:
     if _IDENTIFIER_RE.fullmatch(value) is None:
         return False
     first = value.split(".", 1)[0].lower()
-    if first in _REFERENCE_WORDS or "." in value or not any(c.isdigit() for c in value):
-        return True  # a name, or attribute access (jinja2.pass_context)
+    if first in _REFERENCE_WORDS or not any(c.isdigit() for c in value):
+        return True  # a name, or attribute access on a known object (self.token2)
+    if "." in value and _names_only(value):
+        return True  # attribute access (jinja2.pass_context, x25519.X25519PrivateKey)
     return _SNAKE_RE.fullmatch(value) is not None  # v4auth_header, token2_value
 
 
@@ -697,6 +723,7 @@ _HAS_DIGIT_RE = re.compile(r"[0-9]")
 # Identifiers (CamelCaseNamesV2, snake_case_names) are mostly runs of 3+ lower-case letters;
 # random strings almost never are.
 _WORDLIKE_RE = re.compile(r"[a-z]{3,1024}+")
+_WORD_NUMBER_RE = re.compile(r"[A-Za-z]{1,16}+[0-9]{1,8}+")
 _C_LOG_C = [0.0] + [c * math.log2(c) for c in range(1, 1100)]
 
 

@@ -7,6 +7,7 @@ realistic-looking secret that a scanner would flag.
 from __future__ import annotations
 
 import random
+import re
 import string
 
 import pytest
@@ -377,6 +378,52 @@ def test_base64_values_that_start_or_end_like_an_operator_are_masked(template: s
 
 
 @pytest.mark.parametrize(
+    "template",
+    [
+        'AWS_SECRET_ACCESS_KEY = "{v}"',
+        "api_secret = '{v}'",
+        '{{"password": "{v}"}}',
+        'x(token="{v}")',
+        "  client_secret: '{v}'",
+        'const config = {{ authToken: "{v}" }};',
+        'headers = {{"X-Api-Key": "{v}"}}',
+        '{{\\"password\\": \\"{v}\\"}}',
+    ],
+)
+@pytest.mark.parametrize(
+    "alphabet", [ALNUM + "+/", B64URL, ALNUM + "!@#%^&*-_.~"], ids=["base64", "base64url", "symbols"]
+)
+def test_quoted_random_values_under_a_secret_key_are_always_masked(template: str, alphabet: str) -> None:
+    # 200 random credentials per shape, seeded: every one is masked (a heuristic that drops a
+    # fraction of them, as the concatenation check did for a leading `+`, fails here).
+    rng = random.Random(f"{template}|{alphabet}")
+    for _ in range(200):
+        value = rng.choice("ABCDEFGHJK") + "".join(rng.choice(alphabet) for _ in range(rng.randint(11, 39)))
+        masked = mask_text(template.format(v=value)).masked
+        assert value not in masked, masked
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("DB_PASSWORD=hxc&cMpC8EcJ!r$*n^Z\n", "hxc&cMpC8EcJ!r$*n^Z"),
+        ("ENV SMTP_PASSWORD=y&NX5l;DViKVb\n", "y&NX5l;DViKVb"),
+        ("export API_TOKEN=Qx7&kLm2pW9z; echo ok\n", "Qx7&kLm2pW9z"),
+        ("SMTP_PASSWORD=TGnhj.y9hGvL\n", "TGnhj.y9hGvL"),
+        ("password=hk76GGUWQ6.yOzRDsrQD user=bob", "hk76GGUWQ6.yOzRDsrQD"),
+    ],
+)
+def test_unquoted_line_start_values_are_masked_whole(text: str, secret: str) -> None:
+    # A dotenv value runs over `&` and `;`; a dotted value whose parts are not names is no
+    # attribute access.
+    result = mask_text(text)
+    assert secret not in result.masked
+    assert not any(part in result.masked for part in re.split(r"[&;.]", secret) if len(part) >= 5), (
+        result.masked
+    )
+
+
+@pytest.mark.parametrize(
     ("template", "kind"),
     [
         (' AWS_SECRET_ACCESS_KEY = \\"{v}\\"\\n', "aws_secret_access_key"),
@@ -469,6 +516,10 @@ def test_quoted_passphrase_of_plain_words_is_masked_but_unquoted_prose_is_not() 
         "        user_pass = '%s:%s' % (unquote(user),",
         '    token_range = "%d,%d-%d,%d:" % (token.start + token.end)',
         "url = 'token=' + token + '&x=1'",
+        '                    token = "%HOMEPATH%\\\\" + token[2:]',
+        'netrc_password = "$HOME/.netrc"',
+        "    private_key=ed25519.Ed25519PrivateKey",
+        "    auth=requests.auth.HTTPBasicAuth",
         "url = 'token='+session.token+'&x=1'",
         'auth = "Basic " + encode(user, password)',
         '{\\"password\\": \\"\\", \\"token\\": \\"${TOKEN}\\"}',
