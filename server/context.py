@@ -260,9 +260,13 @@ def _read_only(
 
 def fingerprint_key(settings: Settings) -> bytes:
     """Keyed hashes of secrets (their fingerprints) stay stable across runs with one key per store;
-    the secrets fix uses the same key to check it replaces the very value the audit hashed."""
-    from secaudit.tools.keys import load_or_create_key
+    the secrets fix uses the same key to check it replaces the very value the audit hashed.
+    SECAUDIT_FINGERPRINT_KEY, when set, is that key instead of the file: a CI secret holding the
+    developers' key makes the committed baseline's secrets entries match on the CI machine."""
+    from secaudit.tools.keys import key_from_text, load_or_create_key
 
+    if settings.fingerprint_key is not None:
+        return key_from_text(settings.fingerprint_key.get_secret_value())
     return load_or_create_key(
         settings.store_path.with_name(settings.store_path.name + ".hmackey"), what="fingerprint key"
     )

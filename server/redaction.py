@@ -19,8 +19,8 @@ __all__ = ["configured_secrets", "setup_redaction"]
 
 
 def configured_secrets(settings: Settings) -> list[str]:
-    """The process's own secret values: the Redis URL's password (raw and URL-decoded) and the
-    HTTP tokens. For `mask_text(extra_secrets=...)`; never shown or logged."""
+    """The process's own secret values: the Redis URL's password (raw and URL-decoded), the
+    HTTP tokens and the fingerprint key's text. For `mask_text(extra_secrets=...)`; never shown or logged."""
     values: list[str] = []
     if settings.redis_url is not None:
         try:
@@ -31,6 +31,8 @@ def configured_secrets(settings: Settings) -> list[str]:
             values += [password, unquote(password)]
     if settings.http_tokens is not None:
         values += raw_tokens(settings.http_tokens.get_secret_value())
+    if settings.fingerprint_key is not None:
+        values.append(settings.fingerprint_key.get_secret_value().strip())
     return list(dict.fromkeys(values))
 
 

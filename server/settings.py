@@ -25,6 +25,7 @@ from pydantic import (
 
 from secaudit.server.toolsets import TOOLSETS, parse_toolsets
 from secaudit.tools.errors import ConfigError
+from secaudit.tools.keys import key_from_text
 
 __all__ = [
     "ENV_VARS",
@@ -102,6 +103,8 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     store_path: Path = Field(default_factory=default_store_path)
+    # The secrets fingerprint key as text; None: the key file beside the store (server/context.py).
+    fingerprint_key: SecretStr | None = None
     tasks_db_path: Path | None = None
     tasks_autoclose: bool = True
     # Declared before allowed_roots: that validator reads it.
@@ -180,6 +183,13 @@ class Settings(BaseModel):
                 raise ValueError(problem)
         return tuple(dict.fromkeys(resolved))
 
+    @field_validator("fingerprint_key")
+    @classmethod
+    def _fingerprint_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            key_from_text(value.get_secret_value())  # raises ValueError, never quoting the value
+        return value
+
     @field_validator("toolsets")
     @classmethod
     def _toolsets(cls, names: tuple[str, ...]) -> tuple[str, ...]:
@@ -235,6 +245,10 @@ class Settings(BaseModel):
 # Variable -> (field, what it accepts). The text is what a user reads when a value is refused.
 ENV_VARS: dict[str, tuple[str, str]] = {
     "SECAUDIT_STORE": ("store_path", "a file path for the SQLite store"),
+    "SECAUDIT_FINGERPRINT_KEY": (
+        "fingerprint_key",
+        "base64 or hex text of at least 16 bytes, as `secaudit baseline key` prints",
+    ),
     "SECAUDIT_TASKS_DB": ("tasks_db_path", "a file path of the SQLite database holding the `tasks` table"),
     "SECAUDIT_TASKS_AUTOCLOSE": (
         "tasks_autoclose",
@@ -328,7 +342,7 @@ ENV_VARS: dict[str, tuple[str, str]] = {
         "days to keep fix backups, a whole number from 0 to 3650",
     ),
 }
-_SECRET_FIELDS = {"redis_url", "http_tokens"}
+_SECRET_FIELDS = {"redis_url", "http_tokens", "fingerprint_key"}
 _FIELD_TO_VAR = {field: var for var, (field, _) in ENV_VARS.items()}
 
 
@@ -351,6 +365,8 @@ def _convert(field: str, raw: str) -> Any:
         return tuple(p.strip() for p in raw.split(",") if p.strip())
     if field == "http_tokens":
         return raw
+    if field == "fingerprint_key":
+        return raw.strip() or None  # set but empty (a CI input not given): the key file is used
     return raw.strip()
 
 

@@ -6,14 +6,21 @@ backups or test guesses against keyed hashes of secrets.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import os
+import re
 import secrets
 from pathlib import Path
 
 from secaudit.tools.errors import ConfigError
 
-__all__ = ["load_or_create_key"]
+__all__ = ["MIN_KEY_BYTES", "key_from_text", "key_to_text", "load_or_create_key"]
+
+MIN_KEY_BYTES = 16
+_HEX_RE = re.compile(r"[0-9a-fA-F]{1,256}")
+_B64_RE = re.compile(r"[A-Za-z0-9+/_-]{22,172}={0,2}")
 
 
 def load_or_create_key(path: Path, size: int = 32, *, what: str = "key") -> bytes:
@@ -47,4 +54,33 @@ def load_or_create_key(path: Path, size: int = 32, *, what: str = "key") -> byte
             f"the {what} {path.name} is not {size} bytes; it was left untouched. Move it away to "
             "start a new one (what was sealed or hashed with it can then no longer be matched)"
         )
+    return key
+
+
+def key_to_text(key: bytes) -> str:
+    """A key as one line of text (base64url, no padding): what a CI secret holds."""
+    return base64.urlsafe_b64encode(key).rstrip(b"=").decode("ascii")
+
+
+def key_from_text(text: str) -> bytes:
+    """The key a line of text holds: base64 (standard or URL-safe, padding optional, as
+    `key_to_text` writes it) or hex, at least 16 bytes. ValueError (never quoting the text)
+    otherwise."""
+    value = text.strip()
+    try:
+        if _HEX_RE.fullmatch(value):
+            key = bytes.fromhex(value)  # only hex digits: hex, never base64 (short hex is refused)
+        elif _B64_RE.fullmatch(value):
+            padded = value.rstrip("=")
+            key = base64.urlsafe_b64decode(
+                padded.replace("+", "-").replace("/", "_") + "=" * (-len(padded) % 4)
+            )
+        else:
+            raise ValueError("not base64 or hex text")
+    except (binascii.Error, ValueError):
+        raise ValueError(
+            f"must be base64 or hex text of at least {MIN_KEY_BYTES} bytes, as `secaudit baseline key` prints"
+        ) from None
+    if len(key) < MIN_KEY_BYTES:
+        raise ValueError(f"must hold at least {MIN_KEY_BYTES} bytes")
     return key

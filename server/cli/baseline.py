@@ -1,4 +1,5 @@
-"""`secaudit baseline write [PATH]`: commit the local triage decisions as `.secaudit/baseline.json`.
+"""`secaudit baseline write [PATH]`: commit the local triage decisions as `.secaudit/baseline.json`;
+`secaudit baseline key`: print the secrets fingerprint key, for CI.
 
 The file carries, per decided finding, its fingerprint, scanner, rule id, path, status, reason,
 expiry, author and time: never a snippet or message (tools/project/baseline.py). Every audit of
@@ -10,15 +11,18 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
 from secaudit.server.cli.common import emit_json, path_as_root, settings_from_args
 from secaudit.server.cli.terminal import for_terminal
-from secaudit.server.context import open_store
+from secaudit.server.context import fingerprint_key, open_store
+from secaudit.server.settings import Settings
 from secaudit.tools.errors import InvalidInput
 from secaudit.tools.findings import MIGRATIONS, FindingsService, TriageStatus
 from secaudit.tools.findings.baseline import open_decisions
+from secaudit.tools.keys import key_to_text
 from secaudit.tools.paths import confine_dir
 from secaudit.tools.project.baseline import BASELINE_FILE, load_baseline, merge_decisions, render_baseline
 from secaudit.tools.project.baseline import write_baseline as write_file
@@ -58,6 +62,37 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     w.add_argument("--reason", help=f"with --include-open: why (default: '{_ADOPT_REASON}')")
     w.add_argument("--expires-at", help="with --include-open: ISO 8601 time after which they count again")
     w.set_defaults(handler=_write)
+    k = bsub.add_parser(
+        "key",
+        parents=parents,
+        help="print the secrets fingerprint key, for a CI secret (SECAUDIT_FINGERPRINT_KEY)",
+        description="Print the key the secrets findings' fingerprints are made with (the store's "
+        "key file, or SECAUDIT_FINGERPRINT_KEY when set) as one line of base64. Give it to CI as the "
+        "secret SECAUDIT_FINGERPRINT_KEY: the baseline's secrets entries then match there too. Anyone "
+        "holding it can test guesses against those fingerprints: keep it a secret.",
+    )
+    k.set_defaults(handler=_key)
+
+
+def _key(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    text = key_to_text(fingerprint_key(settings))
+    if args.json:
+        emit_json({"fingerprint_key": text, "from": _key_origin(settings)})
+        return 0
+    print(text)
+    print(
+        f"the secrets fingerprint key ({_key_origin(settings)}); store it as the CI secret "
+        "SECAUDIT_FINGERPRINT_KEY, never in the repository",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _key_origin(settings: Settings) -> str:
+    if settings.fingerprint_key is not None:
+        return "from SECAUDIT_FINGERPRINT_KEY"
+    return f"from {settings.store_path.name}.hmackey beside the store"
 
 
 def _write(args: argparse.Namespace) -> int:
@@ -112,4 +147,11 @@ def _write(args: argparse.Namespace) -> int:
     print(for_terminal(f"{verb} {root}/{BASELINE_FILE}: {len(decisions)} entries ({summary})"))
     if adopted:
         print(f"  {len(adopted)} open findings of the latest audit included as {args.status}")
+    secret_entries = sum(1 for d in decisions if d.scanner == "secrets")
+    if secret_entries and settings.fingerprint_key is None:
+        print(
+            f"  {secret_entries} secrets entries match only where the fingerprint key is this store's: "
+            "give CI `secaudit baseline key` as the secret SECAUDIT_FINGERPRINT_KEY",
+            file=sys.stderr,
+        )
     return 0

@@ -81,6 +81,26 @@ def test_secret_setting_is_never_echoed() -> None:
     assert "pw-secret-123" not in repr(s) and "pw-secret-123" not in str(s.model_dump())
 
 
+def test_fingerprint_key_from_the_environment(tmp_path: Path) -> None:
+    from secaudit.server.context import fingerprint_key
+    from secaudit.server.redaction import configured_secrets
+
+    key_text = "k" * 43
+    s = load_settings(
+        {"SECAUDIT_FINGERPRINT_KEY": f" {key_text}\n", "SECAUDIT_STORE": str(tmp_path / "s.db")}
+    )
+    assert key_text not in repr(s) and key_text not in str(s.model_dump())
+    assert len(fingerprint_key(s)) == 32 and not (tmp_path / "s.db.hmackey").exists()
+    assert key_text in configured_secrets(s)  # masked wherever it would show
+    # Set but empty (a CI input left out): the key file beside the store.
+    unset = load_settings({"SECAUDIT_FINGERPRINT_KEY": "  ", "SECAUDIT_STORE": str(tmp_path / "s.db")})
+    assert unset.fingerprint_key is None
+    assert fingerprint_key(unset) == (tmp_path / "s.db.hmackey").read_bytes()
+    with pytest.raises(ConfigError) as err:
+        load_settings({"SECAUDIT_FINGERPRINT_KEY": "tooshort-secret"})
+    assert "SECAUDIT_FINGERPRINT_KEY" in str(err.value) and "tooshort-secret" not in str(err.value)
+
+
 def test_deps_online_backends(tmp_path: Path) -> None:
     from secaudit.server.context import build_context
 

@@ -3,6 +3,7 @@ deterministic, that an audit on another machine (a fresh store) honours it, --in
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
@@ -20,8 +21,12 @@ TOKEN = "ghp_" + "Z9y8X7w6V5u4T3s2R1q0P9o8N7m6L5k4J3i2"
 CODE = f'import subprocess\n\nTOKEN = "{TOKEN}"\n\n\ndef run(cmd):\n    return subprocess.call(cmd, shell=True)\n\n\nresult = eval(input())\n'
 
 
-def secaudit(settings: Settings, *args: str, store: Path | None = None) -> subprocess.CompletedProcess[str]:
+def secaudit(
+    settings: Settings, *args: str, store: Path | None = None, key: str | None = None
+) -> subprocess.CompletedProcess[str]:
     env = cli_env(settings)
+    if key is not None:
+        env["SECAUDIT_FINGERPRINT_KEY"] = key
     if store is not None:
         env["SECAUDIT_STORE"] = str(store)
     return subprocess.run(
@@ -35,10 +40,13 @@ def repo(workspace: Path) -> Path:
     return workspace
 
 
-def _audit_json(settings: Settings, repo: Path, *extra: str, store: Path | None = None) -> dict:  # type: ignore[type-arg]
+def _audit_json(
+    settings: Settings, repo: Path, *extra: str, store: Path | None = None, key: str | None = None
+) -> dict:  # type: ignore[type-arg]
     proc = secaudit(
-        settings, "audit", str(repo), "--scanners", "bandit,secrets", "--format", "json", *extra, store=store
-    )
+        settings, "audit", str(repo), "--scanners", "bandit,secrets", "--format", "json", *extra,
+        store=store, key=key,
+    )  # fmt: skip
     assert proc.returncode in (0, 1), proc.stderr
     return json.loads(proc.stdout)
 
@@ -131,3 +139,56 @@ def test_an_invalid_baseline_is_exit_2_naming_the_entry(settings: Settings, repo
 def test_reason_and_expiry_need_include_open(settings: Settings, repo: Path) -> None:
     proc = secaudit(settings, "baseline", "write", str(repo), "--reason", "x")
     assert proc.returncode == 2 and "--include-open" in proc.stderr
+
+
+def test_the_fingerprint_key_carries_secrets_decisions_to_another_store(
+    settings: Settings, repo: Path, tmp_path: Path
+) -> None:
+    doc = _audit_json(settings, repo)
+    secret = next(f for f in doc["findings"] if f["rule_id"] == "secrets.github-token")
+    triaged = secaudit(
+        settings, "findings", "triage", secret["id"], "--status", "false_positive", "--reason", "fixture"
+    )
+    assert triaged.returncode == 0, triaged.stderr
+    wrote = secaudit(settings, "baseline", "write", str(repo))
+    assert wrote.returncode == 0, wrote.stderr
+    # The writer is told the secrets entry needs the key in CI.
+    assert "1 secrets entries" in wrote.stderr and "SECAUDIT_FINGERPRINT_KEY" in wrote.stderr
+
+    shown = secaudit(settings, "baseline", "key")
+    assert shown.returncode == 0, shown.stderr
+    key = shown.stdout.strip()
+    key_file = settings.store_path.with_name(settings.store_path.name + ".hmackey")
+    assert base64.urlsafe_b64decode(key + "=" * (-len(key) % 4)) == key_file.read_bytes()
+    assert "hmackey" in shown.stderr and key not in shown.stderr
+    as_json = json.loads(secaudit(settings, "baseline", "key", "--json").stdout)
+    assert as_json["fingerprint_key"] == key
+
+    # A CI machine: a fresh store, the key from its secret. The decision applies, no key file is
+    # made beside that store, and the key text shows nowhere in the output.
+    ci_store = tmp_path / "ci" / "secaudit.db"
+    proc = secaudit(
+        settings, "audit", str(repo), "--scanners", "secrets", "--format", "json", "--fail-on", "low",
+        store=ci_store, key=key,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    statuses = {f["rule_id"]: f["status"] for f in json.loads(proc.stdout)["findings"]}
+    assert statuses["secrets.github-token"] == "false_positive"
+    assert key not in proc.stdout and key not in proc.stderr
+    assert not ci_store.with_name("secaudit.db.hmackey").exists()
+    # The same key as hex works too; another key matches nothing, as without one.
+    hex_key = key_file.read_bytes().hex()
+    by_hex = _audit_json(settings, repo, store=tmp_path / "hex" / "s.db", key=hex_key)
+    assert {f["rule_id"]: f["status"] for f in by_hex["findings"]}["secrets.github-token"] == "false_positive"
+    other = _audit_json(settings, repo, store=tmp_path / "other" / "s.db", key="Q" * 43)
+    assert {f["rule_id"]: f["status"] for f in other["findings"]}["secrets.github-token"] == "new"
+
+
+@pytest.mark.parametrize("bad", ["short", "!" * 43, "00" * 8])
+def test_an_unusable_fingerprint_key_is_exit_2_without_quoting_it(
+    settings: Settings, repo: Path, bad: str
+) -> None:
+    proc = secaudit(settings, "audit", str(repo), "--scanners", "secrets", key=bad)
+    assert proc.returncode == 2
+    assert "SECAUDIT_FINGERPRINT_KEY: not accepted" in proc.stderr and "secaudit baseline key" in proc.stderr
+    assert bad not in proc.stderr and "Traceback" not in proc.stderr
