@@ -2,16 +2,20 @@
 
 The wrapper is the single path every call takes: validate the arguments against the tool's strict
 input model, run the guards (rate limits, scopes, audit), call the handler, redact the result, and
-translate any error. Handlers stay plain typed functions: `(app, args, call) -> OutputModel`.
+translate any error. Handlers stay plain typed functions: `(app, args, call) -> OutputModel`; a long
+one runs its work through `run_cancellable`, so that a caller's cancel stops it.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
+import anyio
+import anyio.to_thread
 from mcp.server.elicitation import AcceptedElicitation
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
@@ -26,6 +30,7 @@ from secaudit.server.context import AppContext, CallInfo
 from secaudit.server.errors import public_message
 from secaudit.server.summaries import text_content
 from secaudit.server.tool_schemas import lean_schema
+from secaudit.tools.walker import CancelToken
 
 __all__ = [
     "CURSOR_NOTE",
@@ -40,6 +45,7 @@ __all__ = [
     "current_identity",
     "guards_after",
     "guards_before",
+    "run_cancellable",
     "tool_spec",
 ]
 
@@ -185,6 +191,33 @@ def tool_spec(
         read_only=read_only,
         idempotent=idempotent,
     )
+
+
+_T = TypeVar("_T")
+
+
+async def run_cancellable(work: Callable[[], _T], token: CancelToken, *, grace: float) -> _T:
+    """`work()` in a worker thread, stopped through `token` when the caller cancels the call.
+
+    On cancellation the token is set, then this waits (shielded, at most `grace` seconds) for `work`
+    to return, so what it does on the way out (a run recorded as cancelled, a batch in flight
+    written) is done before the cancellation is re-raised. `work` must check the token.
+    """
+    finished = threading.Event()
+
+    def tracked() -> _T:
+        try:
+            return work()
+        finally:
+            finished.set()
+
+    try:
+        return await anyio.to_thread.run_sync(tracked, abandon_on_cancel=True)
+    except anyio.get_cancelled_exc_class():
+        token.cancel()
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(finished.wait, grace)
+        raise
 
 
 class _PassThrough(FuncMetadata):

@@ -12,10 +12,11 @@ import anyio.to_thread
 from pydantic import BaseModel, Field, StrictStr
 
 from secaudit.server.context import AppContext, CallInfo
-from secaudit.server.toolkit import StrictInput, ToolSpec, tool_spec
+from secaudit.server.toolkit import StrictInput, ToolSpec, run_cancellable, tool_spec
 from secaudit.tools.advisories import AdvisoryDB, ImportReport
 from secaudit.tools.paths import confine
 from secaudit.tools.text import clean_line
+from secaudit.tools.walker import CancelToken
 
 __all__ = ["TOOLS"]
 
@@ -100,22 +101,27 @@ class ImportAdvisoriesOutput(BaseModel):
 
 
 _MAX_SAMPLES = 10
+# How long a cancelled call waits for the import thread to finish the batch in flight.
+_CANCEL_GRACE_SECONDS = 30.0
 
 
 async def import_advisories(
     app: AppContext, args: ImportAdvisoriesInput, call: CallInfo
 ) -> ImportAdvisoriesOutput:
     path = confine(args.path, app.settings.allowed_roots)
+    token = CancelToken()
     loop = anyio.lowlevel.current_token()
 
     def progress(records: int, errors: int) -> None:
-        message = f"{records} advisories read, {errors} skipped"
-        anyio.from_thread.run(call.report, float(records), None, message, token=loop)
+        if not token.is_cancelled():
+            message = f"{records} advisories read, {errors} skipped"
+            anyio.from_thread.run(call.report, float(records), None, message, token=loop)
 
     def work() -> ImportReport:
-        return AdvisoryDB(app.store).import_path(path, progress=progress)
+        return AdvisoryDB(app.store).import_path(path, progress=progress, cancel=token)
 
-    report = await anyio.to_thread.run_sync(work)
+    # A cancel by the caller stops the import before its next batch; the batches stored stay.
+    report = await run_cancellable(work, token, grace=_CANCEL_GRACE_SECONDS)
     return ImportAdvisoriesOutput(
         location=str(path),
         records=report.records,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated, Any, Literal
 
 import anyio
@@ -20,6 +19,7 @@ from secaudit.server.toolkit import (
     LinksResources,
     StrictInput,
     ToolSpec,
+    run_cancellable,
     tool_spec,
 )
 from secaudit.server.version import package_version
@@ -91,7 +91,6 @@ class RunAuditOutput(BaseModel):
 async def run_audit(app: AppContext, args: RunAuditInput, call: CallInfo) -> RunAuditOutput:
     audit = app.audit
     token = CancelToken()
-    finished = threading.Event()
     # Scanners report from their own threads (not anyio's workers): reach the loop by its token.
     loop = anyio.lowlevel.current_token()
 
@@ -104,34 +103,25 @@ async def run_audit(app: AppContext, args: RunAuditInput, call: CallInfo) -> Run
     )
 
     def work() -> RunRecord | DiffOutcome:
-        try:
-            options = test_path_options(args.include_test_paths)
-            if request is not None:
-                return DiffAudit(audit).run(
-                    args.path, request, scanners=args.scanners, use_cache=args.use_cache, cancel=token,
-                    progress=progress, scanner_options=options,
-                )  # fmt: skip
-            return audit.run(
-                args.path,
-                scanners=args.scanners,
-                paths=args.paths,
-                use_cache=args.use_cache,
-                cancel=token,
-                progress=progress,
-                scanner_options=options,
-            )
-        finally:
-            finished.set()
+        options = test_path_options(args.include_test_paths)
+        if request is not None:
+            return DiffAudit(audit).run(
+                args.path, request, scanners=args.scanners, use_cache=args.use_cache, cancel=token,
+                progress=progress, scanner_options=options,
+            )  # fmt: skip
+        return audit.run(
+            args.path,
+            scanners=args.scanners,
+            paths=args.paths,
+            use_cache=args.use_cache,
+            cancel=token,
+            progress=progress,
+            scanner_options=options,
+        )
 
-    try:
-        result = await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
-    except anyio.get_cancelled_exc_class():
-        # The caller cancelled: stop the scanners (their workers are killed) and let the run be
-        # recorded as cancelled before this call returns.
-        token.cancel()
-        with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(finished.wait, _CANCEL_GRACE_SECONDS)
-        raise
+    # A cancel by the caller stops the scanners (their workers are killed) and lets the run be
+    # recorded as cancelled before this call returns.
+    result = await run_cancellable(work, token, grace=_CANCEL_GRACE_SECONDS)
     findings = app.findings
     record = result.run if isinstance(result, DiffOutcome) else result
 

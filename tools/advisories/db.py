@@ -15,16 +15,18 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from secaudit.tools.errors import Cancelled
 from secaudit.tools.paths import is_within
 from secaudit.tools.store import Store
 from secaudit.tools.timefmt import now_us as _now
 from secaudit.tools.timefmt import parse_time
+from secaudit.tools.walker import CancelToken
 
 from .model import (
     MALICIOUS_PREFIX,
@@ -197,12 +199,18 @@ class AdvisoryDB:
         *,
         location: str | None = None,
         progress: Callable[[int, int], None] | None = None,
+        cancel: CancelToken | None = None,
     ) -> ImportReport:
         """Import every OSV record under `path` (directory, .json/.yaml file, or all.zip).
 
         `location` names the source in `status()` (defaults to the resolved path). Raises
         AdvisoryFormatError only when the path as a whole is unusable; bad records are counted.
         `progress(records, errors)` is called after each stored batch.
+
+        `cancel` is checked before each batch is written: once set, Cancelled is raised. The batches
+        already stored stay (each is a complete upsert) and importing again finishes the job; the
+        source's counters in `status()` are not updated by a cancelled import (they keep those of
+        its last complete import, zeros for a new source).
         """
         started = time.perf_counter()
         path = Path(path)
@@ -216,11 +224,21 @@ class AdvisoryDB:
         skipped: dict[str, int] = {}
         ecosystems: dict[str, int] = {}
         source_id = self._source_id(location, kind)
-        for chunk in self._parsed_chunks(path, counts, samples, skipped):
+        stored = 0
+        chunks = self._parsed_chunks(path, counts, samples, skipped)
+        for chunk in chunks:
+            if cancel is not None and cancel.is_cancelled():
+                chunks.close()  # the source (a zip) is closed now, not when collected
+                log.info("advisory import %s cancelled after %d advisories", kind, stored)
+                raise Cancelled(
+                    f"import cancelled: the {stored} advisories stored before the cancel stay (each batch"
+                    " is a complete upsert); importing the same path again finishes it"
+                )
             for adv in chunk:
                 for eco in {a.ecosystem for a in adv.affected}:
                     ecosystems[eco] = ecosystems.get(eco, 0) + 1
             self._write_chunk(chunk, source_id, counts)
+            stored += len(chunk)
             counts["batches"] += 1
             if progress is not None:
                 progress(counts["records"], counts["errors"])
@@ -274,7 +292,7 @@ class AdvisoryDB:
 
     def _parsed_chunks(
         self, path: Path, counts: dict[str, int], samples: list[str], skipped: dict[str, int]
-    ) -> Iterator[list[Advisory]]:
+    ) -> Generator[list[Advisory], None, None]:
         def skip(exc: AdvisoryFormatError, origin: str | None = None) -> None:
             counts["errors"] += 1
             skipped[exc.reason] = skipped.get(exc.reason, 0) + 1
