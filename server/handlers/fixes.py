@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import anyio.to_thread
-from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr
+from pydantic import BaseModel, Field, Strict, StrictBool, StrictInt, StrictStr
 
 from secaudit.server.context import AppContext, CallInfo
 from secaudit.server.toolkit import NEXT_CURSOR_NOTE, StrictInput, ToolSpec
@@ -118,7 +118,9 @@ async def revert_fix(app: AppContext, args: RevertFixInput, call: CallInfo) -> F
 
 
 class ListFixesInput(StrictInput):
-    status: list[FixStatus] | None = Field(default=None, max_length=8)
+    # Strict(False): JSON carries the status as its string value, never an enum instance; the enum
+    # still refuses anything but its values (no int, bool or other string).
+    status: list[Annotated[FixStatus, Strict(False)]] | None = Field(default=None, max_length=8)
     finding_fingerprint: Annotated[StrictStr, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
     limit: Annotated[StrictInt, Field(ge=1, le=200)] = 50
     cursor: Annotated[StrictStr, Field(max_length=2048)] | None = None

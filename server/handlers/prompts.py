@@ -61,8 +61,15 @@ def _severity(value: str | None, default: str) -> str:
     return value
 
 
+# A run id still to come, shown bare (`"run_id": <run id>`): the tools take it as an integer, and a
+# quoted placeholder taught the model to send a string, which the strict input refuses. The marker
+# holds NUL, which no checked argument can, so only the placeholder is unquoted.
+_RUN_ID_PLACEHOLDER = "\x00run id\x00"
+
+
 def _call(tool: str, args: dict[str, Any]) -> str:
-    return f"`{tool} {json.dumps(args)}`"
+    text = json.dumps(args).replace(json.dumps(_RUN_ID_PLACEHOLDER), "<run id>")
+    return f"`{tool} {text}`"
 
 
 def _steps(title: str, steps: list[str]) -> str:
@@ -77,7 +84,7 @@ def security_review_text(path: str | None) -> str:
         [
             f"{_call('run_audit', {'path': folder})}: audit it; note the run id and whether the run is "
             "`partial` (say what was not checked).",
-            f"{_call('list_findings', {'run_id': '<run id>', 'min_severity': 'low'})}: page with "
+            f"{_call('list_findings', {'run_id': _RUN_ID_PLACEHOLDER, 'min_severity': 'low'})}: page with "
             "`cursor` until `next_cursor` is null.",
             "`get_finding` for each high or critical finding; the resource `secaudit://rules/<rule_id>` "
             "explains its rule.",
@@ -95,7 +102,7 @@ def fix_findings_text(run_id: str | None, path: str | None, min_severity: str | 
         first = [
             f"{_call('run_audit', {'path': _path(path)})}: audit the folder; use its run id below.",
         ]
-        run: int | str = "<run id>"
+        run: int | str = _RUN_ID_PLACEHOLDER
     else:
         first = []
         run = _run_id(run_id)

@@ -10,6 +10,7 @@ and bounded all the same, since a user's rule file is not ours to trust.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -171,6 +172,13 @@ def _bandit(rule_id: str) -> RuleDoc | None:
         doc = clean_text(plugin.plugin.__doc__ or "", _MAX_TEXT)
         # The docstring starts with `name **Bnnn: title**`, then paragraphs of prose and examples.
         head, _, rest = doc.strip().partition("\n")
+        if head.count("**") < 2:
+            # Many plug-ins (B506, B324, B201, B501, B101, ...) have no such docstring and document
+            # the test in their module: a `====` rule, `Bnnn: title`, a `====` rule, then the prose.
+            module = sys.modules.get(getattr(plugin.plugin, "__module__", ""))
+            lines = clean_text(getattr(module, "__doc__", None) or "", _MAX_TEXT).strip().splitlines()
+            if len(lines) >= 3 and set(lines[0].strip()) == {"="} and set(lines[2].strip()) == {"="}:
+                head, rest = f"**{lines[1].strip()}**", "\n".join(lines[3:])
         title = clean_line(head.split("**")[1] if head.count("**") >= 2 else plugin.name, 200)
         prose = rest.strip().split("\n\n")[0] if rest.strip() else ""
         description = clean_text(" ".join(prose.split()), _MAX_TEXT)

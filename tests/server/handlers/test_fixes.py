@@ -61,6 +61,10 @@ async def test_fix_tools_end_to_end(client: Client, findings: dict[str, str], wo
 
     listed = await call(client, "list_fixes", {})
     assert [f["fix_id"] for f in listed["items"]] == [applied["fix"]["fix_id"]]
+    # The status filter takes the statuses as JSON strings, as the schema's enum lists them.
+    verified = await call(client, "list_fixes", {"status": ["verified", "applied"]})
+    assert [f["fix_id"] for f in verified["items"]] == [applied["fix"]["fix_id"]]
+    assert (await call(client, "list_fixes", {"status": ["reverted"]}))["items"] == []
 
     reverted = await call(client, "revert_fix", {"fix_id": applied["fix"]["fix_id"]})
     assert reverted["fix"]["status"] == "reverted"
@@ -77,6 +81,8 @@ async def test_fix_tool_errors_are_clean(client: Client, findings: dict[str, str
         ("apply_fix", {"plan_id": "x", "dry_run": "false"}),  # strict: a string is not a boolean
         ("revert_fix", {"fix_id": "missing"}),
         ("list_fixes", {"limit": 0}),
+        ("list_fixes", {"status": ["done"]}),
+        ("list_fixes", {"status": [1]}),
         ("plan_fix", {"finding_id": findings["f1"], "extra": 1}),
     ]:
         result = await client.call_tool(name, args)

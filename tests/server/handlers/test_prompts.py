@@ -47,6 +47,8 @@ async def test_each_prompt_names_its_tools_in_order(client: Client) -> None:
     review = await text_of(client, "security_review", {"path": "/work/app"})
     assert tools_in_order(review) == ["run_audit", "list_findings"]
     assert '`run_audit {"path": "/work/app"}`' in review and "Change no file" in review
+    # The run id to come is shown as a bare placeholder: list_findings takes an integer, not "3".
+    assert '`list_findings {"run_id": <run id>, "min_severity": "low"}`' in review
 
     fix = await text_of(client, "fix_findings", {"run_id": "7", "min_severity": "medium"})
     assert tools_in_order(fix) == ["list_findings", "plan_fix", "apply_fix", "run_audit"]
@@ -54,6 +56,7 @@ async def test_each_prompt_names_its_tools_in_order(client: Client) -> None:
     audit_first = await text_of(client, "fix_findings", {"path": "/work/app"})
     assert tools_in_order(audit_first)[:2] == ["run_audit", "list_findings"]
     assert '"min_severity": "high"' in audit_first  # the default
+    assert '{"run_id": <run id>, ' in audit_first and '"<run id>"' not in audit_first
 
     triage = await text_of(client, "triage_run", {"run_id": "3"})
     assert tools_in_order(triage) == ["get_run", "list_findings", "triage_finding"]
