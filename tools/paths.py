@@ -138,8 +138,11 @@ def check_paths(paths: Sequence[str] | None) -> list[str] | None:
             raise InvalidInput(
                 f"paths: each entry is a relative path or glob of 1 to {_MAX_SCOPE_CHARS} characters"
             )
-        if raw.startswith("/"):
-            raise InvalidInput("paths: entries are relative to the audited folder and cannot contain '..'")
+        if raw.strip().startswith("/") or _DRIVE.match(raw.strip()):
+            raise InvalidInput(
+                "paths: an entry is absolute; entries are relative to the audited folder (`path`), "
+                "e.g. src/app.py or src/**/*.ts, not /home/me/repo/src/app.py"
+            )
         try:
             check_relpath(text)
         except InvalidInput:

@@ -164,10 +164,31 @@ class WalkResult:
     # they would have examined them, and such a run is partial.
     oversize: list[FileRef] = field(default_factory=list)
     faults: int = 0  # entries (files or folders) the walk could not examine because of an OS error
+    # The `paths` entries that met nothing the walk examined (no such file, or every match left
+    # out by .gitignore, the exclude patterns or the default excludes); empty when `paths` is None.
+    unmatched: list[str] = field(default_factory=list)
 
 
 def _wanted(rel: str, paths: list[str] | None) -> bool:
     return path_in_scope(rel, paths)
+
+
+def _unmatched(paths: list[str], seen: set[str]) -> list[str]:
+    """The entries of `paths` under which no path of `seen` falls (`path_in_scope`'s rule), in order."""
+    folders: set[str] | None = None
+    left: list[str] = []
+    for p in dict.fromkeys(paths):
+        if any(c in p for c in "*?["):
+            if not any(path_in_scope(rel, (p,)) for rel in seen):
+                left.append(p)
+            continue
+        if p in seen:
+            continue
+        if folders is None:  # every folder above a seen path, built once
+            folders = {rel[:i] for rel in seen for i, c in enumerate(rel) if c == "/"}
+        if p not in folders:
+            left.append(p)
+    return left
 
 
 def _dir_may_hold(rel: str, paths: list[str] | None) -> bool:
@@ -397,6 +418,8 @@ def walk(
             break
         # Reverse so the stack pops folders in name order: the walk order is stable run to run.
         stack.extend(reversed(subdirs))
+    if paths is not None and not (result.capped or result.cancelled):
+        result.unmatched = _unmatched(paths, seen)
     if result.ignored:
         result.notes.append(f"{result.ignored} files or folders left out by .gitignore rules")
     if result.excluded:

@@ -9,8 +9,9 @@ Run status:
                 to examine, such as binary content, are listed as skips)
     partial     a scanner failed or stopped early, a selected file could not be checked (source the
                 running Python cannot parse, a file too large or unreadable), the file limit cut
-                the walk, or the walk could not examine an entry (an OS error: a path longer than
-                the OS allows, a folder it cannot read); each such entry is a skip with its reason
+                the walk, the walk could not examine an entry (an OS error: a path longer than
+                the OS allows, a folder it cannot read), or an entry of the caller's `paths`
+                matched no file; each such entry is a skip with its reason
     failed      no scanner could run, or the engine itself failed
     cancelled   the caller cancelled; nothing is marked fixed by a cancelled run
 """
@@ -30,7 +31,13 @@ from secaudit.tools.audit.filestats import FileStats
 from secaudit.tools.confined_io import read_head
 from secaudit.tools.errors import Cancelled, InvalidInput, SecauditError
 from secaudit.tools.findings.model import Finding
-from secaudit.tools.findings.records import RunRecord, RunSkip, RunStatus, ScannerCoverage
+from secaudit.tools.findings.records import (
+    UNMATCHED_PATH_REASON,
+    RunRecord,
+    RunSkip,
+    RunStatus,
+    ScannerCoverage,
+)
 from secaudit.tools.findings.service import BaselineInput, FindingsService, RunCoverage
 from secaudit.tools.gcpause import paused_gc
 from secaudit.tools.paths import check_paths, confine_dir, normalize_relpath
@@ -494,12 +501,27 @@ class AuditService:
             notes[:0] = list(scope.notes)
             # A diff-scoped run saw a slice (maybe of another tree: the index): it fixes nothing.
             run_cov.complete_scanners.clear()
+        # Entries of the caller's `paths` that met no file: what was asked was not checked (a path
+        # relative to the wrong folder must not read as clean). A diff's files come from git.
+        unmatched = walked.unmatched if scope is None else []
+        if unmatched:
+            shown = ", ".join(unmatched[:10]) + (" ..." if len(unmatched) > 10 else "")
+            notes.append(
+                f"{len(unmatched)} of the {len(wanted or ())} `paths` entries matched no file under the "
+                f"audited folder and were not checked: {shown}. Entries are relative to the audited "
+                "folder; a file left out by .gitignore or an exclude pattern does not match either"
+            )
+            # First, so that the run's bounded list of skips (get_run, the coverage note) holds them.
+            scan.skips[:0] = [
+                RunSkip(scanner="walker", path=p, reason=UNMATCHED_PATH_REASON) for p in unmatched
+            ]
+        incomplete = any(not c.complete for c in coverage)
         if token.is_cancelled() or walked.cancelled:
             status = RunStatus.CANCELLED
             notes.append("the audit was cancelled: results are incomplete and nothing was marked fixed")
         elif coverage and all(c.error is not None for c in coverage):
             status = RunStatus.FAILED
-        elif walked.capped or walked.faults or files_missed or any(not c.complete for c in coverage):
+        elif walked.capped or walked.faults or files_missed or unmatched or incomplete:
             status = RunStatus.PARTIAL
         else:
             status = RunStatus.SUCCEEDED

@@ -171,7 +171,8 @@ class Metrics:
             for r in reversed(runs)
         ]
         latest = self.runs.latest_run(root)
-        latest_record = None if latest is None else self.runs.get_run(latest, max_skips=0)
+        # Three skips: a run's unmatched `paths` entries come first, and the note names them.
+        latest_record = None if latest is None else self.runs.get_run(latest, max_skips=3)
         note = run_coverage_note(latest_record)
         return SecuritySummary(
             root=root,

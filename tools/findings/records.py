@@ -11,6 +11,7 @@ from secaudit.tools.findings.model import Confidence, Severity
 
 __all__ = [
     "EFFECTIVE_STATUSES",
+    "UNMATCHED_PATH_REASON",
     "Comparison",
     "FindingPage",
     "FindingRecord",
@@ -44,6 +45,11 @@ class TriageStatus(enum.StrEnum):
 
 # The status a listing shows: lifecycle (new, open, fixed) unless a live triage decision says more.
 EFFECTIVE_STATUSES = ("new", "open", "fixed", "false_positive", "accepted_risk", "wont_fix")
+
+
+# The reason of a walker skip for an entry of a run's `paths` that matched no file (such a run is
+# partial; the coverage note names them).
+UNMATCHED_PATH_REASON = "a `paths` entry that matched no file"
 
 
 class RunSkip(BaseModel):

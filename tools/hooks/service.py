@@ -136,8 +136,13 @@ class HookService:
         if not files:
             return StopDecision(False, notes=["no file was edited in this session"])
         root = Path(session.root)
+        # A file the session removed again holds nothing: it is not re-checked (a `paths` entry that
+        # matches no file would make the run partial, reading as "could not be checked").
+        present = [f.path for f in files if (root / f.path).is_file()]
+        if not present:
+            return StopDecision(False, notes=["the files this session edited are gone; nothing to re-check"])
         try:
-            run = self._scan(root, [f.path for f in files])
+            run = self._scan(root, present)
         except Exception as exc:  # noqa: BLE001 - turned into the configured fail-open/closed answer
             return self._scan_failed(client, session_id, f"the re-scan failed: {type(exc).__name__}")
         broken = [c for c in run.coverage if c.error is not None and c.selected]

@@ -129,3 +129,15 @@ async def test_the_import_tool_is_annotated(repo_client: Client) -> None:
     tools = {t.name: t for t in (await repo_client.list_tools()).tools}
     notes = tools["import_advisories"].annotations
     assert notes is not None and notes.read_only_hint is False and notes.idempotent_hint is True
+
+
+async def test_paths_that_match_nothing_are_not_reported_clean(repo_client: Client, repo: Path) -> None:
+    # An agent passing paths relative to the wrong folder: nothing was checked, so no clean run.
+    out = await call(
+        repo_client, "run_audit", {"path": str(repo), "scanners": ["bandit"], "paths": ["repo/app.py"]}
+    )
+    assert out["run"]["status"] == "partial" and out["run"]["findings_total"] == 0
+    steps = {s["tool"]: s["why"] for s in out["next_steps"]}
+    assert "`paths` entries matched no file" in steps["get_run"] and "repo/app.py" in steps["get_run"]
+    summary = (await call(repo_client, "security_summary", {}))["summary"]
+    assert summary["latest_run_partial"] is True and "matched no file" in summary["coverage_note"]

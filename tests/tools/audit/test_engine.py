@@ -154,6 +154,33 @@ def test_paths_restriction(audit_app: AppContext, audit_root: Path) -> None:
     assert {r.path for r in _all(audit_app, run.id)} == {"pkg/patterns.py"}
     with pytest.raises(InvalidInput):
         _audit(audit_app, audit_root, paths=["../outside"])
+    with pytest.raises(InvalidInput) as err:
+        _audit(audit_app, audit_root, paths=[str(audit_root / "pkg" / "patterns.py")])
+    assert "is absolute" in str(err.value) and str(audit_root) not in str(err.value)
+
+
+def test_paths_that_match_no_file_make_the_run_partial(audit_app: AppContext, audit_root: Path) -> None:
+    # A folder prefix, a glob and a file all match: a complete run.
+    whole = _audit(audit_app, audit_root, paths=["pkg", "**/patterns.py", "pkg/patterns.py"])
+    assert whole.status is RunStatus.SUCCEEDED and not any("matched no file" in n for n in whole.notes)
+    # An entry relative to the wrong folder, or naming nothing, was not checked: never a clean run.
+    run = _audit(audit_app, audit_root, paths=["pkg/patterns.py", "nomatch/*.py", "repo/pkg"])
+    assert run.status is RunStatus.PARTIAL
+    assert [(s.path, s.reason) for s in run.skips[:2]] == [
+        ("nomatch/*.py", "a `paths` entry that matched no file"),
+        ("repo/pkg", "a `paths` entry that matched no file"),
+    ]
+    assert any("2 of the 3 `paths` entries matched no file" in n for n in run.notes)
+    assert {r.path for r in _all(audit_app, run.id)} == {"pkg/patterns.py"}
+    # The coverage note (security_summary, next steps) says why the run is partial.
+    from secaudit.tools.findings.coverage import run_coverage_note
+
+    note = run_coverage_note(run)
+    assert note is not None and "`paths` entries matched no file" in note and "nomatch/*.py" in note
+    # A file .gitignore leaves out does not count as matched.
+    (audit_root / ".gitignore").write_text("pkg/patterns.py\n")
+    ignored = _audit(audit_app, audit_root, paths=["pkg/patterns.py"])
+    assert ignored.status is RunStatus.PARTIAL and ignored.skips[0].path == "pkg/patterns.py"
 
 
 def test_bad_roots_are_clear_errors(audit_app: AppContext, audit_root: Path, tmp_path: Path) -> None:
