@@ -164,9 +164,10 @@ class WalkResult:
     # they would have examined them, and such a run is partial.
     oversize: list[FileRef] = field(default_factory=list)
     faults: int = 0  # entries (files or folders) the walk could not examine because of an OS error
-    # The `paths` entries that met nothing the walk examined (no such file, or every match left
-    # out by .gitignore, the exclude patterns or the default excludes); empty when `paths` is None.
+    # With `paths`: the entries that named nothing in the tree (no such file or folder), and those
+    # that named only what .gitignore, the exclude patterns or the default excludes leave out.
     unmatched: list[str] = field(default_factory=list)
+    left_out_only: list[str] = field(default_factory=list)
 
 
 def _wanted(rel: str, paths: list[str] | None) -> bool:
@@ -189,6 +190,18 @@ def _unmatched(paths: list[str], seen: set[str]) -> list[str]:
         if p not in folders:
             left.append(p)
     return left
+
+
+def _below_left_out(entry: str, left_out: set[str]) -> bool:
+    """Whether `entry` lies in a folder the walk left out (`node_modules/lib`, `dist/**/*.js`): the
+    folders its literal part (up to the first glob character) names, from the top."""
+    literal = entry
+    for i, c in enumerate(entry):
+        if c in "*?[":
+            literal = entry[:i]
+            break
+    parts = literal.split("/")
+    return any("/".join(parts[:n]) in left_out for n in range(1, len(parts)))
 
 
 def _dir_may_hold(rel: str, paths: list[str] | None) -> bool:
@@ -330,6 +343,9 @@ def walk(
     # The loop below runs once per entry of the tree (10,000 on Django, on every re-audit): what it
     # calls is bound once here, and a folder's type comes from the listing (d_type), not an lstat.
     files, skips, seen = result.files, result.skips, result.seen
+    # With `paths` (a small scope), what the ignore rules and excludes left out, to tell an entry
+    # naming nothing from one naming only such files.
+    left_out: set[str] | None = None if paths is None else set()
     excluding = exclude if exclude else None
     # (folder, its relative path, its path as a string: what scandir takes, with no Path.__str__)
     stack: list[tuple[Path, str, str]] = [(root, "", str(root))]
@@ -349,6 +365,8 @@ def walk(
         # listing, where a probe from its parent would cost a stat per folder of the tree.
         if rel_dir and _holds_venv_marker(entries):
             result.excluded_dirs.append(rel_dir)
+            if left_out is not None:
+                left_out.add(rel_dir)
             continue
         # The listing says whether the folder has a .gitignore: no read is tried where it has none.
         specs = ignore.chain(rel_dir, present=".gitignore" in map(_name_of, entries))
@@ -366,12 +384,18 @@ def walk(
             if st is None:  # a folder
                 if is_excluded_dir(entry.name):
                     result.excluded_dirs.append(rel)
+                    if left_out is not None:
+                        left_out.add(rel)
                     continue
                 if specs and _matches(specs, rel, True):
                     result.ignored += 1
+                    if left_out is not None:
+                        left_out.add(rel)
                     continue
                 if excluding is not None and excluding.matches(rel, is_dir=True):
                     result.excluded += 1
+                    if left_out is not None:
+                        left_out.add(rel)
                     continue
                 if paths is None or _dir_may_hold(rel, paths):
                     subdirs.append((_child(folder, entry.name), rel, entry.path))
@@ -380,9 +404,13 @@ def walk(
                 continue
             if specs and _matches(specs, rel, False):
                 result.ignored += 1
+                if left_out is not None:
+                    left_out.add(rel)
                 continue
             if excluding is not None and excluding.matches(rel):
                 result.excluded += 1
+                if left_out is not None:
+                    left_out.add(rel)
                 continue
             seen.add(rel)
             mode = st.st_mode
@@ -418,8 +446,11 @@ def walk(
             break
         # Reverse so the stack pops folders in name order: the walk order is stable run to run.
         stack.extend(reversed(subdirs))
-    if paths is not None and not (result.capped or result.cancelled):
-        result.unmatched = _unmatched(paths, seen)
+    if paths is not None and left_out is not None and not (result.capped or result.cancelled):
+        missed = _unmatched(paths, seen)
+        if missed:
+            result.unmatched = [p for p in _unmatched(missed, left_out) if not _below_left_out(p, left_out)]
+            result.left_out_only = [p for p in missed if p not in result.unmatched]
     if result.ignored:
         result.notes.append(f"{result.ignored} files or folders left out by .gitignore rules")
     if result.excluded:

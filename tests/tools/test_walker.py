@@ -202,3 +202,32 @@ def test_folder_faults_with_types_from_the_listing(tmp_path: Path) -> None:
     assert reasons["shut"].startswith("cannot be examined: Permission denied")
     assert reasons["listless"].startswith("folder cannot be read: Permission denied")
     assert "shut" in result.seen and "listless" not in result.seen and result.faults == 2
+
+
+def test_paths_entries_that_name_nothing_or_only_left_out_files(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.js").write_text("x\n")
+    (tmp_path / "node_modules" / "lib").mkdir(parents=True)
+    (tmp_path / "node_modules" / "lib" / "i.js").write_text("x\n")
+    (tmp_path / "build.log").write_text("x\n")
+    (tmp_path / ".gitignore").write_text("*.log\n")
+    result = walk(
+        tmp_path,
+        max_files=100,
+        max_file_bytes=1 << 20,
+        paths=[
+            "src",
+            "src/*.js",
+            "node_modules/lib",
+            "node_modules/**/*.js",
+            "build.log",
+            "nope/*.py",
+            "src/app.ts",
+        ],
+    )
+    assert [f.rel for f in result.files] == ["src/app.js"]
+    assert result.unmatched == ["nope/*.py", "src/app.ts"]
+    assert result.left_out_only == ["node_modules/lib", "node_modules/**/*.js", "build.log"]
+    # No `paths`: nothing to match.
+    whole = walk(tmp_path, max_files=100, max_file_bytes=1 << 20)
+    assert whole.unmatched == [] and whole.left_out_only == []

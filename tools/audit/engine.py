@@ -504,12 +504,17 @@ class AuditService:
         # Entries of the caller's `paths` that met no file: what was asked was not checked (a path
         # relative to the wrong folder must not read as clean). A diff's files come from git.
         unmatched = walked.unmatched if scope is None else []
+        if scope is None and walked.left_out_only:
+            shown = ", ".join(walked.left_out_only[:10]) + (" ..." if len(walked.left_out_only) > 10 else "")
+            notes.append(
+                f"{len(walked.left_out_only)} `paths` entries name only files .gitignore, the project's "
+                f"exclude patterns or the default excludes leave out (by design, not checked): {shown}"
+            )
         if unmatched:
             shown = ", ".join(unmatched[:10]) + (" ..." if len(unmatched) > 10 else "")
             notes.append(
                 f"{len(unmatched)} of the {len(wanted or ())} `paths` entries matched no file under the "
-                f"audited folder and were not checked: {shown}. Entries are relative to the audited "
-                "folder; a file left out by .gitignore or an exclude pattern does not match either"
+                f"audited folder and were not checked: {shown}. Entries are relative to the audited folder"
             )
             # First, so that the run's bounded list of skips (get_run, the coverage note) holds them.
             scan.skips[:0] = [
