@@ -109,6 +109,11 @@ def _baseline_notes(baseline: BaselineInput, sync: BaselineSync) -> list[str]:
     return notes
 
 
+# Distinct audited roots, looked at to explain a root nobody audited (bounded: a store holds few).
+_MAX_ROOTS_LOOKED_AT = 1000
+_AUDITED_ROOTS_SQL = "SELECT DISTINCT root FROM audit_runs ORDER BY root LIMIT ?"
+
+
 class Runs:
     def __init__(
         self, store: Store, observers: Observers | None = None, *, runs_kept: int = DEFAULT_RUNS_KEPT
@@ -356,6 +361,32 @@ class Runs:
         runs = [run_from_row(r, [], 0) for r in rows[:limit]]
         next_cursor = encode_cursor(digest, [runs[-1].id]) if len(rows) > limit else None
         return RunPage(runs=runs, next_cursor=next_cursor)
+
+    def require_audited(self, root: str) -> None:
+        """NotFound, saying which folders were audited, when no run of `root` is recorded: a listing
+        or summary of a folder nobody audited must not read as clean (a subfolder of an audited
+        repository holds findings, under the repository's root)."""
+        if self.store.query("SELECT 1 FROM audit_runs WHERE root = ? LIMIT 1", (root,)):
+            return
+        roots = [str(r[0]) for r in self.store.query(_AUDITED_ROOTS_SQL, (_MAX_ROOTS_LOOKED_AT,))]
+        target = Path(root)
+        above = [r for r in roots if target.is_relative_to(r)]
+        if above:
+            nearest = max(above, key=len)
+            sub = target.relative_to(nearest).as_posix()
+            raise NotFound(
+                f"no audit of {root} is recorded; it lies inside the audited folder {nearest}: use "
+                f"root={nearest} (list_findings narrows it with path_glob='{sub}/*'), or run_audit {root}"
+            )
+        inside = [r for r in roots if Path(r).is_relative_to(target)]
+        if inside:
+            shown = ", ".join(inside[:5]) + (", ..." if len(inside) > 5 else "")
+            raise NotFound(
+                f"no audit of {root} is recorded; audited folders inside it: {shown}; use one as root"
+            )
+        raise NotFound(
+            f"no audit of {root} is recorded; run_audit it first (list_runs shows the audited folders)"
+        )
 
     def latest_run(self, root: str | None = None) -> int | None:
         sql = "SELECT max(id) FROM audit_runs WHERE status IN ('succeeded', 'partial')"

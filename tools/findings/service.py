@@ -153,6 +153,8 @@ class FindingsService:
         limit: int = 50,
         cursor: str | None = None,
     ) -> FindingPage:
+        if run_id is None and root is not None:
+            self._runs.require_audited(root)
         return self._queries.list_findings(
             run_id=run_id,
             root=root,
@@ -220,4 +222,6 @@ class FindingsService:
         return self._metrics.compare_runs(base, head, limit=limit)
 
     def summary(self, *, root: str | None = None, recent: int = 10) -> SecuritySummary:
+        if root is not None:
+            self._runs.require_audited(root)
         return self._metrics.summary(root=root, recent=recent)

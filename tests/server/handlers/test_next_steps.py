@@ -141,3 +141,24 @@ async def test_paths_that_match_nothing_are_not_reported_clean(repo_client: Clie
     assert "`paths` entries matched no file" in steps["get_run"] and "repo/app.py" in steps["get_run"]
     summary = (await call(repo_client, "security_summary", {}))["summary"]
     assert summary["latest_run_partial"] is True and "matched no file" in summary["coverage_note"]
+
+
+async def test_a_folder_nobody_audited_is_not_listed_as_clean(repo_client: Client, repo: Path) -> None:
+    (repo / "sub").mkdir()
+    (repo / "sub" / "more.py").write_text(APP)
+    for tool in ("list_findings", "security_summary"):
+        # Before any audit: say so instead of zero findings.
+        text = await error_text(repo_client, tool, {"root": str(repo)})
+        assert f"no audit of {repo} is recorded; run_audit it first" in text
+    out = await call(repo_client, "run_audit", {"path": str(repo), "scanners": ["bandit"]})
+    assert out["run"]["findings_total"] >= 4
+    for tool in ("list_findings", "security_summary"):
+        # A subfolder of the audited folder: its findings live under the audited root.
+        text = await error_text(repo_client, tool, {"root": str(repo / "sub")})
+        assert f"it lies inside the audited folder {repo}: use root={repo}" in text
+        assert "path_glob='sub/*'" in text
+    listed = await call(repo_client, "list_findings", {"root": str(repo), "path_glob": "sub/*"})
+    assert listed["items"] and {i["path"] for i in listed["items"]} == {"sub/more.py"}
+    # The audited folder itself is listed as before.
+    summary = (await call(repo_client, "security_summary", {"root": str(repo)}))["summary"]
+    assert summary["open_total"] == out["run"]["findings_total"]

@@ -9,6 +9,8 @@ import pytest
 from secaudit.server.context import AppContext
 from secaudit.tools.errors import InvalidInput, NotFound
 from secaudit.tools.findings import Finding, FindingsService, Severity
+from secaudit.tools.store import Store
+from tests.support.history import finding, record_run
 
 
 @pytest.fixture
@@ -147,3 +149,23 @@ def test_finding_properties_pass_through_the_redaction_layer() -> None:
     dumped = str(finding.properties)
     assert token not in dumped and "s3cr3t-value" not in dumped
     assert finding.properties["count"] == 3 and finding.properties["note"].startswith("seen ")
+
+
+def test_a_root_nobody_audited_is_not_found_and_the_message_points_to_the_audited_ones(store: Store) -> None:
+    service = FindingsService(store)
+    record_run(service, "/work/mono/api", [finding(1)])
+    record_run(service, "/work/mono/web", [finding(2)])
+    assert service.list_findings(root="/work/mono/api").items
+    cases = {
+        "/work/mono/api/src/routes": "it lies inside the audited folder /work/mono/api: use root=/work/mono/api "
+        "(list_findings narrows it with path_glob='src/routes/*')",
+        "/work/mono": "audited folders inside it: /work/mono/api, /work/mono/web; use one as root",
+        "/elsewhere": "run_audit it first",
+    }
+    for root, expected in cases.items():
+        for ask in (lambda r: service.list_findings(root=r), lambda r: service.summary(root=r)):
+            with pytest.raises(NotFound) as err:
+                ask(root)
+            assert f"no audit of {root} is recorded" in str(err.value) and expected in str(err.value)
+    # A run id names its own findings whatever the root: unchanged.
+    assert service.list_findings(run_id=1).items
