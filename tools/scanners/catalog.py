@@ -9,6 +9,7 @@ and bounded all the same, since a user's rule file is not ours to trust.
 
 from __future__ import annotations
 
+import logging
 import re
 import sys
 from collections.abc import Callable
@@ -161,11 +162,24 @@ def _semgrep(rule_id: str, user_rules: Path | None) -> RuleDoc | None:
     )
 
 
+def _bandit_extensions() -> Any:
+    """bandit's plug-in registry. Its first import also loads bandit's output formatters, and the
+    SARIF one needs `sarif_om`, which we do not install (our SARIF is our own): stevedore logs that
+    as an ERROR, which MCP clients show as a server error. Muted for that one import."""
+    loader_log = logging.getLogger("stevedore.extension")
+    level = loader_log.level
+    loader_log.setLevel(logging.CRITICAL)
+    try:
+        from bandit.core import extension_loader  # type: ignore[import-untyped]
+    finally:
+        loader_log.setLevel(level)
+    return extension_loader
+
+
 def _bandit(rule_id: str) -> RuleDoc | None:
     if not re.fullmatch(r"B\d{3}", rule_id):
         return None
-    from bandit.core import extension_loader  # type: ignore[import-untyped]
-
+    extension_loader = _bandit_extensions()
     plugin = extension_loader.MANAGER.plugins_by_id.get(rule_id)
     blacklist = extension_loader.MANAGER.blacklist_by_id.get(rule_id)
     if plugin is not None:
