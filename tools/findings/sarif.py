@@ -320,6 +320,14 @@ def _rule(rule_key: str, rec: FindingRecord) -> dict[str, Any]:
 _RERATE_KEYS = (ORIGINAL_SEVERITY, SEVERITY_RULE)
 
 
+def _message_text(title: str, message: str) -> str:
+    """The title, then the message, unless the message already says the title (semgrep's messages
+    open with it): said once either way."""
+    if not message or message == title or message.startswith(title):
+        return message or title
+    return f"{title}\n{message}"
+
+
 def _result(
     rec: FindingRecord, rule_key: str, rule_index: int, uri: Callable[[str], str] = _uri
 ) -> dict[str, Any]:
@@ -338,7 +346,7 @@ def _result(
         "ruleId": rule_key,
         "ruleIndex": rule_index,
         "level": _LEVEL[rec.severity],
-        "message": {"text": rec.title if rec.message == rec.title else f"{rec.title}\n{rec.message}"},
+        "message": {"text": _message_text(rec.title, rec.message)},
         "locations": [location],
         "partialFingerprints": {FINGERPRINT_KEY: rec.fingerprint},
         "properties": {

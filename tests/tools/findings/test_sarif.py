@@ -214,3 +214,26 @@ def test_item6_partial_run_is_not_a_successful_execution(tmp_path: Path) -> None
     assert any("the run is partial" in t for t in texts), texts
     assert any(t.startswith("deps did not check everything") and "npm (2 dependencies)" in t for t in texts)
     assert sarif_run["properties"]["secaudit"]["status"] == "partial"
+
+
+@pytest.mark.parametrize(
+    ("title", "message", "text"),
+    [
+        ("Use of eval", "Use of eval", "Use of eval"),
+        ("Use of eval", "", "Use of eval"),
+        (
+            "Use of eval",
+            "Use of eval: the argument reaches it from req.query",
+            "Use of eval: the argument reaches it from req.query",
+        ),
+        (
+            "B602: shell=True",
+            "subprocess call with shell=True",
+            "B602: shell=True\nsubprocess call with shell=True",
+        ),
+    ],
+)
+def test_a_result_message_says_the_title_once(title: str, message: str, text: str) -> None:
+    from secaudit.tools.findings.sarif import _message_text
+
+    assert _message_text(title, message) == text
