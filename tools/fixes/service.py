@@ -531,6 +531,9 @@ class FixService:
         else:
             assert plan_id is not None
             plan = self.get_plan(plan_id)
+            if dry_run:
+                # A dry run shows what a write would do: a write of a stale plan is refused.
+                self._unchanged_since_planned(self._root_of(plan), plan)
         if dry_run:
             return ApplyResult(
                 dry_run=True,
@@ -546,25 +549,31 @@ class FixService:
             dry_run=False, plan=plan, fix=record, message=record.message, confirmation=confirmation
         )
 
+    def _unchanged_since_planned(self, root: Path, plan: FixPlan) -> dict[str, bytes]:
+        """The current content of every file the plan edits; Conflict when one changed since it was
+        planned (or a file it creates exists), as a write would find it."""
+        previous: dict[str, bytes] = {}
+        for f in plan.files:
+            current = self._current(root, f.path)
+            if f.created:
+                if current is not None:
+                    raise Conflict(f"{f.path}: the file now exists but the plan creates it; plan again")
+            elif current is None or sha256_bytes(current) != f.before_sha256:
+                raise Conflict(
+                    f"{f.path}: the file changed since the fix was planned (or the fix was already "
+                    "applied); nothing was written. Plan the fix again."
+                )
+            else:
+                previous[f.path] = current
+        return previous
+
     def _apply_plan(self, plan_id: str) -> FixRecord:
         plan, finding, after = self._load_plan(plan_id, with_contents=True)
         root = self._root_of(plan)
         rels = [f.path for f in plan.files]
         with self._locked(root, rels) as held, contextlib.ExitStack() as stack:
             folders = _Folders(root, stack)
-            previous: dict[str, bytes] = {}
-            for f in plan.files:
-                current = self._current(root, f.path)
-                if f.created:
-                    if current is not None:
-                        raise Conflict(f"{f.path}: the file now exists but the plan creates it; plan again")
-                elif current is None or sha256_bytes(current) != f.before_sha256:
-                    raise Conflict(
-                        f"{f.path}: the file changed since the fix was planned (or the fix was already "
-                        "applied); nothing was written. Plan the fix again."
-                    )
-                else:
-                    previous[f.path] = current
+            previous = self._unchanged_since_planned(root, plan)
             scan_paths = list(dict.fromkeys([*rels, finding.path]))
             baseline = self._scan(root, finding, scan_paths)
             fix_id = uuid.uuid4().hex

@@ -138,6 +138,9 @@ async def test_a_stale_plan_is_refused_on_both_paths(
     async with _client(settings, app_context, answering("accept", {"apply": True}, asked)) as elicited:
         text = await error_text(elicited, "apply_fix", {"plan_id": plan["plan_id"], "dry_run": False})
     assert "conflict" in text and len(asked) == 1
+    # A dry run shows what a write would do: it says the plan is stale too, not the old diff.
+    text = await error_text(client, "apply_fix", {"plan_id": plan["plan_id"]})
+    assert "conflict" in text and "changed since the fix was planned" in text
     assert (workspace / "web.py").read_bytes() == WEB + b"# edited after planning\n"
 
 
