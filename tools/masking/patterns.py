@@ -306,7 +306,9 @@ _KEYED_TAIL_RE = re.compile(
     r"(?P<op>:=|=>|==?|:(?![:/]|\\(?!\")))"
     r"[ \t]{0,8}+"
     # JSON-escaped first: `{\"password\": \"v\"}` in a log line or a serialized result.
-    r"(?P<val>\\\"(?:[^\"\\\r\n]|\\[^\"\r\n]){0,4096}+(?:\\\")?+"
+    # Inside, an escaped backslash takes the unit after it (`\\\"` is a quote of the inner string,
+    # not the end of the value).
+    r"(?P<val>\\\"(?:[^\"\\\r\n]|\\\\(?:\\[\\\"]|[^\\\"\r\n])|\\[^\\\"\r\n]){0,4096}+(?:\\\")?+"
     r"|\"(?:[^\"\\\r\n]|\\.){0,4096}+\"?+"
     r"|'(?:[^'\\\r\n]|\\.){0,4096}+'?+"
     r"|`[^`\r\n]{0,4096}+`?+"
@@ -377,10 +379,20 @@ _PLACEHOLDER_PREFIXES = (
     "secret:", "sops:", "enc[", "ref+", "secretkeyref", "valuefrom", "lookup(", "<%", "@@",
 )  # fmt: skip
 _ENV_REF_RE = re.compile(r"\$[A-Za-z_][A-Za-z0-9_]{0,127}+|%[A-Za-z_][A-Za-z0-9_]{0,127}+%")
+# An environment variable (upper case, as they are named) and a path below it.
+_ENV_PATH_RE = re.compile(
+    r"(?:\$\{?+[A-Z_][A-Z0-9_]{0,127}+\}?+|%[A-Za-z_][A-Za-z0-9_]{0,127}+%)[/\\](?P<rest>.{0,1024})"
+)
 _IDENTIFIER_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,255}+")
 _PLAIN_IDENT_RE = re.compile(r"[A-Za-z_]{1,64}+")
 # A bare (dotted) name between two operators: the `key` of `'a='+key+'/'`.
 _CONCAT_EXPR_RE = re.compile(r"[$A-Za-z_][$\w]{0,64}+(?:\.[$A-Za-z_][$\w]{0,64}+){0,8}+")
+# One part of a name in code: words in camel case (`credentialScope`, `HTTPHeader`, `apiKey2`).
+_CAMEL_NAME_RE = re.compile(
+    r"(?:[a-z]{1,32}+|[A-Z][a-z]{1,32}+|[A-Z]{2,8}+(?=[A-Z][a-z]|$))"
+    r"(?:[A-Z][a-z]{1,32}+|[A-Z]{2,8}+(?=[A-Z][a-z]|$)|[0-9]{1,4}+(?![a-z]))*+"
+)
+_NAME_SPLIT_RE = re.compile(r"[._$]")
 _SNAKE_RE = re.compile(r"[a-z][a-z0-9]{0,30}+(?:_[a-z0-9]{1,30}+){1,16}+")
 _SCHEME_PREFIX_RE = re.compile(r"(?i:bearer|basic|token)[ \t]{1,8}+")
 # Values that are never credentials: colours, dunder names.
@@ -394,7 +406,8 @@ _PRINTF_RE = re.compile(
     r"%(?:\([^)\n]{0,64}+\))?+[-#0 +]{0,4}+[0-9]{0,4}+(?:\.[0-9]{1,4}+)?+[sdifrxXeEgGcouaAb]"
 )
 _NONSPACE_RUN_RE = re.compile(r"[^\s\"'`]{0,4096}+")
-_DOTENV_GLUE = frozenset("&;<>")
+_DOTENV_GLUE = frozenset("&;<>,()[]{}")
+_CODE_ENDINGS = frozenset(",()[]{}")
 _AWS_SECRET_RE = re.compile(r"[A-Za-z0-9/+=]{40}")
 _LINE_PREFIXES = frozenset(
     {"", "export", "env", "arg", "set", "setenv", "declare", "declare -x", "local", "readonly", "-"}
@@ -461,9 +474,11 @@ def is_placeholder(value: str) -> bool:
     if "{" in v and "}" in v:
         return True  # a template: f"{token}", "{0}", "${...}" inside a longer string
     if v.startswith(("$", "%")):
-        ref = _ENV_REF_RE.match(v)
-        if ref is not None and (ref.end() == len(v) or v[ref.end()] in "/\\"):
-            return True  # `$TOKEN`, or a path under one: `%HOMEPATH%\\`, `$HOME/.netrc`
+        if _ENV_REF_RE.fullmatch(v) is not None:
+            return True  # `$TOKEN`, `%APPDATA%`
+        under = _ENV_PATH_RE.fullmatch(v)
+        if under is not None and _names_only(under["rest"].replace("/", ".").replace("\\", ".")):
+            return True  # a path under an environment variable: `$HOME/.netrc`, `%HOMEPATH%\\`
     if "%" in v and not any(c.isalnum() for c in _PRINTF_RE.sub("", v)) and _PRINTF_RE.search(v):
         return True  # a format string of placeholders only: '%s:%s' % (user, password)
     if _PREVIEW_RE.fullmatch(v) is not None:
@@ -554,12 +569,15 @@ def _judge_keyed(text: str, at: int, m: re.Match[str]) -> RawSpan | None:
             line_rest = line_rest[:hash_at]
         val_end = val_start + len(line_rest.rstrip())
     elif line_start and op == "=" and not spaced and text[val_end : val_end + 1] in _DOTENV_GLUE:
-        # dotenv: an unquoted value is the whole word, `&` and `;` included (generated passwords
-        # hold them); a shell's `;` after it is not part of it.
+        # dotenv: an unquoted value is the whole word, `&;,()[]{}<>` inside included (generated
+        # passwords hold them); a shell's `;` after it is not part of it. A word that ends in a
+        # bracket or a comma is code (`password=get_password()`, `password=password,`): left as is.
         run = _NONSPACE_RUN_RE.match(text, val_start)  # matches always (it may be empty)
-        val_end = run.end() if run is not None else val_end
-        while val_end > val_start and text[val_end - 1] == ";":
-            val_end -= 1
+        end = run.end() if run is not None else val_end
+        while end > val_start and text[end - 1] == ";":
+            end -= 1
+        if text[end - 1] not in _CODE_ENDINGS:
+            val_end = end
     scheme = _SCHEME_PREFIX_RE.match(text, val_start, val_end)
     if scheme is not None:
         val_start = scheme.end()  # "Bearer <token>" under an auth key: the scheme is not secret
@@ -642,7 +660,14 @@ def _is_concatenation(value: str) -> bool:
     if len(inner) < 3 or inner[0] not in "+%.,)" or inner[-1] not in "+(,":
         return False
     expr = inner[1:-1].strip()
-    return bool(expr) and (inner != value or " " in inner or _CONCAT_EXPR_RE.fullmatch(expr) is not None)
+    if not expr:
+        return False
+    if inner != value or " " in inner:
+        return True
+    # Unspaced (`'a='+key+'/'`): names in snake or camel case, not a random `+AbC9xYz7Qw+`.
+    return _CONCAT_EXPR_RE.fullmatch(expr) is not None and all(
+        len(part) <= 3 or _CAMEL_NAME_RE.fullmatch(part) is not None for part in _NAME_SPLIT_RE.split(expr)
+    )
 
 
 def _looks_like_prose(value: str) -> bool:

@@ -411,6 +411,9 @@ def test_quoted_random_values_under_a_secret_key_are_always_masked(template: str
         ("export API_TOKEN=Qx7&kLm2pW9z; echo ok\n", "Qx7&kLm2pW9z"),
         ("SMTP_PASSWORD=TGnhj.y9hGvL\n", "TGnhj.y9hGvL"),
         ("password=hk76GGUWQ6.yOzRDsrQD user=bob", "hk76GGUWQ6.yOzRDsrQD"),
+        ("PASSWORD=Xk9q,Lm2zP8\n", "Xk9q,Lm2zP8"),
+        ("PASSWORD=Xk9q(Lm2zP8\n", "Xk9q(Lm2zP8"),
+        ("DB_PASSWORD=$kT9/mQ2xZ8pL\n", "$kT9/mQ2xZ8pL"),
     ],
 )
 def test_unquoted_line_start_values_are_masked_whole(text: str, secret: str) -> None:
@@ -418,9 +421,26 @@ def test_unquoted_line_start_values_are_masked_whole(text: str, secret: str) -> 
     # attribute access.
     result = mask_text(text)
     assert secret not in result.masked
-    assert not any(part in result.masked for part in re.split(r"[&;.]", secret) if len(part) >= 5), (
+    assert not any(part in result.masked for part in re.split(r"[&;.,($/]", secret) if len(part) >= 5), (
         result.masked
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        # The inner string's escaped quote (`\\\"`) and backslash (`\\\\`) do not end the value.
+        ('{\\"password\\": \\"pa\\\\\\"ss-w0rd-zz\\"}', 'pa\\\\\\"ss-w0rd-zz'),
+        ('{\\"password\\": \\"abcdef12\\\\\\\\\\"}', "abcdef12\\\\\\\\"),
+        ("secret = '+AbC9xYz7Qw+'", "+AbC9xYz7Qw+"),
+        ("token = '.abcDEF123+'", ".abcDEF123+"),
+        ('password = "$kT9/mQ2xZ8pL!"', "$kT9/mQ2xZ8pL!"),
+    ],
+)
+def test_values_that_once_passed_for_syntax_are_masked_whole(text: str, secret: str) -> None:
+    masked = mask_text(text).masked
+    assert secret not in masked and "[MASKED:" in masked
+    assert not any(part in masked for part in re.split(r'[\\"+./$!]', secret) if len(part) >= 5), masked
 
 
 @pytest.mark.parametrize(
@@ -520,6 +540,10 @@ def test_quoted_passphrase_of_plain_words_is_masked_but_unquoted_prose_is_not() 
         'netrc_password = "$HOME/.netrc"',
         "    private_key=ed25519.Ed25519PrivateKey",
         "    auth=requests.auth.HTTPBasicAuth",
+        "u = 'token='+this.apiKey+'&x=1'",
+        'p = "$XDG_CONFIG_HOME/gh/hosts.yml"',
+        "    password=get_password()",
+        "password=d[k]",
         "url = 'token='+session.token+'&x=1'",
         'auth = "Basic " + encode(user, password)',
         '{\\"password\\": \\"\\", \\"token\\": \\"${TOKEN}\\"}',
