@@ -30,6 +30,7 @@ from secaudit.server.context import AppContext, CallInfo
 from secaudit.server.errors import public_message
 from secaudit.server.summaries import text_content
 from secaudit.server.tool_schemas import lean_schema
+from secaudit.tools.errors import Cancelled
 from secaudit.tools.walker import CancelToken
 
 __all__ = [
@@ -203,10 +204,14 @@ async def run_cancellable(work: Callable[[], _T], token: CancelToken, *, grace: 
     to return, so what it does on the way out (a run recorded as cancelled, a batch in flight
     written) is done before the cancellation is re-raised. `work` must check the token.
     """
+    started = threading.Event()
     finished = threading.Event()
 
     def tracked() -> _T:
+        started.set()
         try:
+            if token.is_cancelled():
+                raise Cancelled("cancelled before it started")
             return work()
         finally:
             finished.set()
@@ -215,8 +220,11 @@ async def run_cancellable(work: Callable[[], _T], token: CancelToken, *, grace: 
         return await anyio.to_thread.run_sync(tracked, abandon_on_cancel=True)
     except anyio.get_cancelled_exc_class():
         token.cancel()
-        with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(finished.wait, grace)
+        # A cancel while waiting for a worker thread (all busy) means `work` never started: nothing
+        # to wait for. Else wait on a limiter of its own, which busy workers cannot hold up.
+        if started.is_set():
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(finished.wait, grace, limiter=anyio.CapacityLimiter(1))
         raise
 
 
