@@ -521,11 +521,11 @@ def _keyed_spans(text: str, low: _Lowered) -> Iterator[RawSpan]:
             pos = max(run_end, at + 1)
             continue
         raw = m.group("val")
-        quotes = 4 if raw.startswith('\\"') else 2 if raw[0] in "\"'`" else 0
+        quote = _opening_quote(raw)
         # A quoted value too short even with both quotes needs no look at its key: a JSON-escaped
         # `\"token\":\"\"` repeated would otherwise cost a full judgement per keyword. (Unquoted
         # YAML values run past the match to the end of the line: they are always judged.)
-        too_short = quotes and len(raw) - quotes < _MIN_KEYED_VALUE_LENGTH
+        too_short = bool(quote) and len(raw) - 2 * len(quote) < _MIN_KEYED_VALUE_LENGTH
         span = None if too_short else _judge_keyed(text, at, m)
         if span is not None:
             yield span
@@ -533,6 +533,14 @@ def _keyed_spans(text: str, low: _Lowered) -> Iterator[RawSpan]:
         else:
             # Re-search from the value: it may hold a key of its own (`bypass=token=abc...`).
             pos = max(m.start("val"), at + 1)
+
+
+def _opening_quote(raw: str) -> str:
+    """The quote a matched value opens with: `\\"` (JSON-escaped), `"`, `'` or a backtick; "" if
+    it is unquoted."""
+    if raw.startswith('\\"'):
+        return '\\"'
+    return raw[0] if raw[0] in "\"'`" else ""
 
 
 def _judge_keyed(text: str, at: int, m: re.Match[str]) -> RawSpan | None:
@@ -547,7 +555,7 @@ def _judge_keyed(text: str, at: int, m: re.Match[str]) -> RawSpan | None:
     quoted_key = bool(kq) and key_start >= len(kq) and text[key_start - len(kq) : key_start] == kq
     prefix = _line_prefix(text, key_start - (len(kq) if quoted_key else 0))
     line_start = prefix is not None and prefix.strip().lower() in _LINE_PREFIXES
-    quote = '\\"' if raw.startswith('\\"') else raw[0] if raw[0] in "\"'`" else ""
+    quote = _opening_quote(raw)
     quoted = bool(quote)
     if op == "==" and not quoted:
         return None  # comparison with a variable
