@@ -170,6 +170,11 @@ class WalkResult:
     left_out_only: list[str] = field(default_factory=list)
 
 
+def _glob_at(entry: str) -> int:
+    """Where the first glob character of a `paths` entry is, or -1 for a plain path."""
+    return next((i for i, c in enumerate(entry) if c in "*?["), -1)
+
+
 def _wanted(rel: str, paths: list[str] | None) -> bool:
     return path_in_scope(rel, paths)
 
@@ -179,7 +184,7 @@ def _unmatched(paths: list[str], seen: set[str]) -> list[str]:
     folders: set[str] | None = None
     left: list[str] = []
     for p in dict.fromkeys(paths):
-        if any(c in p for c in "*?["):
+        if _glob_at(p) >= 0:
             if not any(path_in_scope(rel, (p,)) for rel in seen):
                 left.append(p)
             continue
@@ -195,12 +200,8 @@ def _unmatched(paths: list[str], seen: set[str]) -> list[str]:
 def _below_left_out(entry: str, left_out: set[str]) -> bool:
     """Whether `entry` lies in a folder the walk left out (`node_modules/lib`, `dist/**/*.js`): the
     folders its literal part (up to the first glob character) names, from the top."""
-    literal = entry
-    for i, c in enumerate(entry):
-        if c in "*?[":
-            literal = entry[:i]
-            break
-    parts = literal.split("/")
+    glob = _glob_at(entry)
+    parts = (entry if glob < 0 else entry[:glob]).split("/")
     return any("/".join(parts[:n]) in left_out for n in range(1, len(parts)))
 
 
@@ -208,7 +209,7 @@ def _dir_may_hold(rel: str, paths: list[str] | None) -> bool:
     if paths is None:
         return True
     for p in paths:
-        if any(c in p for c in "*?["):
+        if _glob_at(p) >= 0:
             return True  # a glob may match anywhere below
         if p == rel or p.startswith(rel + "/") or rel.startswith(p + "/"):
             return True
@@ -343,9 +344,9 @@ def walk(
     # The loop below runs once per entry of the tree (10,000 on Django, on every re-audit): what it
     # calls is bound once here, and a folder's type comes from the listing (d_type), not an lstat.
     files, skips, seen = result.files, result.skips, result.seen
-    # With `paths` (a small scope), what the ignore rules and excludes left out, to tell an entry
-    # naming nothing from one naming only such files.
-    left_out: set[str] | None = None if paths is None else set()
+    # What the ignore rules and excludes left out (entries, not what lies below them): with `paths`,
+    # it tells an entry naming nothing from one naming only such files.
+    left_out: set[str] = set()
     excluding = exclude if exclude else None
     # (folder, its relative path, its path as a string: what scandir takes, with no Path.__str__)
     stack: list[tuple[Path, str, str]] = [(root, "", str(root))]
@@ -365,8 +366,7 @@ def walk(
         # listing, where a probe from its parent would cost a stat per folder of the tree.
         if rel_dir and _holds_venv_marker(entries):
             result.excluded_dirs.append(rel_dir)
-            if left_out is not None:
-                left_out.add(rel_dir)
+            left_out.add(rel_dir)
             continue
         # The listing says whether the folder has a .gitignore: no read is tried where it has none.
         specs = ignore.chain(rel_dir, present=".gitignore" in map(_name_of, entries))
@@ -384,18 +384,15 @@ def walk(
             if st is None:  # a folder
                 if is_excluded_dir(entry.name):
                     result.excluded_dirs.append(rel)
-                    if left_out is not None:
-                        left_out.add(rel)
+                    left_out.add(rel)
                     continue
                 if specs and _matches(specs, rel, True):
                     result.ignored += 1
-                    if left_out is not None:
-                        left_out.add(rel)
+                    left_out.add(rel)
                     continue
                 if excluding is not None and excluding.matches(rel, is_dir=True):
                     result.excluded += 1
-                    if left_out is not None:
-                        left_out.add(rel)
+                    left_out.add(rel)
                     continue
                 if paths is None or _dir_may_hold(rel, paths):
                     subdirs.append((_child(folder, entry.name), rel, entry.path))
@@ -404,13 +401,11 @@ def walk(
                 continue
             if specs and _matches(specs, rel, False):
                 result.ignored += 1
-                if left_out is not None:
-                    left_out.add(rel)
+                left_out.add(rel)
                 continue
             if excluding is not None and excluding.matches(rel):
                 result.excluded += 1
-                if left_out is not None:
-                    left_out.add(rel)
+                left_out.add(rel)
                 continue
             seen.add(rel)
             mode = st.st_mode
@@ -446,7 +441,7 @@ def walk(
             break
         # Reverse so the stack pops folders in name order: the walk order is stable run to run.
         stack.extend(reversed(subdirs))
-    if paths is not None and left_out is not None and not (result.capped or result.cancelled):
+    if paths is not None and not (result.capped or result.cancelled):
         missed = _unmatched(paths, seen)
         if missed:
             result.unmatched = [p for p in _unmatched(missed, left_out) if not _below_left_out(p, left_out)]
