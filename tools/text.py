@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 
-__all__ = ["clean_line", "clean_text"]
+__all__ = ["clean_line", "clean_text", "first_few"]
 
 # C0/C1 controls except tab and newline; plus the Unicode bidi/format characters used in
 # "Trojan Source" style attacks and zero-width characters that hide content.
@@ -40,3 +41,9 @@ def clean_line(text: str | None, max_chars: int = 300) -> str:
     if len(cleaned) > max_chars:
         cleaned = cleaned[: max_chars - 1] + _ELLIPSIS
     return cleaned
+
+
+def first_few(items: Sequence[str], limit: int) -> str:
+    """The first `limit` items joined by ", ", then " ..." when there are more: a bounded list in a
+    note or a message."""
+    return ", ".join(items[:limit]) + (" ..." if len(items) > limit else "")

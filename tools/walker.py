@@ -38,6 +38,7 @@ import pathspec
 from secaudit.tools.confined_io import file_kind, read_bytes
 from secaudit.tools.errors import InvalidInput
 from secaudit.tools.paths import path_in_scope
+from secaudit.tools.text import first_few
 
 __all__ = [
     "DEFAULT_EXCLUDED_DIRS",
@@ -454,7 +455,7 @@ def walk(
             f"({', '.join(exclude.patterns[:10]) if exclude else ''})"
         )
     if result.excluded_dirs:
-        shown = ", ".join(result.excluded_dirs[:10]) + (" ..." if len(result.excluded_dirs) > 10 else "")
+        shown = first_few(result.excluded_dirs, 10)
         result.notes.append(
             f"{len(result.excluded_dirs)} folders excluded by default (VCS, virtualenvs, build output,"
             f" caches): {shown}"

@@ -54,6 +54,7 @@ from secaudit.tools.scanners.interface import (
     ScanResult,
 )
 from secaudit.tools.store import Store
+from secaudit.tools.text import first_few
 from secaudit.tools.walker import FileRef, WalkResult, walk
 
 __all__ = ["AuditService", "ProgressFn", "RunScope", "test_path_options"]
@@ -505,13 +506,13 @@ class AuditService:
         # relative to the wrong folder must not read as clean). A diff's files come from git.
         unmatched = walked.unmatched if scope is None else []
         if scope is None and walked.left_out_only:
-            shown = ", ".join(walked.left_out_only[:10]) + (" ..." if len(walked.left_out_only) > 10 else "")
+            shown = first_few(walked.left_out_only, 10)
             notes.append(
                 f"{len(walked.left_out_only)} `paths` entries name only files .gitignore, the project's "
                 f"exclude patterns or the default excludes leave out (by design, not checked): {shown}"
             )
         if unmatched:
-            shown = ", ".join(unmatched[:10]) + (" ..." if len(unmatched) > 10 else "")
+            shown = first_few(unmatched, 10)
             notes.append(
                 f"{len(unmatched)} of the {len(wanted or ())} `paths` entries matched no file under the "
                 f"audited folder and were not checked: {shown}. Entries are relative to the audited folder"

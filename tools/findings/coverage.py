@@ -7,7 +7,7 @@ or failed and why (their error, else their first note), bounded, with the run's 
 from __future__ import annotations
 
 from secaudit.tools.findings.records import UNMATCHED_PATH_REASON, RunRecord, RunStatus
-from secaudit.tools.text import clean_line
+from secaudit.tools.text import clean_line, first_few
 
 __all__ = ["incomplete_scanners", "run_coverage_note"]
 
@@ -38,7 +38,7 @@ def run_coverage_note(run: RunRecord | None) -> str | None:
     unmatched = [s.path for s in run.skips if s.scanner == "walker" and s.reason == UNMATCHED_PATH_REASON]
     if unmatched:
         # The run may be read with only its first skips (the summary reads three): no count here.
-        shown = ", ".join(clean_line(p, 80) for p in unmatched[:3]) + (", ..." if len(unmatched) > 3 else "")
+        shown = first_few([clean_line(p, 80) for p in unmatched], 3)
         parts.append(
             f"`paths` entries matched no file and were not checked ({shown}; entries are relative to "
             "the audited folder)"

@@ -38,6 +38,7 @@ from secaudit.tools.findings.retention import DEFAULT_RUNS_KEPT, RunPruned, prun
 from secaudit.tools.findings.rows import finding_id, run_from_row
 from secaudit.tools.pagination import check_limit, decode_cursor, encode_cursor, query_digest
 from secaudit.tools.store import Store
+from secaudit.tools.text import first_few
 from secaudit.tools.timefmt import now_ms as now_iso
 
 __all__ = ["MAX_SKIPS_STORED", "BaselineInput", "RunCoverage", "Runs"]
@@ -380,7 +381,7 @@ class Runs:
             )
         inside = [r for r in roots if Path(r).is_relative_to(target)]
         if inside:
-            shown = ", ".join(inside[:5]) + (", ..." if len(inside) > 5 else "")
+            shown = first_few(inside, 5)
             raise NotFound(
                 f"no audit of {root} is recorded; audited folders inside it: {shown}; use one as root"
             )

@@ -42,6 +42,7 @@ from secaudit.tools.errors import ConfigError
 from secaudit.tools.findings.gate import FAIL_ON_CHOICES
 from secaudit.tools.findings.model import ORIGINAL_SEVERITY, SEVERITY_RULE, Finding
 from secaudit.tools.severity import Severity
+from secaudit.tools.text import first_few
 from secaudit.tools.walker import PathGlobs
 
 __all__ = [
@@ -114,12 +115,8 @@ class PathRule(_Strict):
         return globs.matches(finding.path)
 
     def describe(self, index: int) -> str:
-        what = (
-            "all rules"
-            if self.ids is None
-            else ", ".join(self.ids[:5]) + (" ..." if len(self.ids) > 5 else "")
-        )
-        where = ", ".join(self.paths[:5]) + (" ..." if len(self.paths) > 5 else "")
+        what = "all rules" if self.ids is None else first_few(self.ids, 5)
+        where = first_few(self.paths, 5)
         return f"rules[{index}] ({what} in {where})"
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from secaudit.tools.findings.model import Confidence, Finding, Severity, fingerprint
 from secaudit.tools.masking import get_redactor
-from secaudit.tools.text import clean_line, clean_text
+from secaudit.tools.text import clean_line, clean_text, first_few
 
 __all__ = ["ChunkOutcome", "findings_from_matches", "parse_output"]
 
@@ -169,7 +169,7 @@ def _skip_reason(problems: list[tuple[str, str, str | None]], scanned: bool) -> 
     transient = any(any(t in k.lower().replace("_", " ") for t in _TRANSIENT) for k in kinds)
     if all(k.lower().startswith("timeout") for k in kinds):
         rules = sorted({r for _, _, r in problems if r})
-        shown = ", ".join(rules[:5]) + (" ..." if len(rules) > 5 else "")
+        shown = first_few(rules, 5)
         return (
             f"semgrep timed out on this file (rules: {shown or 'unknown'}); findings of other rules kept",
             True,
