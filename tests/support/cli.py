@@ -25,14 +25,20 @@ def cli_env(settings: Settings, **extra: str) -> dict[str, str]:
     return env
 
 
-def secaudit(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    """`secaudit ARGS` as a subprocess against the test's store and roots (text output)."""
+def secaudit(
+    settings: Settings, *args: str, timeout: float = 300, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """`secaudit ARGS` as a subprocess against the test's store and roots, with `env` on top (for
+    example SECAUDIT_STORE for another store). Output decoded as UTF-8, whatever it holds (a hostile
+    byte shows as a surrogate, never a decode error)."""
     return subprocess.run(
         [sys.executable, "-m", "secaudit.server", *args],
-        env=cli_env(settings),
+        env=cli_env(settings, **env),
         capture_output=True,
         text=True,
-        timeout=300,
+        encoding="utf-8",
+        errors="surrogateescape",
+        timeout=timeout,
     )
 
 

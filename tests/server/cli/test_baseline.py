@@ -6,13 +6,12 @@ from __future__ import annotations
 import base64
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from secaudit.server.settings import Settings
-from tests.support.cli import cli_env
+from tests.support.cli import secaudit as run_secaudit
 
 pytestmark = pytest.mark.slow
 
@@ -24,14 +23,11 @@ CODE = f'import subprocess\n\nTOKEN = "{TOKEN}"\n\n\ndef run(cmd):\n    return s
 def secaudit(
     settings: Settings, *args: str, store: Path | None = None, key: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    env = cli_env(settings)
+    """`secaudit ARGS`, on another store or with a fingerprint key when given."""
+    env = {"SECAUDIT_STORE": str(store)} if store is not None else {}
     if key is not None:
         env["SECAUDIT_FINGERPRINT_KEY"] = key
-    if store is not None:
-        env["SECAUDIT_STORE"] = str(store)
-    return subprocess.run(
-        [sys.executable, "-m", "secaudit.server", *args], env=env, capture_output=True, text=True, timeout=300
-    )
+    return run_secaudit(settings, *args, **env)
 
 
 @pytest.fixture

@@ -11,14 +11,13 @@ import hashlib
 import json
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from secaudit.server.settings import Settings
 from secaudit.tools.tasks.service import MIGRATIONS as TASK_MIGRATIONS
-from tests.support.cli import cli_env
+from tests.support.cli import secaudit
 
 pytestmark = pytest.mark.slow
 
@@ -33,14 +32,7 @@ READERS = [
 
 
 def run(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "secaudit.server", *args],
-        env=cli_env(settings),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return secaudit(settings, *args, timeout=120)
 
 
 def _fingerprint(path: Path) -> tuple[str, int]:

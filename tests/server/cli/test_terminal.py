@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
-import sys
 import unicodedata
 from pathlib import Path
 
@@ -18,24 +16,12 @@ import pytest
 
 from secaudit.server.cli.terminal import for_terminal
 from secaudit.server.settings import Settings
-from tests.support.cli import cli_env
+from tests.support.cli import secaudit
 from tests.support.fixes import OSV_RECORDS
 
 # Clears the screen, reverses what follows, splits the row, would be rich markup and an emoji code.
 HOSTILE = "ev\x1b[2Jil\u202e[bold]x[red]\nz :smile:"
 SHOWN = "ev\\x1b[2Jil\\u202e[bold]x[red]\\nz :smile:"
-
-
-def secaudit(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "secaudit.server", *args],
-        env=cli_env(settings),
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        errors="surrogateescape",
-        timeout=300,
-    )
 
 
 def assert_inert(text: str) -> None:
